@@ -1,0 +1,1 @@
+"""IP address management: pools, allocations and DHCP reservations."""
