@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up (tools/setup.sh), make sure PostgreSQL, MariaDB and RabbitMQ are
+# up, then run every test: unit and functional. Arguments go to pytest.
+set -eu
+cd "$(dirname "$0")/.."
+tools/setup.sh
+tools/ensure-services.sh
+exec .venv/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/functional "$@"
