@@ -1,0 +1,112 @@
+"""SQLAlchemy models of the IPAM store.
+
+Uniqueness lives here, never in Python: one record per (pool, address) and
+per (pool, node); one reservation per MAC. The schema itself is created and
+upgraded by the alembic migrations in ``vmetal_ironic/db/migrations``.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+# A decimal string is enough for an IPv6 pool size (up to 2**128).
+SIZE_LEN = 40
+ADDRESS_LEN = 64
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class PoolRecord(Base):
+    __tablename__ = 'vmetal_pools'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    name = sa.Column(sa.String(64), nullable=False, unique=True)
+    version = sa.Column(sa.SmallInteger, nullable=False)
+    cidr = sa.Column(sa.String(ADDRESS_LEN), nullable=False)
+    prefixlen = sa.Column(sa.SmallInteger, nullable=False)
+    netmask = sa.Column(sa.String(ADDRESS_LEN), nullable=False)
+    gateway = sa.Column(sa.String(ADDRESS_LEN), nullable=True)
+    dns_servers = sa.Column(sa.Text, nullable=False, default='[]')
+    mtu = sa.Column(sa.Integer, nullable=True)
+    routes = sa.Column(sa.Text, nullable=False, default='[]')
+    vlan_id = sa.Column(sa.Integer, nullable=True)
+    domain = sa.Column(sa.String(255), nullable=True)
+    resource_classes = sa.Column(sa.Text, nullable=False, default='[]')
+    size = sa.Column(sa.String(SIZE_LEN), nullable=False)
+    # Digest of the address space; the cursor restarts when it changes.
+    space_fingerprint = sa.Column(sa.String(64), nullable=False)
+    next_index = sa.Column(sa.BigInteger, nullable=False, default=0)
+    retired = sa.Column(sa.Boolean, nullable=False, default=False)
+    generation = sa.Column(sa.BigInteger, nullable=False, default=0)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+    updated_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class AllocationRecord(Base):
+    """An address of a pool and the node that holds or last held it.
+
+    ``state`` is 'active' while the node holds it and 'released' after;
+    a released record keeps its ``node_uuid`` so that the node gets the
+    same address back (sticky) and ``released_at`` for the quarantine.
+    A pinned record is never given to another node.
+    """
+
+    __tablename__ = 'vmetal_allocations'
+    __table_args__ = (
+        sa.UniqueConstraint('pool_id', 'address',
+                            name='uniq_vmetal_allocations0pool_address'),
+        sa.UniqueConstraint('pool_id', 'node_uuid',
+                            name='uniq_vmetal_allocations0pool_node'),
+        sa.Index('vmetal_allocations_recycle_idx',
+                 'pool_id', 'state', 'pinned', 'released_at'),
+        sa.Index('vmetal_allocations_node_idx', 'node_uuid'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    pool_id = sa.Column(sa.Integer, sa.ForeignKey('vmetal_pools.id'),
+                        nullable=False)
+    node_uuid = sa.Column(sa.String(36), nullable=True)
+    address = sa.Column(sa.String(ADDRESS_LEN), nullable=False)
+    state = sa.Column(sa.String(16), nullable=False)
+    scope = sa.Column(sa.String(32), nullable=False)
+    pinned = sa.Column(sa.Boolean, nullable=False, default=False)
+    allocated_at = sa.Column(sa.DateTime, nullable=True)
+    released_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class ReservationRecord(Base):
+    """A DHCP reservation (MAC -> address, boot profile).
+
+    A deleted reservation stays as a tombstone (``deleted``) so that agents
+    asking "what changed since generation N" learn of the deletion.
+    """
+
+    __tablename__ = 'vmetal_reservations'
+    __table_args__ = (
+        sa.UniqueConstraint('mac', name='uniq_vmetal_reservations0mac'),
+        sa.Index('vmetal_reservations_generation_idx', 'generation'),
+        sa.Index('vmetal_reservations_node_idx', 'node_uuid'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    mac = sa.Column(sa.String(17), nullable=False)
+    node_uuid = sa.Column(sa.String(36), nullable=True)
+    pool_id = sa.Column(sa.Integer, sa.ForeignKey('vmetal_pools.id'),
+                        nullable=True)
+    address = sa.Column(sa.String(ADDRESS_LEN), nullable=True)
+    hostname = sa.Column(sa.String(255), nullable=True)
+    client_id = sa.Column(sa.String(255), nullable=True)
+    boot_profile = sa.Column(sa.Text, nullable=False, default='{}')
+    generation = sa.Column(sa.BigInteger, nullable=False)
+    deleted = sa.Column(sa.Boolean, nullable=False, default=False)
+    updated_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class Counter(Base):
+    """Named counters: 'generation' and 'purged_generation'."""
+
+    __tablename__ = 'vmetal_counters'
+
+    name = sa.Column(sa.String(32), primary_key=True)
+    value = sa.Column(sa.BigInteger, nullable=False, default=0)

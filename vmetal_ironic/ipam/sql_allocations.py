@@ -1,0 +1,329 @@
+"""Allocations in SQL: allocate, pin, release, reconcile, usage.
+
+Every function runs inside one transaction given by the caller
+(:meth:`vmetal_ironic.db.api.Database.write`), which retries it as a whole
+on a uniqueness conflict or a deadlock.
+
+Cost of one allocation: a few indexed statements, whatever the fill of the
+pool. Fresh addresses come from the pool's cursor (``next_index``, see
+:mod:`vmetal_ironic.ipam.allocator`), taken under a row lock on the pool;
+after the cursor has passed the end, the oldest released address out of
+quarantine is reused.
+"""
+
+import datetime
+
+import netaddr
+from oslo_log import log
+import sqlalchemy as sa
+
+from vmetal_ironic.db import models
+from vmetal_ironic import exception
+from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import allocator
+from vmetal_ironic.ipam import records
+from vmetal_ironic.ipam import sql_common
+from vmetal_ironic.ipam import sql_reservations
+
+LOG = log.getLogger(__name__)
+
+Alloc = models.AllocationRecord
+PoolRow = models.PoolRecord
+
+# A longer-lived scope replaces a shorter one on the same allocation
+# (a cleaning-time allocation that a deployment then asks for becomes the
+# deployment's). Phase scopes (cleaning, inspection ...) rank lowest.
+_SCOPE_RANK = {'node': 3, 'deployment': 2}
+
+
+def _rank(scope):
+    return _SCOPE_RANK.get(scope, 1)
+
+
+def _pool_row(session, name, lock=False):
+    query = sa.select(PoolRow).where(PoolRow.name == name)
+    if lock:
+        query = query.with_for_update().execution_options(
+            populate_existing=True)
+    row = session.execute(query).scalar_one_or_none()
+    if row is None or row.retired:
+        raise exception.UnknownPool(pool=name)
+    return row
+
+
+def _pools_by_id(session):
+    return {row.id: sql_common.pool_record(row)
+            for row in session.execute(sa.select(PoolRow)).scalars()}
+
+
+def to_record(row, pool):
+    return records.Allocation(
+        pool=pool, node_uuid=row.node_uuid, address=row.address,
+        state=row.state, scope=row.scope, pinned=row.pinned,
+        allocated_at=row.allocated_at, released_at=row.released_at)
+
+
+def _activate(row, node_uuid, scope, now):
+    row.node_uuid = node_uuid
+    row.state = records.ACTIVE
+    row.scope = scope
+    row.allocated_at = now
+    row.released_at = None
+
+
+def _address_taken(session, pool_id, address):
+    return session.execute(sa.select(Alloc.id).where(
+        Alloc.pool_id == pool_id, Alloc.address == address)).first() is not None
+
+
+def allocate(session, spec, node_uuid, scope, quarantine, now):
+    """The node's address in ``spec``'s pool, allocating one if needed.
+
+    Idempotent: a node with an active allocation gets it back. Sticky: a
+    node whose released address is still free gets it back, quarantine or
+    not. Otherwise a fresh address, or the oldest released one whose
+    quarantine is over.
+
+    :raises: PoolExhausted, UnknownPool.
+    """
+    pool_row = _pool_row(session, spec.name)
+    pool = sql_common.pool_record(pool_row)
+    row = session.execute(sa.select(Alloc).where(
+        Alloc.pool_id == pool_row.id,
+        Alloc.node_uuid == node_uuid)).scalar_one_or_none()
+    if row is not None:
+        if row.state == records.ACTIVE:
+            if _rank(scope) > _rank(row.scope):
+                row.scope = scope
+            return to_record(row, pool)
+        if row.pinned or int(netaddr.IPAddress(row.address)) in spec.space:
+            _activate(row, node_uuid, scope, now)
+            LOG.info('Node %(node)s got its address %(addr)s back in pool '
+                     '%(pool)s', {'node': node_uuid, 'addr': row.address,
+                                  'pool': spec.name})
+            return to_record(row, pool)
+        session.delete(row)
+        session.flush()
+
+    # Serialise the cursor: one allocator at a time per pool.
+    pool_row = _pool_row(session, spec.name, lock=True)
+    version = spec.version
+    address, cursor = allocator.next_fresh(
+        spec.space, pool_row.next_index,
+        lambda a: _address_taken(session, pool_row.id,
+                                 str(netaddr.IPAddress(a, version))))
+    if cursor != pool_row.next_index:
+        pool_row.next_index = cursor
+    if address is not None:
+        row = Alloc(pool_id=pool_row.id, address=str(
+            netaddr.IPAddress(address, version)), pinned=False)
+        _activate(row, node_uuid, scope, now)
+        session.add(row)
+        session.flush()
+        return to_record(row, pool)
+
+    threshold = now - datetime.timedelta(seconds=quarantine)
+    while True:
+        row = session.execute(
+            sa.select(Alloc).where(
+                Alloc.pool_id == pool_row.id,
+                Alloc.state == records.RELEASED,
+                Alloc.pinned.is_(False),
+                Alloc.released_at <= threshold)
+            .order_by(Alloc.released_at, Alloc.id).limit(1)
+        ).scalar_one_or_none()
+        if row is None:
+            raise exception.PoolExhausted(pool=spec.name,
+                                          size=spec.space.size)
+        if int(netaddr.IPAddress(row.address)) in spec.space:
+            _activate(row, node_uuid, scope, now)
+            session.flush()
+            return to_record(row, pool)
+        session.delete(row)
+        session.flush()
+
+
+def pin(session, spec, node_uuid, address, scope, now):
+    """Give ``address`` of ``spec``'s pool to the node, for good.
+
+    The node's previous address in the pool, if any, is released. A
+    released address in quarantine may be pinned (the operator decides);
+    an address another node holds may not.
+
+    :raises: InvalidAddress, AddressInUse.
+    """
+    ip = netaddr.IPAddress(address)
+    spec.check_pinnable(ip)
+    address = str(ip)
+    pool_row = _pool_row(session, spec.name, lock=True)
+    pool = sql_common.pool_record(pool_row)
+    by_address = session.execute(sa.select(Alloc).where(
+        Alloc.pool_id == pool_row.id,
+        Alloc.address == address)).scalar_one_or_none()
+    by_node = session.execute(sa.select(Alloc).where(
+        Alloc.pool_id == pool_row.id,
+        Alloc.node_uuid == node_uuid)).scalar_one_or_none()
+    if by_address is not None and by_address.node_uuid != node_uuid and (
+            by_address.state == records.ACTIVE or by_address.pinned):
+        raise exception.AddressInUse(address=address, pool=spec.name,
+                                     holder=by_address.node_uuid)
+    if by_node is not None and by_node is not by_address:
+        _detach(by_node, now)
+        session.flush()
+    row = by_address
+    if row is None:
+        row = Alloc(pool_id=pool_row.id, address=address)
+        session.add(row)
+    if row.state != records.ACTIVE or row.node_uuid != node_uuid:
+        _activate(row, node_uuid, scope, now)
+    elif _rank(scope) > _rank(row.scope):
+        row.scope = scope
+    row.pinned = True
+    session.flush()
+    sql_reservations.readdress(session, node_uuid, pool_row.id, address, now)
+    LOG.info('Node %(node)s pinned to %(addr)s in pool %(pool)s',
+             {'node': node_uuid, 'addr': address, 'pool': spec.name})
+    return to_record(row, pool)
+
+
+def _detach(row, now):
+    """Release ``row`` and forget its node (quarantine still applies)."""
+    if row.state == records.ACTIVE:
+        row.state = records.RELEASED
+        row.released_at = now
+    row.node_uuid = None
+    row.pinned = False
+
+
+def for_node(session, node_uuid, active_only=True):
+    query = sa.select(Alloc).where(Alloc.node_uuid == node_uuid)
+    if active_only:
+        query = query.where(Alloc.state == records.ACTIVE)
+    pools = _pools_by_id(session)
+    return [to_record(r, pools[r.pool_id])
+            for r in session.execute(query.order_by(Alloc.id)).scalars()]
+
+
+def listing(session, pool=None, states=None):
+    query = sa.select(Alloc).where(Alloc.node_uuid.is_not(None))
+    if pool:
+        query = query.where(Alloc.pool_id == _pool_row(session, pool).id)
+    if states:
+        query = query.where(Alloc.state.in_(list(states)))
+    pools = _pools_by_id(session)
+    return [to_record(r, pools[r.pool_id]) for r in
+            session.execute(query.order_by(Alloc.pool_id, Alloc.id))
+            .scalars()]
+
+
+def release(session, node_uuid, scope, forget, now):
+    """Release the node's active allocations (of ``scope`` if given).
+
+    The node keeps a claim on each released address (sticky) and a pinned
+    one stays its own. ``forget`` (the node is gone) drops every claim and
+    pin of the node; the addresses still wait out the quarantine. The
+    node's reservations in the released pools are deleted.
+
+    :returns: the allocations released (as they are now).
+    """
+    rows = session.execute(sa.select(Alloc).where(
+        Alloc.node_uuid == node_uuid)).scalars().all()
+    released = []
+    pool_ids = set()
+    for row in rows:
+        if row.state == records.ACTIVE and (scope is None
+                                            or row.scope == scope):
+            row.state = records.RELEASED
+            row.released_at = now
+            released.append(row)
+            pool_ids.add(row.pool_id)
+        if forget:
+            _detach(row, now)
+            pool_ids.add(row.pool_id)
+    session.flush()
+    if pool_ids:
+        sql_reservations.delete(session, now, node_uuid=node_uuid,
+                                pool_ids=pool_ids)
+    pools = _pools_by_id(session)
+    for row in released:
+        LOG.info('Node %(node)s released %(addr)s in pool %(pool)s',
+                 {'node': node_uuid, 'addr': row.address,
+                  'pool': pools[row.pool_id].name})
+    return [to_record(r, pools[r.pool_id]) for r in released]
+
+
+def reconcile(session, live, now, tombstone_ttl):
+    """Forget every node that is not in ``live``; purge old tombstones.
+
+    :returns: the allocations that were active and got released.
+    """
+    held = set(session.execute(sa.select(Alloc.node_uuid).where(
+        Alloc.node_uuid.is_not(None)).distinct()).scalars())
+    reserved = set(session.execute(sa.select(
+        models.ReservationRecord.node_uuid).where(
+            models.ReservationRecord.node_uuid.is_not(None),
+            models.ReservationRecord.deleted.is_(False)).distinct()).scalars())
+    released = []
+    for node_uuid in sorted(held - live):
+        LOG.info('Node %s no longer exists: releasing its addresses',
+                 node_uuid)
+        released.extend(release(session, node_uuid, None, True, now))
+    for node_uuid in sorted(reserved - held - live):
+        sql_reservations.delete(session, now, node_uuid=node_uuid)
+    sql_reservations.purge_tombstones(
+        session, now - datetime.timedelta(seconds=tombstone_ttl))
+    return released
+
+
+def usage(session, quarantine, pool=None, now=None):
+    """Size, used, quarantined and held counts, one SQL query per kind."""
+    pools = [p for p in _pools_by_id(session).values()]
+    ids = {row.name: row.id for row in
+           session.execute(sa.select(PoolRow).where(
+               PoolRow.retired.is_(False))).scalars()}
+    threshold = now - datetime.timedelta(seconds=quarantine)
+
+    def count(*conditions):
+        rows = session.execute(sa.select(Alloc.pool_id, sa.func.count())
+                               .where(*conditions)
+                               .group_by(Alloc.pool_id)).all()
+        return dict(rows)
+
+    used = count(Alloc.state == records.ACTIVE)
+    quarantined = count(Alloc.state == records.RELEASED,
+                        Alloc.pinned.is_(False),
+                        Alloc.released_at > threshold)
+    held = count(Alloc.state == records.RELEASED, Alloc.pinned.is_(True))
+    result = []
+    for record in pools:
+        if record.name not in ids or (pool and record.name != pool):
+            continue
+        pool_id = ids[record.name]
+        result.append(records.PoolUsage(
+            pool=record, size=record.size, used=used.get(pool_id, 0),
+            quarantined=quarantined.get(pool_id, 0),
+            held=held.get(pool_id, 0)))
+    if pool and not result:
+        raise exception.UnknownPool(pool=pool)
+    return result
+
+
+def drop_released_outside(session, pool_row, space):
+    """After a pool's space changed: forget released addresses outside it.
+
+    Pinned ones stay: an operator pin may lie outside the ranges.
+    """
+    rows = session.execute(sa.select(Alloc).where(
+        Alloc.pool_id == pool_row.id, Alloc.state == records.RELEASED,
+        Alloc.pinned.is_(False))).scalars()
+    dropped = 0
+    for row in rows:
+        if int(netaddr.IPAddress(row.address)) not in space:
+            session.delete(row)
+            dropped += 1
+    if dropped:
+        LOG.info('Pool %(pool)s: %(n)d released addresses are outside its '
+                 'new ranges and were dropped',
+                 {'pool': pool_row.name, 'n': dropped})
+
+

@@ -1,0 +1,240 @@
+"""DHCP reservations in SQL, with generations for incremental sync.
+
+Every change of a reservation takes a new value of the global generation
+counter; a deletion leaves a tombstone with its generation. A reader that
+has seen generation N asks for the rows above N (:func:`changes_since`).
+Tombstones older than a retention are purged; a reader whose N is below
+the purge mark gets a full snapshot instead.
+"""
+
+import json
+
+import netaddr
+from oslo_log import log
+import sqlalchemy as sa
+
+from vmetal_ironic.db import models
+from vmetal_ironic import exception
+from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import records
+from vmetal_ironic.ipam import sql_common
+
+LOG = log.getLogger(__name__)
+
+Res = models.ReservationRecord
+Alloc = models.AllocationRecord
+PoolRow = models.PoolRecord
+
+
+def normalize_mac(mac):
+    """``mac`` as lower-case colon-separated text.
+
+    :raises: InvalidInput naming the value.
+    """
+    try:
+        eui = netaddr.EUI(str(mac).strip())
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise exception.InvalidInput(
+            reason=_('"%s" is not a MAC address') % mac)
+    if eui.version != 48:
+        raise exception.InvalidInput(
+            reason=_('"%s" is not a 48-bit MAC address') % mac)
+    return str(eui.format(netaddr.mac_unix_expanded)).lower()
+
+
+def _profile_text(profile):
+    if profile is None:
+        return None
+    if not isinstance(profile, dict):
+        raise exception.InvalidInput(
+            reason=_('a boot profile is a JSON object, not %s')
+            % type(profile).__name__)
+    try:
+        return json.dumps(profile, sort_keys=True, separators=(',', ':'))
+    except (TypeError, ValueError) as exc:
+        raise exception.InvalidInput(
+            reason=_('the boot profile is not JSON-able: %s') % exc)
+
+
+def to_record(row, pool_names):
+    return records.Reservation(
+        mac=row.mac, node_uuid=row.node_uuid,
+        pool=pool_names.get(row.pool_id), address=row.address,
+        hostname=row.hostname, client_id=row.client_id,
+        boot_profile=json.loads(row.boot_profile or '{}'),
+        generation=row.generation, deleted=row.deleted)
+
+
+def _pool_names(session):
+    return dict(session.execute(sa.select(PoolRow.id, PoolRow.name)).all())
+
+
+def upsert(session, mac, node_uuid, now, address=None, pool=None,
+           hostname=None, client_id=None, boot_profile=None):
+    """Create or update the reservation of ``mac`` for ``node_uuid``.
+
+    ``address`` and ``pool`` default to the node's active allocation.
+    ``boot_profile`` None keeps the stored profile. A write that changes
+    nothing takes no generation (the DHCP provider calls this often).
+
+    :raises: InvalidInput, AllocationNotFound, Conflict (the MAC is
+        reserved for another node).
+    """
+    mac = normalize_mac(mac)
+    profile_text = _profile_text(boot_profile)
+    query = sa.select(Alloc).where(Alloc.node_uuid == node_uuid,
+                                   Alloc.state == records.ACTIVE)
+    if pool:
+        pool_row = session.execute(sa.select(PoolRow).where(
+            PoolRow.name == pool)).scalar_one_or_none()
+        if pool_row is None:
+            raise exception.UnknownPool(pool=pool)
+        query = query.where(Alloc.pool_id == pool_row.id)
+    allocation = session.execute(query.order_by(Alloc.id)).scalars().first()
+    if address is None:
+        if allocation is None:
+            raise exception.AllocationNotFound(
+                node=node_uuid, where=(' in pool "%s"' % pool) if pool else '')
+        address, pool_id = allocation.address, allocation.pool_id
+    else:
+        try:
+            address = str(netaddr.IPAddress(str(address).strip()))
+        except (netaddr.AddrFormatError, ValueError, TypeError):
+            raise exception.InvalidAddress(address=address,
+                                           reason=_('not an IP address'))
+        pool_id = allocation.pool_id if allocation is not None else (
+            pool_row.id if pool else None)
+
+    row = session.execute(sa.select(Res).where(Res.mac == mac)
+                          ).scalar_one_or_none()
+    if row is not None and not row.deleted and row.node_uuid != node_uuid:
+        raise exception.Conflict(
+            reason=_('MAC %(mac)s is reserved for node %(other)s; release '
+                     'it there first') % {'mac': mac, 'other': row.node_uuid})
+    values = {'node_uuid': node_uuid, 'pool_id': pool_id,
+              'address': address, 'deleted': False}
+    if hostname is not None:
+        values['hostname'] = hostname or None
+    if client_id is not None:
+        values['client_id'] = client_id or None
+    if profile_text is not None:
+        values['boot_profile'] = profile_text
+    if row is not None and all(getattr(row, k) == v
+                               for k, v in values.items()):
+        return to_record(row, _pool_names(session))
+    generation = sql_common.bump_generation(session)
+    if row is None:
+        row = Res(mac=mac, boot_profile='{}', hostname=None, client_id=None)
+        session.add(row)
+    elif row.deleted:
+        # A re-added MAC starts clean, not with its old profile.
+        row.boot_profile, row.hostname, row.client_id = '{}', None, None
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.generation = generation
+    row.updated_at = now
+    session.flush()
+    LOG.debug('Reservation %(mac)s -> %(addr)s for node %(node)s '
+              '(generation %(gen)d)', {'mac': mac, 'addr': address,
+                                       'node': node_uuid,
+                                       'gen': row.generation})
+    return to_record(row, _pool_names(session))
+
+
+def set_boot_profile(session, node_uuid, profile, now):
+    """Set the boot profile of every live reservation of the node."""
+    text = _profile_text(profile or {})
+    rows = session.execute(sa.select(Res).where(
+        Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars().all()
+    for row in rows:
+        if row.boot_profile != text:
+            row.boot_profile = text
+            row.generation = sql_common.bump_generation(session)
+            row.updated_at = now
+    session.flush()
+    names = _pool_names(session)
+    return [to_record(r, names) for r in rows]
+
+
+def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
+    """Delete reservations (leaving tombstones); returns how many."""
+    if node_uuid is None and mac is None:
+        raise exception.InvalidInput(
+            reason=_('delete reservations of which node or MAC?'))
+    query = sa.select(Res).where(Res.deleted.is_(False))
+    if node_uuid is not None:
+        query = query.where(Res.node_uuid == node_uuid)
+    if mac is not None:
+        query = query.where(Res.mac == normalize_mac(mac))
+    if pool_ids is not None:
+        query = query.where(sa.or_(Res.pool_id.in_(list(pool_ids)),
+                                   Res.pool_id.is_(None)))
+    rows = session.execute(query).scalars().all()
+    for row in rows:
+        row.deleted = True
+        row.boot_profile = '{}'
+        row.generation = sql_common.bump_generation(session)
+        row.updated_at = now
+        LOG.info('Reservation %(mac)s of node %(node)s deleted',
+                 {'mac': row.mac, 'node': row.node_uuid})
+    session.flush()
+    return len(rows)
+
+
+def readdress(session, node_uuid, pool_id, address, now):
+    """Point the node's reservations in a pool at a new address."""
+    rows = session.execute(sa.select(Res).where(
+        Res.node_uuid == node_uuid, Res.pool_id == pool_id,
+        Res.deleted.is_(False), Res.address != address)).scalars().all()
+    for row in rows:
+        row.address = address
+        row.generation = sql_common.bump_generation(session)
+        row.updated_at = now
+
+
+def listing(session, node_uuid=None):
+    query = sa.select(Res).where(Res.deleted.is_(False))
+    if node_uuid is not None:
+        query = query.where(Res.node_uuid == node_uuid)
+    names = _pool_names(session)
+    return [to_record(r, names)
+            for r in session.execute(query.order_by(Res.mac)).scalars()]
+
+
+def changes_since(session, generation):
+    """A :class:`records.ChangeSet` of everything after ``generation``."""
+    counters = sql_common.counters(session)
+    current = counters.get('generation', 0)
+    purged = counters.get('purged_generation', 0)
+    full = generation <= 0 or generation < purged or generation > current
+    pool_query = sa.select(PoolRow).where(PoolRow.retired.is_(False))
+    res_query = sa.select(Res)
+    if full:
+        res_query = res_query.where(Res.deleted.is_(False))
+    else:
+        pool_query = pool_query.where(PoolRow.generation > generation)
+        res_query = res_query.where(Res.generation > generation)
+    pools = [sql_common.pool_record(r) for r in
+             session.execute(pool_query.order_by(PoolRow.id)).scalars()]
+    names = _pool_names(session)
+    reservations = [to_record(r, names) for r in session.execute(
+        res_query.order_by(Res.generation)).scalars()]
+    seen = max([current] + [r.generation for r in reservations]
+               + [p.generation for p in pools])
+    return records.ChangeSet(generation=seen, full=full, pools=pools,
+                             reservations=reservations)
+
+
+def purge_tombstones(session, before):
+    """Delete tombstones last changed before ``before``."""
+    newest = session.execute(sa.select(sa.func.max(Res.generation)).where(
+        Res.deleted.is_(True), Res.updated_at < before)).scalar()
+    if newest is None:
+        return 0
+    result = session.execute(sa.delete(Res).where(
+        Res.deleted.is_(True), Res.generation <= newest))
+    counter = models.Counter
+    session.execute(sa.update(counter).where(
+        counter.name == 'purged_generation',
+        counter.value < newest).values(value=newest))
+    return result.rowcount
