@@ -79,3 +79,9 @@ class SchemaNotCurrent(StoreError):
     msg_fmt = _('The IPAM database schema is at revision %(current)s, '
                 'expected %(expected)s: run "vmetal-dbsync --config-file '
                 '<file> upgrade".')
+
+
+class ReservationFileError(ConfigError):
+    """The DHCP agent's reservations file is unreadable or invalid."""
+
+    msg_fmt = _('Invalid reservations file %(path)s: %(reason)s')

@@ -6,6 +6,7 @@ import importlib
 _MODULES = (
     'database',
     'ipam',
+    'dhcp_agent',
 )
 
 

@@ -1,0 +1,168 @@
+"""Reservations from a static JSON file (standalone mode).
+
+Format (other tools write it)::
+
+    {"defaults": {"prefix": 24, "gateway": "172.22.0.1",
+                  "dns_servers": ["172.22.0.53"], "domain": "prov.example",
+                  "lease_time": 1800,
+                  "ipxe_script_url": "http://172.22.0.2:8080/boot.ipxe"},
+     "hosts": [{"mac": "52:54:00:00:00:01", "ip": "172.22.0.50",
+                "hostname": "node-1"}]}
+
+Any host field may stand in ``defaults``. Host fields: ``mac``, ``ip``
+(required), ``hostname``, ``client_id``, ``node_uuid``, ``prefix`` or
+``netmask``, ``gateway``, ``dns_servers``, ``domain``, ``lease_time``,
+``mtu``, ``routes`` (``[{"destination": CIDR, "gateway": IP}]``) and the
+boot fields ``bios_bootfile``, ``uefi_bootfile``, ``arm64_bootfile``,
+``ipxe_script_url``, ``http_boot_url``, ``tftp_server``. Unknown fields
+and duplicate MACs are errors.
+
+At start-up an invalid file is a :class:`~vmetal_ironic.exception.
+ReservationFileError` (the agent exits); on reload (SIGHUP) it is logged
+and the previous reservations stay in service.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from oslo_log import log
+
+from vmetal_ironic.agent import hostspec
+from vmetal_ironic.agent.reservations import Host
+from vmetal_ironic.agent.reservations import Interner
+from vmetal_ironic.agent.reservations import Table
+from vmetal_ironic import exception
+
+LOG = log.getLogger(__name__)
+
+SOURCE = 'file'
+
+
+def load_hosts(doc: Any, default_lease: int,
+               boot_defaults: dict[str, str | None],
+               interner: Interner) -> list[Host]:
+    """Validate a parsed reservations document and compile its hosts.
+
+    :raises hostspec.HostSpecError: naming the host and field.
+    """
+    if not isinstance(doc, dict):
+        raise hostspec.HostSpecError('the document is not a JSON object')
+    unknown = set(doc) - {'defaults', 'hosts'}
+    if unknown:
+        raise hostspec.HostSpecError('unknown top-level keys: %s'
+                                     % ', '.join(sorted(unknown)))
+    defaults = doc.get('defaults') or {}
+    hosts = doc.get('hosts')
+    if not isinstance(defaults, dict):
+        raise hostspec.HostSpecError('"defaults" is not an object')
+    if not isinstance(hosts, list):
+        raise hostspec.HostSpecError('"hosts" is missing or not a list')
+    _check_keys(defaults, 'defaults')
+    # Hosts that only add mac/ip/hostname/client_id/node_uuid share the
+    # defaults' network and boot objects (fast path for large files).
+    dboot = hostspec.boot(defaults, boot_defaults, interner)
+    template = None
+    out = []
+    seen: dict[bytes, int] = {}
+    for i, h in enumerate(hosts):
+        where = 'hosts[%d]' % i
+        if not isinstance(h, dict):
+            raise hostspec.HostSpecError('%s is not an object' % where)
+        own = _check_keys(h, where)
+        simple = own <= _HOST_ONLY
+        spec = h if not defaults else {**defaults, **h}
+        try:
+            host = hostspec.compile_host(
+                spec, template if simple else None,
+                dboot if not own & _BOOT else None,
+                default_lease, boot_defaults, interner, SOURCE)
+        except hostspec.HostSpecError as e:
+            raise hostspec.HostSpecError('%s (mac %s): %s'
+                                         % (where, h.get('mac'), e))
+        if simple:
+            template = host.net
+        if host.mac in seen:
+            raise hostspec.HostSpecError(
+                '%s: mac %s is already reserved by hosts[%d]'
+                % (where, h.get('mac'), seen[host.mac]))
+        seen[host.mac] = i
+        out.append(host)
+    return out
+
+
+_HOST_ONLY = frozenset(hostspec.HOST_FIELDS)
+_BOOT = frozenset(hostspec.BOOT_FIELDS)
+
+
+def _check_keys(d: dict, where: str) -> set[str]:
+    keys = set(d)
+    unknown = keys - hostspec.ALL_FIELDS
+    if unknown:
+        raise hostspec.HostSpecError('%s: unknown fields %s' % (
+            where, ', '.join(sorted(unknown))))
+    return keys
+
+
+def read_file(path: str, default_lease: int,
+              boot_defaults: dict[str, str | None],
+              interner: Interner) -> list[Host]:
+    """Read and compile a reservations file.
+
+    :raises exception.ReservationFileError: unreadable or invalid.
+    """
+    try:
+        with open(path, 'rb') as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise exception.ReservationFileError(path=path, reason=str(e))
+    except ValueError as e:
+        raise exception.ReservationFileError(
+            path=path, reason='not valid JSON: %s' % e)
+    try:
+        return load_hosts(doc, default_lease, boot_defaults, interner)
+    except hostspec.HostSpecError as e:
+        raise exception.ReservationFileError(path=path, reason=str(e))
+
+
+class FileSource:
+    """Agent component: keeps the table's ``file`` part equal to the file.
+
+    :meth:`start` loads it (and raises on an invalid file); :meth:`reload`
+    (SIGHUP) swaps in the new content, or logs the error and keeps the
+    previous reservations.
+    """
+
+    name = 'file-source'
+
+    def __init__(self, table: Table, path: str, default_lease: int,
+                 boot_defaults: dict[str, str | None]) -> None:
+        self.table = table
+        self.path = path
+        self.default_lease = default_lease
+        self.boot_defaults = boot_defaults
+
+    def _load(self) -> int:
+        hosts = read_file(self.path, self.default_lease, self.boot_defaults,
+                          self.table.interner)
+        return self.table.replace(SOURCE, hosts)
+
+    def start(self) -> None:
+        """Load the file; raises ReservationFileError if it is invalid."""
+        n = self._load()
+        LOG.info('Loaded %d reservations from %s', n, self.path)
+
+    def reload(self) -> bool:
+        """Re-read the file; on error keep the previous reservations."""
+        try:
+            n = self._load()
+        except exception.ReservationFileError as e:
+            LOG.error('Reload failed, keeping the previous %d reservations: '
+                      '%s', len(self.table.source_hosts(SOURCE)), e)
+            return False
+        LOG.info('Reloaded %d reservations from %s', n, self.path)
+        return True
+
+    def stop(self) -> None:
+        """Nothing to stop."""

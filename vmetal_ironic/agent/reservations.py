@@ -1,0 +1,230 @@
+"""The reservation table the DHCP server answers from.
+
+A :class:`Host` is one reservation compiled for the wire: addresses as
+packed bytes, its hostname option pre-encoded, and references to shared
+:class:`Network` and :class:`BootConfig` objects. Those are interned by
+value (:class:`Interner`), so 100,000 hosts of one pool share one Network
+and one BootConfig, and the reply-option cache can key on their identity.
+
+The :class:`Table` holds one ``{mac: Host}`` dict per source (``file``,
+``ipam``) and a merged view that the server loop reads with one dict
+lookup. Sources replace or patch their part; the file source wins over
+the database for a MAC present in both.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any, Iterable
+
+from vmetal_ironic.agent import codec
+
+
+class Network:
+    """Network parameters shared by many hosts (identity-hashed)."""
+
+    __slots__ = ('netmask', 'prefixlen', 'router', 'dns', 'domain',
+                 'lease_time', 'mtu', 'routes', 'network', '__weakref__')
+
+    def __init__(self, prefixlen: int, router: bytes | None,
+                 dns: tuple[bytes, ...], domain: str | None,
+                 lease_time: int, mtu: int | None,
+                 routes: tuple[tuple[bytes, int, bytes], ...],
+                 network: int | None = None) -> None:
+        self.prefixlen = prefixlen
+        mask = (0xffffffff << (32 - prefixlen)) & 0xffffffff
+        self.netmask = mask.to_bytes(4, 'big')
+        self.router = router
+        self.dns = dns
+        self.domain = domain
+        self.lease_time = lease_time
+        self.mtu = mtu
+        self.routes = routes
+        self.network = network
+
+    def key(self) -> tuple:
+        """The value this object is interned by."""
+        return (self.prefixlen, self.router, self.dns, self.domain,
+                self.lease_time, self.mtu, self.routes, self.network)
+
+    def contains(self, addr: bytes) -> bool:
+        """True if ``addr`` (4 bytes) is in this host's subnet."""
+        if self.network is None:
+            return True
+        mask = int.from_bytes(self.netmask, 'big')
+        return int.from_bytes(addr, 'big') & mask == self.network
+
+
+BOOT_FIELDS = ('bios_bootfile', 'uefi_bootfile', 'arm64_bootfile',
+               'ipxe_script_url', 'http_boot_url', 'tftp_server')
+
+
+class BootConfig:
+    """The boot settings that apply to a host (identity-hashed).
+
+    Already merged: node boot profile, then the reservation's own fields,
+    then the agent's configured defaults.
+    """
+
+    __slots__ = BOOT_FIELDS + ('pxe_bootfile', '__weakref__')
+
+    def __init__(self, bios_bootfile: str | None = None,
+                 uefi_bootfile: str | None = None,
+                 arm64_bootfile: str | None = None,
+                 ipxe_script_url: str | None = None,
+                 http_boot_url: str | None = None,
+                 tftp_server: str | None = None,
+                 pxe_bootfile: str | None = None) -> None:
+        self.bios_bootfile = bios_bootfile
+        self.uefi_bootfile = uefi_bootfile
+        self.arm64_bootfile = arm64_bootfile
+        self.ipxe_script_url = ipxe_script_url
+        self.http_boot_url = http_boot_url
+        self.tftp_server = tftp_server
+        # Ironic's "bootfile" (chosen from the node's boot mode) overrides
+        # the per-architecture choice.
+        self.pxe_bootfile = pxe_bootfile
+
+    def key(self) -> tuple:
+        """The value this object is interned by."""
+        return tuple(getattr(self, f) for f in self.__slots__[:-1])
+
+
+class Host:
+    """One reservation, ready for the wire."""
+
+    __slots__ = ('mac', 'ip', 'client_id', 'hostname_opt', 'net', 'boot',
+                 'node_uuid', 'source')
+
+    def __init__(self, mac: bytes, ip: bytes, net: Network, boot: BootConfig,
+                 hostname: str | None = None, client_id: bytes | None = None,
+                 node_uuid: str | None = None, source: str = '') -> None:
+        self.mac = mac
+        self.ip = ip
+        self.net = net
+        self.boot = boot
+        self.client_id = client_id
+        self.hostname_opt = (codec.opt(codec.OPT_HOSTNAME, hostname.encode())
+                             if hostname else b'')
+        self.node_uuid = node_uuid
+        self.source = source
+
+    @property
+    def address(self) -> str:
+        """Dotted address, for logs."""
+        return socket.inet_ntoa(self.ip)
+
+    @property
+    def label(self) -> str:
+        """MAC and node, for logs."""
+        mac = self.mac.hex(':')
+        return '%s (node %s)' % (mac, self.node_uuid) if self.node_uuid \
+            else mac
+
+
+class Interner:
+    """Hands out one shared object per distinct value."""
+
+    def __init__(self) -> None:
+        self._nets: dict[tuple, Network] = {}
+        self._boots: dict[tuple, BootConfig] = {}
+
+    def network(self, net: Network) -> Network:
+        """The shared object equal to ``net``."""
+        return self._nets.setdefault(net.key(), net)
+
+    def boot(self, boot: BootConfig) -> BootConfig:
+        """The shared object equal to ``boot``."""
+        return self._boots.setdefault(boot.key(), boot)
+
+
+class Table:
+    """Reservations by MAC and by client identifier, fed by sources.
+
+    Readers (the server loop) call :meth:`lookup` without a lock: every
+    update replaces single dict entries or whole dicts, which is atomic
+    under the GIL. Writers serialise on a lock.
+    """
+
+    PRIORITY = ('ipam', 'file')      # later sources win
+
+    def __init__(self) -> None:
+        self.by_mac: dict[bytes, Host] = {}
+        self.by_client_id: dict[bytes, Host] = {}
+        self._sources: dict[str, dict[bytes, Host]] = {}
+        self._lock = threading.Lock()
+        self.interner = Interner()
+
+    def __len__(self) -> int:
+        return len(self.by_mac)
+
+    def lookup(self, chaddr: bytes, options: dict[int, bytes]) -> Host | None:
+        """The reservation of a client: by MAC, then by client-id (61)."""
+        host = self.by_mac.get(chaddr)
+        if host is None and self.by_client_id:
+            cid = options.get(codec.OPT_CLIENT_ID)
+            if cid is not None:
+                host = self.by_client_id.get(cid)
+        return host
+
+    def replace(self, source: str, hosts: Iterable[Host]) -> int:
+        """Replace everything ``source`` provides; returns the count."""
+        new = {h.mac: h for h in hosts}
+        with self._lock:
+            self._sources[source] = new
+            self._rebuild()
+        return len(new)
+
+    def update(self, source: str, upserts: Iterable[Host],
+               deletes: Iterable[bytes]) -> None:
+        """Apply an incremental change of ``source``."""
+        with self._lock:
+            mine = self._sources.setdefault(source, {})
+            for mac in deletes:
+                mine.pop(mac, None)
+            for h in upserts:
+                mine[h.mac] = h
+            self._rebuild()
+
+    def source_hosts(self, source: str) -> dict[bytes, Host]:
+        """A copy of the hosts a source provides."""
+        return dict(self._sources.get(source, {}))
+
+    def _rebuild(self) -> None:
+        srcs = [self._sources[s] for s in self.PRIORITY if s in self._sources]
+        if len(srcs) == 1:
+            merged = dict(srcs[0])
+        else:
+            merged = {}
+            for s in srcs:
+                merged.update(s)
+        cids = {h.client_id: h for h in merged.values() if h.client_id}
+        self.by_mac = merged
+        self.by_client_id = cids
+
+
+def parse_mac(value: Any) -> bytes:
+    """``aa:bb:cc:dd:ee:ff`` (or ``-`` separated) -> 6 bytes.
+
+    :raises ValueError: not a MAC address.
+    """
+    if not isinstance(value, str):
+        raise ValueError('not a string')
+    raw = bytes.fromhex(value.replace(':', '').replace('-', ''))
+    if len(raw) != 6:
+        raise ValueError('not 6 octets')
+    return raw
+
+
+def parse_client_id(value: Any) -> bytes:
+    """A client identifier: hex octets (``01:52:54:...``) or plain text.
+
+    :raises ValueError: empty or not a string.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError('not a non-empty string')
+    try:
+        return bytes.fromhex(value.replace(':', ''))
+    except ValueError:
+        return value.encode()

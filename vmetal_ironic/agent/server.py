@@ -1,0 +1,157 @@
+"""The DHCP server loop: receive, look up, run the chain, send.
+
+It is the only place that sends. Nothing a client sends can raise out of
+the loop: malformed packets are logged (rate limited) and dropped, unknown
+clients get silence, and any unexpected error is logged with the packet's
+xid and MAC and the loop goes on (STYLE habit 3).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from oslo_log import log
+
+from vmetal_ironic.agent import codec
+from vmetal_ironic.agent import handlers
+from vmetal_ironic.agent.reservations import Table
+from vmetal_ironic.agent import transport as transport_mod
+
+LOG = log.getLogger(__name__)
+
+
+class RateLimitedLog:
+    """Log at most ``burst`` messages per ``period`` seconds."""
+
+    def __init__(self, burst: int = 10, period: float = 1.0) -> None:
+        self.burst = burst
+        self.period = period
+        self._window = 0.0
+        self._count = 0
+        self._dropped = 0
+
+    def warning(self, msg: str, *args) -> None:
+        """LOG.warning unless over the limit."""
+        now = time.monotonic()
+        if now - self._window >= self.period:
+            if self._dropped:
+                LOG.warning('%d more messages like the above were not '
+                            'logged', self._dropped)
+            self._window, self._count, self._dropped = now, 0, 0
+        if self._count < self.burst:
+            self._count += 1
+            LOG.warning(msg, *args)
+        else:
+            self._dropped += 1
+
+
+class DHCPServer:
+    """Agent component: serves DHCP on one interface from a :class:`Table`.
+
+    :param table: the reservation table (shared with the sources).
+    :param chain: the handler chain.
+    :param transport_factory: returns a bound
+        :class:`~vmetal_ironic.agent.transport.Transport`; called by
+        :meth:`start`, so socket errors (privileges, unknown interface)
+        surface at start-up.
+    """
+
+    name = 'dhcp'
+
+    def __init__(self, table: Table, chain: handlers.Chain,
+                 transport_factory: Callable[[], transport_mod.Transport]
+                 ) -> None:
+        self.table = table
+        self.chain = chain
+        self.transport_factory = transport_factory
+        self.transport: transport_mod.Transport | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._bad = RateLimitedLog()
+        self.stats = {'received': 0, 'replied': 0, 'malformed': 0,
+                      'unknown': 0, 'errors': 0}
+
+    def handle(self, data: bytes) -> handlers.Reply | None:
+        """Turn one datagram into a reply or None (no I/O).
+
+        :param data: the UDP payload.
+        :returns: the reply to send, or None for silence.
+        """
+        try:
+            req = codec.parse(data)
+        except codec.MalformedPacket as e:
+            self.stats['malformed'] += 1
+            self._bad.warning('Malformed DHCP packet dropped (%d bytes, '
+                              'xid %s, chaddr %s): %s', len(data),
+                              data[4:8].hex() or '-',
+                              data[28:34].hex(':') or '-', e)
+            return None
+        table = self.table
+        host = table.by_mac.get(req.chaddr)
+        if host is None:
+            host = table.lookup(req.chaddr, req.options)
+            if host is None:
+                self.stats['unknown'] += 1
+                if LOG.isEnabledFor(10):
+                    LOG.debug('%s xid %#x from %s: no reservation, silence',
+                              codec.msg_name(req.msg_type), req.xid, req.mac)
+                return None
+        if req.giaddr != codec.ZERO4 and not host.net.contains(req.giaddr):
+            LOG.info('%s xid %#x from %s relayed by %s, outside the '
+                     'reserved subnet of %s: ignored',
+                     codec.msg_name(req.msg_type), req.xid, host.label,
+                     '.'.join(map(str, req.giaddr)), host.address)
+            return None
+        return self.chain(req, host)
+
+    def serve_forever(self) -> None:
+        """Receive and answer until :meth:`stop`."""
+        assert self.transport is not None
+        recv = self.transport.recv
+        send = self.transport.send
+        handle = self.handle
+        stats = self.stats
+        while not self._stopping:
+            try:
+                data, _src = recv()
+            except OSError as e:
+                if self._stopping:
+                    break
+                LOG.warning('DHCP receive error: %s', e)
+                continue
+            if not data:
+                continue
+            stats['received'] += 1
+            try:
+                reply = handle(data)
+                if reply is not None:
+                    send(reply)
+                    stats['replied'] += 1
+            except Exception:
+                stats['errors'] += 1
+                LOG.exception('Error answering a DHCP packet (xid %s, '
+                              'chaddr %s); dropped', data[4:8].hex(),
+                              data[28:34].hex(':'))
+
+    def start(self) -> None:
+        """Open the sockets (raises OSError) and start the loop thread."""
+        self._stopping = False
+        self.transport = self.transport_factory()
+        self._thread = threading.Thread(target=self.serve_forever,
+                                        name='dhcp-server', daemon=True)
+        self._thread.start()
+        LOG.info('DHCP server started with %d reservations', len(self.table))
+
+    def stop(self) -> None:
+        """Stop the loop and close the sockets."""
+        self._stopping = True
+        if self.transport is not None:
+            self.transport.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        LOG.info('DHCP server stopped: %s', self.stats)
+
+    def reload(self) -> None:
+        """Nothing to reload: the sources feed the table."""
