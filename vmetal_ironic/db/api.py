@@ -75,7 +75,8 @@ class Database:
     """Engines and retried transactions for one database URL."""
 
     def __init__(self, url, max_retries=20, engine_options=None):
-        options = dict(engine_options or {})
+        options = {'mysql_sql_mode': 'TRADITIONAL'}
+        options.update(engine_options or {})
         try:
             self.writer = create_engine(url, immediate=True, **options)
             if _is_sqlite(url):

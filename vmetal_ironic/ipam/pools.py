@@ -194,7 +194,9 @@ def parse_pool(name: str, values: Mapping[str, Any]) -> PoolSpec:
               _('a pool name is 1-63 letters, digits, "_", "." or "-"'))
     cidr = values.get('cidr')
     if not cidr:
-        _fail(name, 'cidr', '', _('required'))
+        _fail(name, 'cidr', '',
+              _('required: add it to the section [%s]')
+              % ipam_conf.pool_group(name))
     try:
         net = netaddr.IPNetwork(cidr.strip())
     except (netaddr.AddrFormatError, ValueError, TypeError):

@@ -11,6 +11,7 @@ after the cursor has passed the end, the oldest released address out of
 quarantine is reused.
 """
 
+import dataclasses
 import datetime
 
 import netaddr
@@ -249,7 +250,9 @@ def release(session, node_uuid, scope, forget, now):
         LOG.info('Node %(node)s released %(addr)s in pool %(pool)s',
                  {'node': node_uuid, 'addr': row.address,
                   'pool': pools[row.pool_id].name})
-    return [to_record(r, pools[r.pool_id]) for r in released]
+    # Reported with the node that held them, even when forgotten now.
+    return [dataclasses.replace(to_record(r, pools[r.pool_id]),
+                                node_uuid=node_uuid) for r in released]
 
 
 def reconcile(session, live, now, tombstone_ttl):

@@ -1,0 +1,86 @@
+import random
+
+import pytest
+
+from vmetal_ironic.ipam import allocator
+
+
+def test_address_at_and_index_of_are_inverse():
+    space = allocator.AddressSpace([(10, 19), (30, 30), (100, 199)])
+    assert space.size == 111
+    for index in range(space.size):
+        address = space.address_at(index)
+        assert space.index_of(address) == index
+        assert address in space
+    assert [space.address_at(i) for i in (0, 9, 10, 11, 110)] == \
+        [10, 19, 30, 100, 199]
+
+
+@pytest.mark.parametrize('address', [0, 9, 20, 29, 31, 99, 200, 10 ** 9])
+def test_outside_addresses(address):
+    space = allocator.AddressSpace([(10, 19), (30, 30), (100, 199)])
+    assert space.index_of(address) is None
+    assert address not in space
+
+
+def test_index_out_of_range():
+    space = allocator.AddressSpace([(1, 2)])
+    with pytest.raises(IndexError):
+        space.address_at(2)
+    with pytest.raises(IndexError):
+        space.address_at(-1)
+
+
+@pytest.mark.parametrize('blocks', [[(5, 4)], [(1, 5), (5, 6)],
+                                    [(10, 12), (1, 2)]])
+def test_bad_blocks(blocks):
+    with pytest.raises(ValueError):
+        allocator.AddressSpace(blocks)
+
+
+def test_ipv6_sized_space_is_not_enumerated():
+    first = 0x20010db8 << 96
+    space = allocator.AddressSpace([(first + 2, first + 2 ** 64 - 1)])
+    assert space.size == 2 ** 64 - 2
+    assert space.address_at(space.size - 1) == first + 2 ** 64 - 1
+    assert space.index_of(first + 2 ** 63) == 2 ** 63 - 2
+
+
+def test_fingerprint_changes_with_blocks():
+    a = allocator.AddressSpace([(1, 10)])
+    b = allocator.AddressSpace([(1, 11)])
+    assert a.fingerprint() == allocator.AddressSpace([(1, 10)]).fingerprint()
+    assert a.fingerprint() != b.fingerprint()
+
+
+def test_next_fresh_skips_taken():
+    space = allocator.AddressSpace([(1, 5)])
+    taken = {1, 2, 4}
+    address, cursor = allocator.next_fresh(space, 0, taken.__contains__)
+    assert (address, cursor) == (3, 3)
+    address, cursor = allocator.next_fresh(space, cursor, taken.__contains__)
+    assert (address, cursor) == (5, 5)
+    assert allocator.next_fresh(space, cursor, taken.__contains__) == \
+        (None, 5)
+
+
+def test_next_fresh_limit():
+    space = allocator.AddressSpace([(1, 100)])
+    address, cursor = allocator.next_fresh(space, 0, lambda a: True, limit=7)
+    assert (address, cursor) == (None, 7)
+
+
+def test_merge_blocks():
+    blocks = [(5, 9), (1, 3), (4, 4), (20, 30), (25, 26)]
+    assert allocator.merge_blocks(blocks) == [(1, 9), (20, 30)]
+
+
+def test_random_blocks_roundtrip():
+    rng = random.Random(4)
+    raw = sorted({rng.randrange(0, 10000) for _ in range(200)})
+    blocks = allocator.merge_blocks([(a, a + rng.randrange(0, 5))
+                                     for a in raw])
+    space = allocator.AddressSpace(blocks)
+    expected = [a for first, last in blocks for a in range(first, last + 1)]
+    assert space.size == len(expected)
+    assert [space.address_at(i) for i in range(space.size)] == expected
