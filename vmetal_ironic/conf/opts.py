@@ -6,6 +6,7 @@ import importlib
 _MODULES = (
     'database',
     'ipam',
+    'vmetal',
     'dhcp_agent',
 )
 

@@ -1,0 +1,92 @@
+"""The ``vmetal`` Ironic DHCP provider (``[dhcp]dhcp_provider = vmetal``).
+
+Ironic calls it whenever it writes a PXE/iPXE configuration: the option
+list is translated into a boot profile (:mod:`vmetal_ironic.dhcp.options`)
+and stored with each of the node's reservations, where the vmetal DHCP
+agent reads it. The reservations themselves (MAC -> address) are made by
+the ``vmetal`` network interface, which knows the address.
+"""
+
+from ironic.dhcp import base
+from oslo_log import log
+
+from vmetal_ironic.dhcp import options as dhcp_options
+from vmetal_ironic.network import errors
+
+LOG = log.getLogger(__name__)
+
+
+def _ipam():
+    from vmetal_ironic.ipam import manager
+    return manager.get_manager()
+
+
+class VmetalDHCP(base.BaseDHCP):
+    """Boot options of vmetal reservations, for the vmetal DHCP agent."""
+
+    def update_port_dhcp_opts(self, port_id, dhcp_options, context=None):
+        """Neutron-port hook: vmetal has no Neutron ports, nothing to do.
+
+        :param port_id: a Neutron port id.
+        :param dhcp_options: the options for that port.
+        :param context: request context.
+        """
+        LOG.debug('vmetal DHCP: update_port_dhcp_opts(%s) ignored: no '
+                  'Neutron ports here', port_id)
+
+    def update_dhcp_opts(self, task, options, vifs=None):
+        """Store Ironic's boot options in the node's reservations.
+
+        Idempotent and cheap: the store is written only when the profile
+        changed.
+
+        :param task: a TaskManager instance.
+        :param options: Ironic's DHCP option list.
+        :param vifs: unused (Neutron VIF map).
+        :raises: FailedToUpdateDHCPOptOnPort naming the node.
+        """
+        node = task.node
+        with errors.translated(node.uuid, 'store the DHCP boot options',
+                               errors.DHCP):
+            profile = dhcp_options.to_boot_profile(options)
+            mgr = _ipam()
+            reservations = mgr.list_reservations(node_uuid=node.uuid)
+            if not reservations:
+                LOG.warning('vmetal DHCP: node %s has no reservation, so '
+                            'its boot options cannot reach the DHCP agent; '
+                            'is its network interface "vmetal"?', node.uuid)
+                return
+            if all(r.boot_profile == profile for r in reservations):
+                return
+            mgr.set_boot_profile(node.uuid, profile)
+            LOG.debug('vmetal DHCP: boot profile of node %(node)s (MACs '
+                      '%(macs)s) set to %(profile)s',
+                      {'node': node.uuid,
+                       'macs': [r.mac for r in reservations],
+                       'profile': profile})
+
+    def clean_dhcp_opts(self, task):
+        """Clear the boot profile of the node's reservations.
+
+        :raises: FailedToUpdateDHCPOptOnPort naming the node.
+        """
+        node = task.node
+        with errors.translated(node.uuid, 'clear the DHCP boot options',
+                               errors.DHCP):
+            mgr = _ipam()
+            if any(r.boot_profile
+                   for r in mgr.list_reservations(node_uuid=node.uuid)):
+                mgr.set_boot_profile(node.uuid, None)
+
+    def get_ip_addresses(self, task):
+        """The node's allocated addresses.
+
+        :raises: NetworkError naming the node.
+        """
+        node = task.node
+        with errors.translated(node.uuid, 'look up the addresses'):
+            return [a.address for a in _ipam().get_allocations(node.uuid)]
+
+    def supports_ipxe_tag(self):
+        """The agent tags iPXE clients (user class iPXE / option 175)."""
+        return True

@@ -1,0 +1,233 @@
+"""OpenStack network_data.json documents for an allocation (pure).
+
+:func:`render` builds the document for a node from its allocation: one
+``phy`` link per PXE-enabled port (its MAC, the pool's MTU), a VLAN link on
+the first one when the pool is tagged, one ``ipv4``/``ipv6`` network with
+the address, the netmask, a default route to the gateway plus the pool's
+routes, and the pool's DNS servers as top-level ``dns`` services.
+
+:func:`merge` fills an operator's document (their links: bonds, VLANs...)
+with the allocation: the first network of the pool's IP version without an
+``ip_address`` receives it. :func:`validate` checks a document against
+Ironic's own network-data JSON schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.util
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsonschema
+import netaddr
+
+from vmetal_ironic import exception
+from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import records
+
+_SCHEMA_RELPATH = ('api', 'controllers', 'v1', 'network-data-schema.json')
+
+_V4_TYPES = ('ipv4',)
+_V6_TYPES = ('ipv6',)
+
+
+def default_schema_path() -> str:
+    """Path of the network-data schema shipped in the ironic package.
+
+    Found without importing Ironic (its API package pulls in a lot).
+    """
+    spec = importlib.util.find_spec('ironic')
+    if spec is None or not spec.submodule_search_locations:
+        raise exception.ConfigError(
+            reason=_('the ironic package is not installed, so its '
+                     'network-data schema cannot be found'))
+    base = list(spec.submodule_search_locations)[0]
+    return os.path.join(base, *_SCHEMA_RELPATH)
+
+
+@functools.lru_cache(maxsize=8)
+def load_schema(path: str | None = None) -> dict[str, Any]:
+    """Load (once) the JSON schema at ``path`` (default: Ironic's)."""
+    path = path or default_schema_path()
+    try:
+        with open(path) as fp:
+            return json.load(fp)
+    except (OSError, ValueError) as e:
+        raise exception.ConfigError(
+            reason=_('cannot read the network-data schema %(path)s: '
+                     '%(err)s') % {'path': path, 'err': e})
+
+
+def validate(document: Any, schema_path: str | None = None) -> None:
+    """Check ``document`` against Ironic's network-data schema.
+
+    :raises: vmetal_ironic.exception.InvalidInput naming the failing part.
+    """
+    if not isinstance(document, Mapping):
+        raise exception.InvalidInput(
+            reason=_('network_data must be a JSON object, not %s')
+            % type(document).__name__)
+    try:
+        jsonschema.validate(dict(document), load_schema(schema_path))
+    except jsonschema.ValidationError as e:
+        where = '/'.join(str(p) for p in e.absolute_path) or '<top>'
+        raise exception.InvalidInput(
+            reason=_('network_data is invalid at %(where)s: %(msg)s')
+            % {'where': where, 'msg': e.message})
+
+
+def _netmask(pool: records.Pool) -> str:
+    return str(netaddr.IPNetwork(pool.cidr).netmask)
+
+
+def _default_route(pool: records.Pool) -> dict[str, str] | None:
+    if not pool.gateway:
+        return None
+    anyaddr = '0.0.0.0' if pool.version == 4 else '::'
+    return {'network': anyaddr, 'netmask': anyaddr,
+            'gateway': pool.gateway}
+
+
+def routes(pool: records.Pool) -> list[dict[str, str]]:
+    """The pool's routes in network_data form, the default route first."""
+    result = []
+    default = _default_route(pool)
+    if default:
+        result.append(default)
+    for route in pool.routes:
+        net = netaddr.IPNetwork(route.destination)
+        result.append({'network': str(net.network),
+                       'netmask': str(net.netmask),
+                       'gateway': route.gateway})
+    return result
+
+
+def dns_services(pool: records.Pool) -> list[dict[str, str]]:
+    """The pool's DNS servers as network_data services."""
+    return [{'type': 'dns', 'address': server}
+            for server in pool.dns_servers]
+
+
+def _network(allocation: records.Allocation, link_id: str
+             ) -> dict[str, Any]:
+    pool = allocation.pool
+    network: dict[str, Any] = {
+        'id': 'vmetal-%s' % pool.name,
+        'type': 'ipv4' if pool.version == 4 else 'ipv6',
+        'link': link_id,
+        'network_id': pool.name,
+        'ip_address': allocation.address,
+        'netmask': _netmask(pool),
+        'routes': routes(pool),
+    }
+    if pool.dns_servers:
+        network['services'] = dns_services(pool)
+    return network
+
+
+def render(allocation: records.Allocation,
+           links: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The network_data document of one allocation.
+
+    :param allocation: the node's allocation (address + pool parameters).
+    :param links: ``(link id, MAC)`` of each PXE-enabled port, the port
+        that carries the address first.
+    :returns: a network_data.json dict valid against Ironic's schema.
+    :raises: vmetal_ironic.exception.InvalidInput if there is no link.
+    """
+    if not links:
+        raise exception.InvalidInput(
+            reason=_('node %s has no PXE-enabled port to carry its '
+                     'address') % allocation.node_uuid)
+    pool = allocation.pool
+    doc_links: list[dict[str, Any]] = []
+    for link_id, mac in links:
+        link: dict[str, Any] = {'id': link_id, 'type': 'phy',
+                                'ethernet_mac_address': mac.lower()}
+        if pool.mtu:
+            link['mtu'] = pool.mtu
+        doc_links.append(link)
+    carrier, carrier_mac = links[0]
+    if pool.vlan_id:
+        vlan_id = '%s.%d' % (carrier, pool.vlan_id)
+        vlan: dict[str, Any] = {'id': vlan_id, 'type': 'vlan',
+                                'vlan_link': carrier,
+                                'vlan_id': pool.vlan_id,
+                                'vlan_mac_address': carrier_mac.lower()}
+        if pool.mtu:
+            vlan['mtu'] = pool.mtu
+        doc_links.append(vlan)
+        carrier = vlan_id
+    return {'links': doc_links,
+            'networks': [_network(allocation, carrier)],
+            'services': dns_services(pool)}
+
+
+def _fillable(network: Mapping[str, Any], version: int) -> bool:
+    if network.get('ip_address'):
+        return False
+    kind = network.get('type')
+    if kind is None:
+        return True
+    return kind in (_V4_TYPES if version == 4 else _V6_TYPES)
+
+
+def needs_merge(document: Mapping[str, Any] | None) -> bool:
+    """True when an operator document has a network with no address.
+
+    Such a document is a template: the allocation is merged into it. A
+    document whose networks all have addresses (or are DHCP/SLAAC) is used
+    verbatim.
+    """
+    if not document:
+        return False
+    for network in document.get('networks') or ():
+        if (isinstance(network, Mapping) and not network.get('ip_address')
+                and network.get('type', 'ipv4') in _V4_TYPES + _V6_TYPES):
+            return True
+    return False
+
+
+def merge(document: Mapping[str, Any],
+          allocation: records.Allocation) -> dict[str, Any]:
+    """Merge the allocation into an operator's network_data template.
+
+    The first network of the pool's IP version that has no ``ip_address``
+    gets the address, the netmask, the routes (unless it has its own), the
+    type and a ``network_id`` (unless set); the pool's DNS servers are added
+    as top-level ``dns`` services unless the document has some. Links and
+    every other network are kept as they are.
+
+    :returns: a new document; ``document`` is not modified.
+    :raises: vmetal_ironic.exception.InvalidInput when no network can take
+        the address (e.g. only IPv6 templates for an IPv4 pool).
+    """
+    result = copy.deepcopy(dict(document))
+    pool = allocation.pool
+    networks = result.get('networks') or []
+    for network in networks:
+        if isinstance(network, dict) and _fillable(network, pool.version):
+            break
+    else:
+        raise exception.InvalidInput(
+            reason=_('the network_data of node %(node)s has no IPv%(ver)d '
+                     'network without an ip_address to receive address '
+                     '%(addr)s of pool %(pool)s')
+            % {'node': allocation.node_uuid, 'ver': pool.version,
+               'addr': allocation.address, 'pool': pool.name})
+    network['type'] = 'ipv4' if pool.version == 4 else 'ipv6'
+    network['ip_address'] = allocation.address
+    network['netmask'] = _netmask(pool)
+    network.setdefault('network_id', pool.name)
+    if not network.get('routes'):
+        network['routes'] = routes(pool)
+    services = result.setdefault('services', [])
+    if not any(isinstance(s, Mapping) and s.get('type') == 'dns'
+               for s in services):
+        services.extend(dns_services(pool))
+    result.setdefault('links', [])
+    return result
