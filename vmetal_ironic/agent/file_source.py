@@ -72,7 +72,7 @@ def load_hosts(doc: Any, default_lease: int,
             raise hostspec.HostSpecError('%s is not an object' % where)
         own = _check_keys(h, where)
         simple = own <= _HOST_ONLY
-        spec = h if not defaults else {**defaults, **h}
+        spec = h if not defaults else hostspec.merge(defaults, h)
         try:
             host = hostspec.compile_host(
                 spec, template if simple else None,

@@ -28,6 +28,17 @@ class HostSpecError(ValueError):
     """A field of a reservation is invalid; the message names it."""
 
 
+def merge(defaults: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+    """A host's fields over the defaults; a host's ``netmask`` replaces
+    the defaults' ``prefix`` and the other way round."""
+    spec = {**defaults, **host}
+    if 'netmask' in host and 'prefix' not in host:
+        spec.pop('prefix', None)
+    elif 'prefix' in host and 'netmask' not in host:
+        spec.pop('netmask', None)
+    return spec
+
+
 def ipv4(value: Any, field: str) -> bytes:
     """A dotted-quad IPv4 address as 4 bytes.
 
@@ -86,7 +97,7 @@ def network(spec: dict[str, Any], ip: bytes, default_lease: int,
     dns = tuple(ipv4(d, 'dns_servers') for d in dns_list)
     lease = spec.get('lease_time')
     lease = default_lease if lease is None else _int(
-        lease, 'lease_time', 60, 0xfffffffe)
+        lease, 'lease_time', 10, 0xfffffffe)
     mtu = spec.get('mtu')
     mtu = None if mtu is None else _int(mtu, 'mtu', 68, 65535)
     routes = tuple(_route(r) for r in spec.get('routes') or ())

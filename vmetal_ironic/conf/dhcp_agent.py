@@ -44,7 +44,7 @@ opts = [
                       'stay in service.')),
     cfg.IntOpt('lease_time',
                default=3600,
-               min=60,
+               min=10,
                help=_('Lease time in seconds when neither the reservation '
                       'nor its pool sets one. T1 and T2 are 1/2 and 7/8 '
                       'of it.')),

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmark vmetal-dhcp-agent side by side with dnsmasq and Kea, using the
+# shared harness (/work/shared/bench, not copied here) with agent.sh as the
+# candidate. Runs as root (network namespaces). Results: JSON lines and the
+# printed tables in $OUT (default benchmarks/dhcp/results/).
+#
+#   sudo benchmarks/dhcp/run.sh                 # full: N=1000,10000 then 100000
+#   BENCH_REPEAT=3 sudo benchmarks/dhcp/run.sh  # more runs per point
+#   sudo benchmarks/dhcp/run.sh quick           # N=1000 only, --skip-load
+#
+# Budget: with --repeat 1 the full run takes about 25 minutes on a quiet
+# 2-core machine (dnsmasq at 10,000 and 100,000 clients is most of it). At
+# 100,000 clients the avalanche step is skipped (--no-avalanche): dnsmasq
+# rewrites its whole lease file per lease and would need hours to lease
+# 100,000 clients; the rate search still runs on all three servers.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+BENCH="${BENCH_DIR:-/work/shared/bench}"
+OUT="${OUT:-$HERE/results}"
+REPEAT="${BENCH_REPEAT:-1}"
+mkdir -p "$OUT"
+CAND=(--candidate-name vmetal-agent
+      --candidate-cmd "exec $HERE/agent.sh start"
+      --candidate-change-cmd "$HERE/agent.sh change")
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+
+run() {  # label, compare.py args...
+    local label="$1"; shift
+    {
+        echo "# $label  $(date -u)  load: $(uptime)"
+        "$BENCH/compare.py" --refs dnsmasq,kea "${CAND[@]}" \
+            --out "$OUT/$stamp.jsonl" "$@"
+        echo "# end $(date -u)  load: $(uptime)"
+    } 2>&1 | tee -a "$OUT/$stamp.txt"
+}
+
+case "${1:-full}" in
+    quick)
+        run quick --clients 1000 --repeat 1 --skip-load ;;
+    full)
+        run "N=1000,10000" --clients 1000,10000 --repeat "$REPEAT" \
+            --max-time-each 900
+        run "N=100000" --clients 100000 --repeat 1 --no-avalanche \
+            --max-time-each 900 ;;
+    *) echo "usage: $0 [full|quick]" >&2; exit 2 ;;
+esac

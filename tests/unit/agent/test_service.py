@@ -1,0 +1,116 @@
+"""Agent service: component life cycle, configuration checks, hooks."""
+
+import sys
+import types
+from unittest import mock
+
+import pytest
+from oslo_config import cfg
+
+from vmetal_ironic.agent import file_source
+from vmetal_ironic.agent import server
+from vmetal_ironic.agent import service
+from vmetal_ironic.conf import dhcp_agent
+from vmetal_ironic import exception
+
+
+class Recorder(service.Component):
+    def __init__(self, name, log, fail=False):
+        self.name, self.log, self.fail = name, log, fail
+
+    def start(self):
+        if self.fail:
+            raise OSError('cannot bind')
+        self.log.append(('start', self.name))
+
+    def stop(self):
+        self.log.append(('stop', self.name))
+
+    def reload(self):
+        self.log.append(('reload', self.name))
+
+
+@pytest.fixture
+def conf(tmp_path):
+    c = cfg.ConfigOpts()
+    dhcp_agent.register_opts(c)
+    c([], project='test', default_config_files=[])
+    c.set_override('interface', 'lo', group='dhcp_agent')
+    c.set_override('server_address', '127.0.0.1', group='dhcp_agent')
+    return c
+
+
+def test_start_stop_reload_order(conf):
+    log = []
+    svc = service.AgentService(conf, [Recorder('a', log), Recorder('b', log)])
+    svc.start()
+    svc.reload()
+    svc.stop()
+    assert log == [('start', 'a'), ('start', 'b'), ('reload', 'a'),
+                   ('reload', 'b'), ('stop', 'b'), ('stop', 'a')]
+
+
+def test_failed_start_stops_started(conf):
+    log = []
+    svc = service.AgentService(conf, [Recorder('a', log),
+                                      Recorder('b', log, fail=True)])
+    with pytest.raises(OSError):
+        svc.start()
+    assert log == [('start', 'a'), ('stop', 'a')]
+
+
+def test_validate_errors(conf):
+    conf.set_override('interface', 'nosuchif0', group='dhcp_agent')
+    with pytest.raises(exception.ConfigError, match='nosuchif0'):
+        service.validate(conf)
+    conf.set_override('interface', 'lo', group='dhcp_agent')
+    conf.set_override('sources', ['file'], group='dhcp_agent')
+    with pytest.raises(exception.ConfigError, match='reservations_file'):
+        service.validate(conf)
+    conf.set_override('sources', [], group='dhcp_agent')
+    assert service.validate(conf) == ['ipam']
+    conf.set_override('reservations_file', '/x', group='dhcp_agent')
+    assert service.validate(conf) == ['file']
+    conf.set_override('tftp_server', 'tftp.example', group='dhcp_agent')
+    with pytest.raises(exception.ConfigError, match='tftp_server'):
+        service.validate(conf)
+
+
+def test_build_with_file_source_and_extra_components(conf, monkeypatch):
+    conf.set_override('reservations_file', '/x', group='dhcp_agent')
+    extra = []
+    mod = types.ModuleType('vmetal_ironic.agent.fake_extra')
+    mod.create_components = lambda c, table: extra.append(table) or [
+        Recorder('tftp', [])]
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    monkeypatch.setattr(service, 'EXTRA_COMPONENT_MODULES',
+                        (mod.__name__, 'vmetal_ironic.agent.no_such_mod'))
+    svc = service.AgentService(conf)
+    svc.build()
+    kinds = [type(c) for c in svc.components]
+    assert kinds == [file_source.FileSource, server.DHCPServer, Recorder]
+    assert extra == [svc.table]
+
+
+def test_boot_defaults(conf):
+    d = service.boot_defaults(conf)
+    assert d['bios_bootfile'] == 'undionly.kpxe'
+    assert d['tftp_server'] == '127.0.0.1'
+
+
+def test_list_opts_names():
+    names = {o.name for o in dhcp_agent.list_opts()[0][1]}
+    assert {'interface', 'server_address', 'reservations_file', 'lease_time',
+            'bios_bootfile', 'uefi_bootfile', 'arm64_bootfile',
+            'ipxe_script_url', 'http_boot_url', 'tftp_server',
+            'sync_interval'} <= names
+
+
+def test_cmd_bad_config_exits_2(tmp_path, capsys):
+    from vmetal_ironic.cmd import dhcp_agent as cmd
+    p = tmp_path / 'agent.conf'
+    p.write_text('[dhcp_agent]\ninterface = nosuchif0\n'
+                 'server_address = 10.0.0.1\nreservations_file = /x\n')
+    with mock.patch.object(cmd.vmetal_conf, 'CONF', cfg.ConfigOpts()):
+        assert cmd.main(['--config-file', str(p)]) == 2
+    assert 'nosuchif0' in capsys.readouterr().err
