@@ -48,10 +48,10 @@ def _setup_sqlite(engine, immediate):
 
     @event.listens_for(engine, 'begin', insert=True)
     def _on_begin(connection):
-        if 'in_transaction' not in connection.info:
+        if not connection.connection.dbapi_connection.in_transaction:
             connection.exec_driver_sql(
                 'BEGIN IMMEDIATE' if immediate else 'BEGIN')
-            connection.info['in_transaction'] = True
+        connection.info['in_transaction'] = True
 
 
 def create_engine(url, immediate=True, **kwargs):
@@ -128,8 +128,9 @@ class Database:
                     return fn(session)
             except (db_exc.DBDuplicateEntry, db_exc.DBDeadlock, Retry) as exc:
                 last = exc
-            except db_exc.DBError as exc:
-                if 'locked' not in str(exc) and 'busy' not in str(exc):
+            except (db_exc.DBError, sa.exc.OperationalError) as exc:
+                # SQLite: "database is locked" after busy_timeout.
+                if 'locked' not in str(exc):
                     raise exception.StoreError(reason=str(exc))
                 last = exc
             LOG.debug('IPAM %(kind)s transaction retried (attempt %(n)d): '
