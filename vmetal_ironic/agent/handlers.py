@@ -33,6 +33,7 @@ TO_CLIENT = 2       # ciaddr:68, the client has an address
 TO_BROADCAST = 3    # 255.255.255.255:68
 TO_L2 = 4           # yiaddr:68 in an Ethernet frame to chaddr
 
+
 class Reply:
     """What the server loop sends: payload and destination."""
 

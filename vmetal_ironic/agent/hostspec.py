@@ -29,8 +29,11 @@ class HostSpecError(ValueError):
 
 
 def merge(defaults: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
-    """A host's fields over the defaults; a host's ``netmask`` replaces
-    the defaults' ``prefix`` and the other way round."""
+    """A host's fields over the defaults.
+
+    A host's ``netmask`` replaces the defaults' ``prefix`` and the other
+    way round.
+    """
     spec = {**defaults, **host}
     if 'netmask' in host and 'prefix' not in host:
         spec.pop('prefix', None)
@@ -109,8 +112,8 @@ def network(spec: dict[str, Any], ip: bytes, default_lease: int,
 
 def _route(r: Any) -> tuple[bytes, int, bytes]:
     if isinstance(r, str) and ' via ' in r:
-        dest, gw = r.split(' via ', 1)
-        r = {'destination': dest.strip(), 'gateway': gw.strip()}
+        left, right = r.split(' via ', 1)
+        r = {'destination': left.strip(), 'gateway': right.strip()}
     if not isinstance(r, dict):
         raise HostSpecError('routes: %r is not {"destination": CIDR, '
                             '"gateway": IP}' % (r,))

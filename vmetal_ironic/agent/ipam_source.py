@@ -19,9 +19,9 @@ from typing import Any
 from oslo_log import log
 
 from vmetal_ironic.agent import hostspec
+from vmetal_ironic.agent import reservations
 from vmetal_ironic.agent.reservations import Host
 from vmetal_ironic.agent.reservations import Table
-from vmetal_ironic.agent import reservations
 
 LOG = log.getLogger(__name__)
 

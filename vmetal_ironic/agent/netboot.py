@@ -96,6 +96,7 @@ def decide(boot: BootConfig, kind: int, arch: int | None,
     if kind == HTTP:
         return Decision(_b(boot.http_boot_url), siaddr, None, HTTP_CLIENT,
                         False)
+    file: str | None
     if boot.pxe_bootfile:
         file = boot.pxe_bootfile
     elif arch in UEFI_X86_ARCHES:

@@ -13,8 +13,8 @@ from oslo_log import log
 
 from vmetal_ironic.agent import service
 from vmetal_ironic.cmd import common
-from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import conf as vmetal_conf
+from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)

@@ -227,6 +227,18 @@ def write_conf(path, sections):
     os.chmod(path, 0o644)
 
 
+def setpriv_argv(user='nobody', group=None):
+    """Prefix that runs a command as ``user`` with the agent's capabilities.
+
+    Only CAP_NET_RAW and CAP_NET_BIND_SERVICE, ambient so that they
+    survive the exec of the Python interpreter.
+    """
+    group = group or ('nogroup' if user == 'nobody' else user)
+    return ['setpriv', '--reuid', user, '--regid', group, '--clear-groups',
+            '--inh-caps', AGENT_CAPS, '--ambient-caps', AGENT_CAPS,
+            '--bounding-set', '-all,' + AGENT_CAPS]
+
+
 def start_agent(lab, ns, dhcp_agent, hosts=None, extra_sections=None,
                 as_user='nobody', wait=True, name='agent'):
     """Start vmetal-dhcp-agent in ``ns``.
@@ -253,11 +265,7 @@ def start_agent(lab, ns, dhcp_agent, hosts=None, extra_sections=None,
     argv = [PYTHON, '-m', 'vmetal_ironic.cmd.dhcp_agent',
             '--config-file', conf_path]
     if as_user:
-        argv = ['setpriv', '--reuid', as_user, '--regid', as_user
-                if as_user != 'nobody' else 'nogroup', '--clear-groups',
-                '--inh-caps', AGENT_CAPS, '--ambient-caps', AGENT_CAPS,
-                '--bounding-set', '-all,' + AGENT_CAPS.replace('+', '+')
-                ] + argv
+        argv = setpriv_argv(as_user) + argv
     logf = open(log_path, 'w')
     os.chmod(log_path, 0o644)
     proc = ns.popen(*argv, stdout=logf, stderr=subprocess.STDOUT,

@@ -20,14 +20,18 @@ case "$1" in
   deconfig) ip addr flush dev "$interface"; exit 0 ;;
   bound|renew)
     ip addr replace "$ip/$mask" dev "$interface"
-    echo "$1 ip=$ip router=$router dns=$dns lease=$lease host=$hostname domain=$domain" >> "$out"
+    echo "$1 ip=$ip router=$router dns=$dns lease=$lease" \
+      "host=$hostname domain=$domain" >> "$out"
     exit 0 ;;
 esac
 case "$reason" in
   PREINIT) ip link set "$interface" up ;;
   BOUND|RENEW|REBIND|REBOOT)
     ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface"
-    echo "$reason ip=$new_ip_address router=$new_routers dns=$new_domain_name_servers lease=$new_dhcp_lease_time host=$new_host_name domain=$new_domain_name server=$new_dhcp_server_identifier" >> "$out"
+    echo "$reason ip=$new_ip_address router=$new_routers" \
+      "dns=$new_domain_name_servers lease=$new_dhcp_lease_time" \
+      "host=$new_host_name domain=$new_domain_name" \
+      "server=$new_dhcp_server_identifier" >> "$out"
     ;;
 esac
 exit 0

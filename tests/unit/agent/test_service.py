@@ -4,8 +4,8 @@ import sys
 import types
 from unittest import mock
 
-import pytest
 from oslo_config import cfg
+import pytest
 
 from vmetal_ironic.agent import file_source
 from vmetal_ironic.agent import server
