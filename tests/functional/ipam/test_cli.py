@@ -1,0 +1,152 @@
+"""vmetal-dbsync and vmetal-ipam as an operator runs them."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+BIN = os.path.dirname(sys.executable)
+
+CONFIG = """
+[vmetal_database]
+connection = sqlite:///{db}
+
+[vmetal_ipam]
+pools = compute, storage
+default_pool = compute
+
+[vmetal_pool:compute]
+cidr = 192.168.100.1/24
+ranges = 192.168.100.10-192.168.100.11
+resource_classes = baremetal-compute
+
+[vmetal_pool:storage]
+cidr = 192.168.200.1/24
+resource_classes = storage
+"""
+
+
+def run(*args, config=None, check=None):
+    cmd = [os.path.join(BIN, args[0])]
+    if config:
+        cmd += ['--config-file', str(config)]
+    cmd += list(args[1:])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if check is not None:
+        assert proc.returncode == check, (proc.stdout, proc.stderr)
+    assert 'Traceback' not in proc.stderr
+    return proc
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / 'vmetal.conf'
+    path.write_text(CONFIG.format(db=tmp_path / 'ipam.sqlite'))
+    run('vmetal-dbsync', 'upgrade', config=path, check=0)
+    return path
+
+
+def ipam_json(config, *args, check=0):
+    proc = run('vmetal-ipam', '--format', 'json', *args, config=config,
+               check=check)
+    return json.loads(proc.stdout) if check == 0 else proc
+
+
+def test_operator_session(config):
+    proc = run('vmetal-ipam', 'check-config', config=config, check=0)
+    assert 'configuration OK: 2 pool(s)' in proc.stdout
+
+    pools = ipam_json(config, 'pool', 'list')
+    assert [(p['pool'], p['size'], p['free']) for p in pools] == \
+        [('compute', 2, 2), ('storage', 253, 253)]
+
+    first = ipam_json(config, 'allocation', 'create', 'node-1')
+    assert first['address'] == '192.168.100.10'
+    again = ipam_json(config, 'allocation', 'create', 'node-1')
+    assert again == first
+    storage = ipam_json(config, 'allocation', 'create', 'node-2',
+                        '--resource-class', 'storage')
+    assert storage['pool'] == 'storage'
+    pinned = ipam_json(config, 'allocation', 'pin', 'node-3',
+                       '192.168.100.200')
+    assert pinned['pinned'] is True and pinned['pool'] == 'compute'
+
+    listing = ipam_json(config, 'allocation', 'list', '--pool', 'compute')
+    assert {a['node_uuid'] for a in listing} == {'node-1', 'node-3'}
+    shown = ipam_json(config, 'allocation', 'show', 'node-2')
+    assert shown[0]['address'] == storage['address']
+
+    released = ipam_json(config, 'allocation', 'release', 'node-1')
+    assert released[0]['state'] == 'released'
+    pool = ipam_json(config, 'pool', 'show', 'compute')
+    assert (pool['used'], pool['quarantined'], pool['held']) == (1, 1, 0)
+    assert pool['ranges'] == ['192.168.100.10-192.168.100.11']
+    assert ipam_json(config, 'reservation', 'list') == []
+
+    table = run('vmetal-ipam', 'pool', 'list', config=config, check=0).stdout
+    assert table.splitlines()[0].split() == [
+        'pool', 'version', 'cidr', 'size', 'used', 'quarantined', 'held',
+        'free']
+
+
+def test_exit_status_and_one_line_errors(config, tmp_path):
+    ipam_json(config, 'allocation', 'create', 'a')
+    ipam_json(config, 'allocation', 'create', 'b')
+    # runtime failures: 1
+    proc = ipam_json(config, 'allocation', 'create', 'c', check=1)
+    assert proc.stderr.strip() == ('Pool "compute" is exhausted: all 2 '
+                                   'addresses are allocated or in '
+                                   'quarantine.')
+    proc = ipam_json(config, 'allocation', 'show', 'nobody', check=1)
+    assert proc.stderr.strip() == 'Node nobody has no allocation.'
+    # bad input: 2
+    for args, words in (
+            (('allocation', 'pin', 'x', '10.9.9.9'), 'in no pool'),
+            (('allocation', 'pin', 'x', 'bogus'), 'not an IP address'),
+            (('allocation', 'pin', 'x', '192.168.100.10'), 'held by node a'),
+            (('pool', 'show', 'nope'), 'Unknown pool "nope"'),
+            (('allocation', 'create', 'x', '--pool', 'nope'), 'nope'),
+            (('allocation', 'list', '--pool', 'nope'), 'nope')):
+        proc = run('vmetal-ipam', *args, config=config)
+        assert proc.returncode in (1, 2), args
+        assert words in proc.stderr, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1
+    proc = run('vmetal-ipam', 'allocation', 'pin', 'x', '192.168.100.10',
+               config=config)
+    assert proc.returncode == 1   # a conflict is not bad input
+    proc = run('vmetal-ipam', 'pool', 'show', 'nope', config=config)
+    assert proc.returncode == 2
+    proc = run('vmetal-ipam', 'frobnicate', config=config)
+    assert proc.returncode == 2
+
+
+@pytest.mark.parametrize('change, words', [
+    (('ranges = 192.168.100.10-192.168.100.11',
+      'ranges = 192.168.100.11-192.168.100.10'),
+     'Invalid pool "compute": option ranges = "192.168.100.11-192.168.100.10"'
+     ': reversed range'),
+    (('cidr = 192.168.200.1/24', 'cidr = 192.168.100.129/25'),
+     'overlaps the network 192.168.100.0/24 of pool "compute"'),
+    (('default_pool = compute', 'default_pool = gpu'), 'default_pool = "gpu"'),
+    (('resource_classes = storage', 'resource_classes = baremetal-compute'),
+     'already served by pool "compute"'),
+])
+def test_bad_config_exit_2(config, change, words):
+    text = config.read_text().replace(*change)
+    config.write_text(text)
+    for args in (('check-config',), ('pool', 'list')):
+        proc = run('vmetal-ipam', *args, config=config, check=2)
+        assert words in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_schema_and_file(tmp_path):
+    path = tmp_path / 'vmetal.conf'
+    path.write_text(CONFIG.format(db=tmp_path / 'empty.sqlite'))
+    proc = run('vmetal-ipam', 'pool', 'list', config=path, check=1)
+    assert 'vmetal-dbsync' in proc.stderr
+    proc = run('vmetal-ipam', 'pool', 'list', config=tmp_path / 'nope.conf',
+               check=2)
+    assert 'nope.conf' in proc.stderr
