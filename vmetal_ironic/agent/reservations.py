@@ -168,9 +168,14 @@ class Table:
                 host = self.by_client_id.get(cid)
         return host
 
-    def replace(self, source: str, hosts: Iterable[Host]) -> int:
-        """Replace everything ``source`` provides; returns the count."""
-        new = {h.mac: h for h in hosts}
+    def replace(self, source: str,
+                hosts: Iterable[Host] | dict[bytes, Host]) -> int:
+        """Replace everything ``source`` provides; returns the count.
+
+        :param hosts: hosts, or a {mac: Host} dict that the table takes
+            over (no copy).
+        """
+        new = hosts if isinstance(hosts, dict) else {h.mac: h for h in hosts}
         with self._lock:
             self._sources[source] = new
             self._rebuild()
@@ -194,7 +199,9 @@ class Table:
     def _rebuild(self) -> None:
         srcs = [self._sources[s] for s in self.PRIORITY if s in self._sources]
         if len(srcs) == 1:
-            merged = dict(srcs[0])
+            # One source: serve its dict itself; its owner only replaces or
+            # patches single entries, which readers see atomically.
+            merged = srcs[0]
         else:
             merged = {}
             for s in srcs:

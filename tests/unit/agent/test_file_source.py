@@ -35,7 +35,7 @@ def load(tmp_path, doc):
 
 
 def test_valid_file(tmp_path):
-    h1, h2, h3 = load(tmp_path, DOC)
+    h1, h2, h3 = load(tmp_path, DOC).values()
     assert h1.address == '172.22.0.50'
     assert h1.hostname_opt == b'\x0c\x06node-1'
     assert h1.net.netmask == bytes([255, 255, 255, 0])
@@ -55,7 +55,7 @@ def test_hosts_share_interned_objects(tmp_path):
     doc = {'defaults': {'prefix': 24},
            'hosts': [{'mac': '52:54:00:00:00:%02x' % i,
                       'ip': '172.22.0.%d' % (10 + i)} for i in range(50)]}
-    hosts = load(tmp_path, doc)
+    hosts = load(tmp_path, doc).values()
     assert len({id(h.net) for h in hosts}) == 1
     assert len({id(h.boot) for h in hosts}) == 1
 
@@ -79,7 +79,7 @@ def test_hosts_share_interned_objects(tmp_path):
     ({'defaults': {'prefix': 24},
       'hosts': [{'mac': '52:54:00:00:00:01', 'ip': '172.22.0.5'},
                 {'mac': '52:54:00:00:00:01', 'ip': '172.22.0.6'}]},
-     'hosts\\[1\\].*already reserved by hosts\\[0\\]'),
+     'hosts\\[1\\].*already reserved by an earlier host'),
     ({'defaults': {'prefix': 24, 'lease_time': 'long'},
       'hosts': [{'mac': '52:54:00:00:00:01', 'ip': '172.22.0.5'}]},
      "lease_time: 'long'"),
