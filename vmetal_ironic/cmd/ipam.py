@@ -4,7 +4,8 @@
     vmetal-ipam --config-file F pool list | pool show NAME
     vmetal-ipam --config-file F allocation list [--pool P]
     vmetal-ipam --config-file F allocation show NODE
-    vmetal-ipam --config-file F allocation create NODE [--pool P | --resource-class RC]
+    vmetal-ipam --config-file F allocation create NODE [--pool P |
+                                                        --resource-class RC]
     vmetal-ipam --config-file F allocation pin NODE IP [--pool P]
     vmetal-ipam --config-file F allocation release NODE [--forget]
     vmetal-ipam --config-file F reservation list [--node NODE]
@@ -75,7 +76,8 @@ def _check_config(args, mgr, out):
     config = mgr.pool_config
     rows = [{'pool': p.name, 'version': p.version, 'cidr': str(p.network),
              'gateway': str(p.gateway) if p.gateway else None,
-             'size': p.space.size, 'resource_classes': list(p.resource_classes),
+             'size': p.space.size,
+             'resource_classes': list(p.resource_classes),
              'default': p.name == config.default_pool}
             for p in config.pools]
     if args.format == 'json':

@@ -7,7 +7,6 @@ database, so the IPAM store has a group of its own (Nova's
 
 import copy
 
-from oslo_config import cfg
 from oslo_db import options as db_options
 
 from vmetal_ironic.i18n import _

@@ -26,7 +26,8 @@ def _config(connection=None):
 
 def head():
     """The newest revision the code knows."""
-    return alembic_script.ScriptDirectory.from_config(_config()).get_current_head()
+    scripts = alembic_script.ScriptDirectory.from_config(_config())
+    return scripts.get_current_head()
 
 
 def current(engine):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import netaddr
 from oslo_config import cfg
@@ -120,7 +120,7 @@ class PoolConfig:
         return sorted(found, key=lambda p: int(address) not in p.space)
 
 
-def _fail(pool: str, option: str, value: Any, reason: str):
+def _fail(pool: str, option: str, value: Any, reason: str) -> NoReturn:
     raise exception.PoolConfigError(pool=pool, option=option, value=value,
                                     reason=reason)
 

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 
 from vmetal_ironic.db import models
 from vmetal_ironic import exception
-from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import allocator
 from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import sql_common
@@ -73,8 +72,9 @@ def _activate(row, node_uuid, scope, now):
 
 
 def _address_taken(session, pool_id, address):
-    return session.execute(sa.select(Alloc.id).where(
-        Alloc.pool_id == pool_id, Alloc.address == address)).first() is not None
+    found = session.execute(sa.select(Alloc.id).where(
+        Alloc.pool_id == pool_id, Alloc.address == address)).first()
+    return found is not None
 
 
 def allocate(session, spec, node_uuid, scope, quarantine, now):
@@ -328,5 +328,3 @@ def drop_released_outside(session, pool_row, space):
         LOG.info('Pool %(pool)s: %(n)d released addresses are outside its '
                  'new ranges and were dropped',
                  {'pool': pool_row.name, 'n': dropped})
-
-

@@ -16,8 +16,8 @@ from vmetal_ironic.db import api as db_api
 from vmetal_ironic.db import migration
 from vmetal_ironic.db import models
 from vmetal_ironic import exception
-from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_allocations
+from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_reservations
 
 LOG = log.getLogger(__name__)
@@ -140,7 +140,8 @@ class Store:
             query = sa.select(models.PoolRecord).order_by(models.PoolRecord.id)
             if not include_retired:
                 query = query.where(models.PoolRecord.retired.is_(False))
-            return [sql_common.pool_record(r) for r in session.execute(query).scalars()]
+            return [sql_common.pool_record(r)
+                    for r in session.execute(query).scalars()]
         return self.db.read(_get)
 
     # -- allocations -----------------------------------------------------
