@@ -42,9 +42,27 @@ opts = [
 ]
 
 
+# Ironic's redfish code reads CONF[<node.driver>].verify_ca (with a special
+# case only for idrac), so the vmetal-redfish hardware type needs a group of
+# its own name.
+REDFISH_GROUP = 'vmetal-redfish'
+
+redfish_opts = [
+    cfg.StrOpt('verify_ca',
+               help=_('For vmetal-redfish nodes: the default verify_ca '
+                      'path when redfish_verify_ca in driver_info is '
+                      'missing or True (the counterpart of '
+                      '[redfish]verify_ca).')),
+]
+
+
 def register_opts(conf):
     conf.register_opts(opts, group=GROUP)
 
 
+def register_redfish_opts(conf):
+    conf.register_opts(redfish_opts, group=REDFISH_GROUP)
+
+
 def list_opts():
-    return [(GROUP, opts)]
+    return [(GROUP, opts), (REDFISH_GROUP, redfish_opts)]

@@ -15,8 +15,12 @@ Enable them in ironic.conf::
 
 from ironic.drivers import ipmi
 from ironic.drivers import redfish
+from oslo_config import cfg
 
+from vmetal_ironic.conf import vmetal as vmetal_conf
 from vmetal_ironic.network import interface
+
+vmetal_conf.register_redfish_opts(cfg.CONF)
 
 
 def _with_vmetal(supported):

@@ -113,7 +113,11 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
         try:
             pool = ipam().select_pool(node.uuid, **_select_kwargs(node))
         except exception.NoPoolForNode as e:
-            if not setting_up:
+            # While a node is set up a missing pool is not an error yet;
+            # a pool named explicitly but unknown always is.
+            explicit = any((src or {}).get('vmetal_pool') for src in (
+                node.instance_info, node.properties, node.driver_info))
+            if explicit or not setting_up:
                 raise errors.convert(e, node.uuid, 'select an address pool',
                                      errors.VALIDATE)
         except exception.VmetalError as e:

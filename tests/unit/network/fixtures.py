@@ -18,3 +18,21 @@ POOL6 = records.Pool(
 
 def allocation(pool=POOL4, address='192.168.100.10', node=NODE):
     return records.Allocation(pool=pool, node_uuid=node, address=address)
+
+
+# An operator template: static IPv4 on VLAN 100 over an LACP bond, with
+# no ip_address (ironic-notes section 3).
+BOND_VLAN = {
+    'links': [
+        {'id': 'eth0', 'type': 'phy',
+         'ethernet_mac_address': '52:54:00:aa:00:01'},
+        {'id': 'eth1', 'type': 'phy',
+         'ethernet_mac_address': '52:54:00:aa:00:02'},
+        {'id': 'bond0', 'type': 'bond', 'bond_mode': '802.3ad',
+         'bond_links': ['eth0', 'eth1'],
+         'ethernet_mac_address': '52:54:00:aa:00:01'},
+        {'id': 'vlan100', 'type': 'vlan', 'vlan_link': 'bond0',
+         'vlan_id': 100, 'vlan_mac_address': '52:54:00:aa:00:01'}],
+    'networks': [{'id': 'net0', 'type': 'ipv4', 'link': 'vlan100',
+                  'network_id': 'tenant'}],
+    'services': []}

@@ -67,20 +67,7 @@ def test_render_needs_a_link():
         network_data.render(fixtures.allocation(), [])
 
 
-BOND_VLAN = {
-    'links': [
-        {'id': 'eth0', 'type': 'phy',
-         'ethernet_mac_address': '52:54:00:aa:00:01'},
-        {'id': 'eth1', 'type': 'phy',
-         'ethernet_mac_address': '52:54:00:aa:00:02'},
-        {'id': 'bond0', 'type': 'bond', 'bond_mode': '802.3ad',
-         'bond_links': ['eth0', 'eth1'],
-         'ethernet_mac_address': '52:54:00:aa:00:01'},
-        {'id': 'vlan100', 'type': 'vlan', 'vlan_link': 'bond0',
-         'vlan_id': 100, 'vlan_mac_address': '52:54:00:aa:00:01'}],
-    'networks': [{'id': 'net0', 'type': 'ipv4', 'link': 'vlan100',
-                  'network_id': 'tenant'}],
-    'services': []}
+BOND_VLAN = fixtures.BOND_VLAN
 
 
 def test_merge_keeps_links():

@@ -1,0 +1,99 @@
+"""enroll -> manage -> provide -> deploy -> undeploy -> delete, for real."""
+
+from vmetal_ironic.network import configdrive
+from vmetal_ironic.network import network_data
+
+from tests.functional.ironic import helpers
+
+
+def _config_drive_network_data(env, node_uuid):
+    [step] = [p['step'] for p in env.ipa.deploy_steps(node_uuid)
+              if p['step']['step'] == 'write_image']
+    return configdrive.read_network_data(
+        step['args']['image_info']['configdrive'])
+
+
+def test_deployment_scope_lifecycle(ironic):
+    """compute pool by resource class, direct deploy, released at undeploy."""
+    node = ironic.create_node(resource_class='baremetal-compute',
+                              deploy='direct')
+    uuid, mac = node['uuid'], node['mac']
+    assert ironic.api('GET', '/nodes/%s/validate' % uuid)['network'] == \
+        {'result': True}
+    ironic.provide(uuid)                        # with automated cleaning
+    # Cleaning had its own short-lived allocation: nothing left now.
+    assert ironic.ipam.get_allocations(uuid) == []
+    assert ironic.ipam.list_reservations(uuid) == []
+
+    node = helpers.deploy(ironic, node)
+    assert node['provision_state'] == 'active', node['last_error']
+    [alloc] = ironic.ipam.get_allocations(uuid)
+    assert alloc.pool_name == 'compute'
+    assert alloc.scope == 'deployment'
+    assert helpers.in_range(alloc.address, '192.168.100.10',
+                            '192.168.100.200')
+    assert alloc.address != '192.168.100.50'    # excluded
+
+    nd = node['network_data']
+    network_data.validate(nd)
+    [net] = nd['networks']
+    assert net['ip_address'] == alloc.address
+    assert net['netmask'] == '255.255.255.0'
+    assert {'network': '0.0.0.0', 'netmask': '0.0.0.0',
+            'gateway': '192.168.100.1'} in net['routes']
+    assert nd['links'][0]['ethernet_mac_address'] == mac
+    assert nd['links'][0]['mtu'] == 9000
+    assert nd['services'] == [{'type': 'dns', 'address': '192.168.100.2'}]
+    assert node['driver_internal_info']['vmetal_network_data']['mode'] == \
+        'generated'
+
+    # The image was written with a config drive carrying the same data.
+    assert _config_drive_network_data(ironic, uuid) == nd
+
+    [res] = ironic.ipam.list_reservations(uuid)
+    assert (res.mac, res.address, res.pool) == (mac, alloc.address,
+                                                'compute')
+    profile = res.boot_profile
+    assert profile['ipxe_script_url'].endswith('/boot.ipxe')
+    assert profile['bootfile'] == 'snponly.efi'
+    assert profile['tftp_server'] == '127.0.0.1'
+    assert any(o['opt_name'] == 'tag:ipxe,67' for o in profile['options'])
+
+    node = helpers.undeploy(ironic, node)      # tear down + cleaning
+    assert node['provision_state'] == 'available', node['last_error']
+    assert ironic.ipam.get_allocations(uuid) == []
+    assert ironic.ipam.list_reservations(uuid) == []
+    assert node['network_data'] == {}
+    assert 'vmetal_network_data' not in node['driver_internal_info']
+
+    ironic.delete(uuid)
+    helpers.wait_for(lambda: not helpers.node_allocations(ironic, uuid),
+                     what='IPAM rows of deleted node %s gone' % uuid)
+    assert ironic.ipam.list_reservations(uuid) == []
+
+
+def test_node_scope_lifecycle(ironic):
+    """storage pool by resource class; scope node: kept until delete."""
+    node = ironic.create_node(
+        resource_class='baremetal-storage',
+        driver_info={'vmetal_allocation_scope': 'node'})
+    uuid = node['uuid']
+    ironic.provide(uuid)
+    node = helpers.deploy(ironic, node)
+    assert node['provision_state'] == 'active', node['last_error']
+    [alloc] = ironic.ipam.get_allocations(uuid)
+    assert (alloc.pool_name, alloc.scope) == ('storage', 'node')
+    assert helpers.in_range(alloc.address, '192.168.200.10',
+                            '192.168.200.20')
+
+    node = helpers.undeploy(ironic, node)
+    assert node['provision_state'] == 'available', node['last_error']
+    [kept] = ironic.ipam.get_allocations(uuid)
+    assert kept.address == alloc.address
+    assert [r.address for r in ironic.ipam.list_reservations(uuid)] == \
+        [alloc.address]
+    # clean_dhcp_opts ran at tear down; cleaning wrote its options again.
+    ironic.delete(uuid)
+    helpers.wait_for(lambda: not helpers.node_allocations(ironic, uuid),
+                     what='allocation of deleted node %s released' % uuid)
+    assert ironic.ipam.list_reservations(uuid) == []
