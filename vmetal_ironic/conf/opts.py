@@ -8,6 +8,7 @@ _MODULES = (
     'ipam',
     'vmetal',
     'dhcp_agent',
+    'bridge',
 )
 
 

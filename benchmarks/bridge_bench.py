@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Benchmark of the agent's bridge: TFTP server and HTTP proxy.
+
+Everything runs on the loopback interface of this machine, side by side
+with references in the same run:
+
+* TFTP: ``snponly.efi`` fetched by curl (blksize 1468, as PXE firmware
+  asks) once and by 20 concurrent transfers, from the agent's server and
+  from tftpd-hpa (``in.tftpd``, the reference, "without the agent"); with
+  ``--libraries DIR`` also from the PyPI libraries tftpy, py3tftp and fbtftp
+  installed in DIR (``pip install --target DIR tftpy py3tftp fbtftp``).
+* HTTP: a 1 GB sparse file fetched by curl directly from a stand-in Ironic
+  HTTP server and through the agent's proxy; the proxy's RSS before and
+  after (and its peak) is recorded.
+
+Results are printed as a Markdown table with ratios to the reference.
+
+Usage::
+
+    .venv/bin/python benchmarks/bridge_bench.py [--rounds 3]
+        [--libraries /tmp/libs] [--size-mb 1024]
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+SNPONLY = '/usr/lib/ipxe/snponly.efi'
+BLKSIZE = 1468
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- servers
+
+def serve_tftp(kind, root, port, libs):
+    """Run one TFTP server in the foreground (a child process)."""
+    if libs:
+        sys.path.insert(0, libs)
+    if kind == 'vmetal':
+        from vmetal_ironic.agent import tftp
+        server = tftp.TftpServer(root, '127.0.0.1', port)
+        server.start()
+        signal.sigwait([signal.SIGTERM])
+    elif kind == 'tftpy':
+        import logging
+        import tftpy
+        logging.getLogger('tftpy').setLevel(logging.WARNING)
+        tftpy.TftpServer(root).listen('127.0.0.1', port)
+    elif kind == 'py3tftp':
+        import asyncio
+        from py3tftp import protocols
+        os.chdir(root)  # py3tftp serves its working directory
+        loop = asyncio.new_event_loop()
+        timeouts = {b'timeout': 0.5, b'conn_timeout': 3.0}
+        loop.run_until_complete(loop.create_datagram_endpoint(
+            lambda: protocols.TFTPServerProtocol('127.0.0.1', loop,
+                                                 timeouts),
+            local_addr=('127.0.0.1', port)))
+        loop.run_forever()
+    elif kind == 'fbtftp':
+        from fbtftp import base_handler
+        from fbtftp import base_server
+
+        class FileData(base_handler.ResponseData):
+            def __init__(self, path):
+                self._f = open(path, 'rb')
+                self._size = os.fstat(self._f.fileno()).st_size
+
+            def read(self, n):
+                return self._f.read(n)
+
+            def size(self):
+                return self._size
+
+            def close(self):
+                self._f.close()
+
+        class Handler(base_handler.BaseHandler):
+            def get_response_data(self):
+                return FileData(os.path.join(root, self._path))
+
+        class Server(base_server.BaseServer):
+            def get_handler(self, addr, peer, path, options):
+                return Handler(addr, peer, path, options, lambda s: None)
+
+        Server('127.0.0.1', port, 3, 2).run()
+    else:
+        raise SystemExit('unknown server %s' % kind)
+
+
+def start_tftp(kind, root, libs):
+    port = free_port()
+    if kind == 'tftpd-hpa':
+        cmd = [shutil.which('in.tftpd') or '/usr/sbin/in.tftpd', '-L',
+               '-s', root, '-a', '127.0.0.1:%d' % port]
+    else:
+        cmd = [sys.executable, __file__, '--serve-tftp', kind, root,
+               str(port), libs or '']
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    return proc, port
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def tftp_run(port, parallel, repeat, size):
+    """Wall time of ``parallel`` curl processes fetching ``repeat`` times."""
+    url = 'tftp://127.0.0.1:%d/snponly.efi' % port
+    args = ['curl', '-s', '-m', '60', '--tftp-blksize', str(BLKSIZE)]
+    for _ in range(repeat):
+        args += ['-o', '/dev/null', url]
+    begin = time.monotonic()
+    procs = [subprocess.Popen(args) for _ in range(parallel)]
+    failed = sum(1 for p in procs if p.wait() != 0)
+    elapsed = time.monotonic() - begin
+    return parallel * repeat * size / elapsed / 1e6, failed
+
+
+def bench_tftp(kinds, rounds, libs):
+    root = tempfile.mkdtemp(prefix='bridge-bench-')
+    shutil.copy(SNPONLY, root)
+    size = os.path.getsize(SNPONLY)
+    rows = []
+    try:
+        for kind in kinds:
+            proc, port = start_tftp(kind, root, libs)
+            try:
+                if proc.poll() is not None:
+                    rows.append((kind, None, None, 'did not start'))
+                    continue
+                one = max(tftp_run(port, 1, 20, size)[0]
+                          for _ in range(rounds))
+                best, fails = 0.0, 0
+                for _ in range(rounds):
+                    rate, failed = tftp_run(port, 20, 3, size)
+                    best, fails = max(best, rate), fails + failed
+                rows.append((kind, one, best,
+                             '%d failed' % fails if fails else ''))
+            finally:
+                stop(proc)
+    finally:
+        shutil.rmtree(root)
+    return rows
+
+
+# ---------------------------------------------------------------- HTTP
+
+def serve_proxy(up_port, px_port):
+    """Run the agent's HTTP proxy in the foreground (a child process)."""
+    from vmetal_ironic.agent import http_proxy
+    proxy = http_proxy.HttpProxy('127.0.0.1', px_port,
+                                 http_url='http://127.0.0.1:%d' % up_port)
+    proxy.start()
+    signal.sigwait([signal.SIGTERM])
+    proxy.stop()
+
+
+def rss_kb(pid, field='VmRSS'):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    return 0
+
+
+def curl_rate(url):
+    out = subprocess.run(
+        ['curl', '-s', '-m', '300', '-o', '/dev/null', '-w',
+         '%{speed_download} %{size_download}', url],
+        capture_output=True, text=True, check=True).stdout.split()
+    return float(out[0]) / 1e6, int(out[1])
+
+
+def bench_http(rounds, size_mb):
+    from tests.functional.bridge import stand_in
+    root = tempfile.mkdtemp(prefix='bridge-bench-')
+    path = os.path.join(root, 'image.raw')
+    with open(path, 'wb') as f:
+        f.truncate(size_mb * 1024 * 1024)
+    up_port, px_port = free_port(socket.SOCK_STREAM), free_port(
+        socket.SOCK_STREAM)
+    upstream = subprocess.Popen(
+        [sys.executable, stand_in.__file__, '--root', root, '--address',
+         '127.0.0.1', '--port', str(up_port)])
+    proxy = subprocess.Popen(
+        [sys.executable, __file__, '--serve-proxy', str(up_port),
+         str(px_port)])
+    rows = []
+    try:
+        time.sleep(1.5)
+        rss_before = rss_kb(proxy.pid)
+        direct, proxied = [], []
+        for _ in range(rounds):
+            direct.append(curl_rate('http://127.0.0.1:%d/image.raw'
+                                    % up_port)[0])
+            rate, got = curl_rate('http://127.0.0.1:%d/image.raw'
+                                  % px_port)
+            if got != size_mb * 1024 * 1024:
+                raise SystemExit('proxy returned %d bytes' % got)
+            proxied.append(rate)
+        rss_after = rss_kb(proxy.pid)
+        peak = rss_kb(proxy.pid, 'VmHWM')
+        rows = [('direct', max(direct)), ('proxy', max(proxied)),
+                (rss_before, rss_after, peak)]
+    finally:
+        stop(proxy)
+        stop(upstream)
+        shutil.rmtree(root)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--libraries', help='directory with tftpy, '
+                        'py3tftp, fbtftp installed (pip --target)')
+    parser.add_argument('--size-mb', type=int, default=1024)
+    parser.add_argument('--tftp-servers', help='comma-separated subset of '
+                        'tftpd-hpa,vmetal,tftpy,py3tftp,fbtftp')
+    parser.add_argument('--skip-http', action='store_true')
+    parser.add_argument('--skip-tftp', action='store_true')
+    parser.add_argument('--serve-tftp', nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument('--serve-proxy', nargs=2, type=int,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_proxy:
+        serve_proxy(*args.serve_proxy)
+        return
+    if args.serve_tftp:
+        kind, root, port, libs = args.serve_tftp
+        serve_tftp(kind, root, int(port), libs)
+        return
+    print('load before: %s' % open('/proc/loadavg').read().strip())
+    if not args.skip_tftp:
+        kinds = ['tftpd-hpa', 'vmetal']
+        if args.libraries:
+            kinds += ['tftpy', 'py3tftp', 'fbtftp']
+        if args.tftp_servers:
+            kinds = args.tftp_servers.split(',')
+        rows = bench_tftp(kinds, args.rounds, args.libraries)
+        ref = dict((r[0], r) for r in rows).get('tftpd-hpa')
+        print('\n| TFTP server | 1 transfer MB/s | ratio | 20 concurrent '
+              'MB/s | ratio | note |\n|---|---|---|---|---|---|')
+        for kind, one, many, note in rows:
+            if one is None:
+                print('| %s | - | - | - | - | %s |' % (kind, note))
+                continue
+            r1 = one / ref[1] if ref and ref[1] else 0
+            r2 = many / ref[2] if ref and ref[2] else 0
+            print('| %s | %.1f | %.2f | %.1f | %.2f | %s |'
+                  % (kind, one, r1, many, r2, note))
+    if not args.skip_http:
+        (_, direct), (_, proxied), (before, after, peak) = bench_http(
+            args.rounds, args.size_mb)
+        print('\n| HTTP, %d MB file | MB/s | ratio |\n|---|---|---|'
+              % args.size_mb)
+        print('| direct (stand-in server) | %.0f | 1.00 |' % direct)
+        print('| through the agent proxy | %.0f | %.2f |'
+              % (proxied, proxied / direct))
+        print('\nproxy RSS: %.1f MB before, %.1f MB after (+%.1f MB), '
+              'peak %.1f MB' % (before / 1024, after / 1024,
+                                (after - before) / 1024, peak / 1024))
+    print('\nload after: %s' % open('/proc/loadavg').read().strip())
+
+
+if __name__ == '__main__':
+    main()
