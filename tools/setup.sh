@@ -2,15 +2,21 @@
 # Install everything vmetal-ironic and its tests need on a fresh Debian
 # machine: the Debian packages of tools/debian-packages.txt, and a virtualenv
 # (.venv) with the project and its test requirements. Idempotent.
+#
+#   tools/setup.sh                 everything (what the tests need)
+#   tools/setup.sh --python-only   only the virtualenv (the quick start)
 set -eu
 cd "$(dirname "$0")/.."
+
+python_only=false
+[ "${1:-}" = "--python-only" ] && python_only=true
 
 packages=$(sed -e 's/#.*//' tools/debian-packages.txt | xargs)
 missing=()
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] && ! $python_only; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     # Servers in these packages must not start on the machine's interfaces.

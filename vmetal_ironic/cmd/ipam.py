@@ -65,7 +65,7 @@ class Output:
 
 
 POOL_COLUMNS = ['pool', 'version', 'cidr', 'size', 'used', 'quarantined',
-                'held', 'free']
+                'held', 'outside', 'free']
 ALLOCATION_COLUMNS = ['pool', 'node_uuid', 'address', 'state', 'scope',
                       'pinned', 'allocated_at', 'released_at']
 RESERVATION_COLUMNS = ['mac', 'node_uuid', 'pool', 'address', 'hostname',

@@ -6,6 +6,8 @@ process, on first use: the Ironic drivers are instantiated at conductor
 start, where nothing may fail.
 """
 
+import collections
+import dataclasses
 import threading
 
 import netaddr
@@ -110,7 +112,17 @@ class IPAMManager:
         """:returns: list of records.PoolUsage, one per pool."""
         if pool:
             self._spec(pool)
-        return self.store.usage(self._quarantine, pool=pool)
+        usage = self.store.usage(self._quarantine, pool=pool)
+        # Pins may lie outside the ranges: they take no address of the
+        # space. Pins are few (operator decisions), so count them here.
+        outside = collections.Counter()
+        for allocation in self.store.list_allocations(pool=pool, pinned=True):
+            spec = self.pool_config.pools_by_name.get(allocation.pool.name)
+            if spec is not None and int(netaddr.IPAddress(
+                    allocation.address)) not in spec.space:
+                outside[allocation.pool.name] += 1
+        return [dataclasses.replace(u, outside=outside[u.pool.name])
+                for u in usage]
 
     # -- allocations ------------------------------------------------------
 

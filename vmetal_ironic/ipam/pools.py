@@ -101,6 +101,10 @@ class PoolConfig:
     pools: tuple[PoolSpec, ...]
     default_pool: str | None
 
+    @property
+    def pools_by_name(self) -> dict[str, PoolSpec]:
+        return {pool.name: pool for pool in self.pools}
+
     def get(self, name: str) -> PoolSpec:
         for pool in self.pools:
             if pool.name == name:

@@ -129,16 +129,19 @@ class PoolUsage:
     used: int
     quarantined: int
     held: int                 # released but pinned: kept for their node
+    outside: int = 0          # of used + held: pins outside the ranges
 
     @property
     def free(self) -> int:
-        return self.size - self.used - self.quarantined - self.held
+        return (self.size - self.used - self.quarantined - self.held
+                + self.outside)
 
     def to_dict(self) -> dict[str, Any]:
         return {'pool': self.pool.name, 'version': self.pool.version,
                 'cidr': self.pool.cidr, 'size': self.size,
                 'used': self.used, 'quarantined': self.quarantined,
-                'held': self.held, 'free': self.free}
+                'held': self.held, 'outside': self.outside,
+                'free': self.free}
 
 
 def _iso(value: datetime.datetime | None) -> str | None:

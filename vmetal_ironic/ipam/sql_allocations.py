@@ -205,8 +205,10 @@ def for_node(session, node_uuid, active_only=True):
             for r in session.execute(query.order_by(Alloc.id)).scalars()]
 
 
-def listing(session, pool=None, states=None):
+def listing(session, pool=None, states=None, pinned=None):
     query = sa.select(Alloc).where(Alloc.node_uuid.is_not(None))
+    if pinned is not None:
+        query = query.where(Alloc.pinned.is_(bool(pinned)))
     if pool:
         query = query.where(Alloc.pool_id == _pool_row(session, pool).id)
     if states:

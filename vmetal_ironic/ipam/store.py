@@ -158,9 +158,9 @@ class Store:
         return self.db.read(lambda s: sql_allocations.for_node(
             s, node_uuid, active_only))
 
-    def list_allocations(self, pool=None, states=None):
+    def list_allocations(self, pool=None, states=None, pinned=None):
         return self.db.read(lambda s: sql_allocations.listing(
-            s, pool, states))
+            s, pool, states, pinned))
 
     def release(self, node_uuid, scope=None, forget=False):
         return self.db.write(lambda s: sql_allocations.release(

@@ -82,13 +82,15 @@ def test_operator_session(config):
     assert released[0]['state'] == 'released'
     pool = ipam_json(config, 'pool', 'show', 'compute')
     assert (pool['used'], pool['quarantined'], pool['held']) == (1, 1, 0)
+    # node-3's pin lies outside the ranges: it takes nothing from them
+    assert (pool['outside'], pool['free']) == (1, 1)
     assert pool['ranges'] == ['192.168.100.10-192.168.100.11']
     assert ipam_json(config, 'reservation', 'list') == []
 
     table = run('vmetal-ipam', 'pool', 'list', config=config, check=0).stdout
     assert table.splitlines()[0].split() == [
         'pool', 'version', 'cidr', 'size', 'used', 'quarantined', 'held',
-        'free']
+        'outside', 'free']
 
 
 def test_exit_status_and_one_line_errors(config, tmp_path):

@@ -152,6 +152,8 @@ def test_pin_outside_ranges_and_bad_pins(make_manager):
     mgr = make_manager(SMALL)
     outside = mgr.pin('node-1', '192.168.100.100')
     assert outside.pool.name == 'compute'
+    usage = mgr.usage('compute')[0]
+    assert (usage.used, usage.outside, usage.free) == (1, 1, 5)
     for address, error in (('192.168.100.1', exception.InvalidAddress),
                            ('192.168.100.255', exception.InvalidAddress),
                            ('172.16.0.1', exception.InvalidAddress),
