@@ -109,4 +109,4 @@ def register_pool_opts(conf, name):
 
 
 def list_opts():
-    return [(GROUP, opts), (pool_group('NAME'), pool_opts)]
+    return [(GROUP, opts), (pool_group('compute'), pool_opts)]
