@@ -1,8 +1,8 @@
 """vmetal-ipmi and vmetal-redfish accept the vmetal network interface."""
 
 from ironic.drivers import ipmi
-from ironic.drivers import redfish
 from ironic.drivers.modules.network import noop
+from ironic.drivers import redfish
 from oslo_config import cfg
 
 from vmetal_ironic.drivers import hardware

@@ -14,7 +14,8 @@ objects.register_all()
 
 
 def port(mac, pxe=True, port_id=1, uuid=None):
-    return objects.Port(id=port_id, uuid=uuid or '00000000-0000-4000-8000-%012d' % port_id,
+    uuid = uuid or '00000000-0000-4000-8000-%012d' % port_id
+    return objects.Port(id=port_id, uuid=uuid,
                         address=mac, pxe_enabled=pxe, extra={},
                         internal_info={}, portgroup_id=None)
 
