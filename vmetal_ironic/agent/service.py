@@ -195,29 +195,28 @@ class AgentService:
 
     def run(self) -> None:
         """Start, then serve until SIGTERM/SIGINT; SIGHUP reloads."""
-        self.start()
-
         def _term(signum, frame):
             LOG.info('Signal %d: stopping', signum)
+            self._terminate = True
             self._stop.set()
 
         def _hup(signum, frame):
             self._reload.set()
-            self._stop.set()    # wake the main loop; cleared below
+            self._stop.set()    # wakes the loop below
 
+        self._terminate = False
         signal.signal(signal.SIGTERM, _term)
         signal.signal(signal.SIGINT, _term)
         signal.signal(signal.SIGHUP, _hup)
+        self.start()
         try:
-            while True:
+            while not self._terminate:
                 self._stop.wait()
-                if self._reload.is_set():
+                self._stop.clear()
+                if self._reload.is_set() and not self._terminate:
                     self._reload.clear()
-                    self._stop.clear()
                     LOG.info('SIGHUP: reloading')
                     self.reload()
-                    continue
-                break
         finally:
             self.stop()
 

@@ -110,5 +110,8 @@ def test_reservation_added_to_database_is_served(bed, db):
         (r,) = bed.probe(ns, [{'mac': MAC, 'options': {}, 'timeout': 1}])
         assert r['offer'] is None
         assert agent.proc.poll() is None
+        agent.stop()                    # SIGTERM: clean exit
+        assert agent.proc.returncode == 0, agent.log()[-2000:]
+        assert 'DHCP server stopped' in agent.log()
     finally:
         agent.stop()
