@@ -36,8 +36,17 @@ BINARIES = ('undionly.kpxe', 'snponly.efi', 'ipxe.efi')
 STAND_IN = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         'stand_in.py')
 
+MAC_BIOS_VM = '52:54:00:bb:00:10'
+MAC_UEFI_VM = '52:54:00:bb:00:11'
+IP_BIOS_VM = '172.22.0.70'
+IP_UEFI_VM = '172.22.0.71'
+
 HOSTS = {'defaults': {'prefix': 24, 'lease_time': 600},
-         'hosts': [{'mac': '52:54:00:bb:00:01', 'ip': '172.22.0.61'}]}
+         'hosts': [{'mac': '52:54:00:bb:00:01', 'ip': '172.22.0.61'},
+                   {'mac': MAC_BIOS_VM, 'ip': IP_BIOS_VM,
+                    'hostname': 'bios-vm'},
+                   {'mac': MAC_UEFI_VM, 'ip': IP_UEFI_VM,
+                    'hostname': 'uefi-vm'}]}
 
 
 def require_root_and(*binaries):

@@ -1,5 +1,8 @@
-"""The agent's HTTP proxy: curl on the provisioning segment, stand-in
-Ironic on the cluster segment, the real agent in between."""
+"""The agent's HTTP proxy, with the real agent between two segments.
+
+curl runs on the provisioning segment, a stand-in Ironic on the cluster
+segment.
+"""
 
 import json
 import os
@@ -158,8 +161,7 @@ def test_body_limit_on_api_paths(bed):
 
 
 def test_upstream_down_is_502(bed):
-    """An agent whose boot server URL has nothing listening answers 502;
-    one that cannot connect in time answers 504."""
+    """An unreachable upstream answers 502 (or 504 on a connect timeout)."""
     from tests.functional.agent import netns
     ns = bed.lab.namespace('badup')
     ns.attach(bed.prov, 'prov0', '172.22.0.4/24')

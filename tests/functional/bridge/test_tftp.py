@@ -1,5 +1,7 @@
-"""The agent's TFTP server with real clients (tftp-hpa, atftp, curl) and a
-raw probe, in network namespaces."""
+"""The agent's TFTP server with real clients, in network namespaces.
+
+The clients are tftp-hpa, atftp, curl and a raw probe (tftp_probe.py).
+"""
 
 import hashlib
 import os
