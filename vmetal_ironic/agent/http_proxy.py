@@ -9,9 +9,10 @@ which requests go where, and refuses the rest.
 
 Built on the standard library (``http.server`` threads, ``http.client``
 upstream): no dependency, and a thread per connection is the simplest way
-to stream both directions with bounded memory. Bodies are copied through
-one fixed buffer per connection, so a multi-gigabyte image never sits in
-memory.
+to stream both directions with bounded memory. A body of known length moves
+socket to socket with splice(2), others through one fixed buffer per
+connection, so a multi-gigabyte image never sits in memory
+(:mod:`~vmetal_ironic.agent.http_handler`).
 
 Usage::
 
@@ -21,301 +22,19 @@ Usage::
     proxy.stop()
 """
 
-import http.client
 import http.server
-import os
 import socket
 import ssl
 import threading
-import time
 
 from oslo_log import log
 
+from vmetal_ironic.agent import http_handler
 from vmetal_ironic.agent import http_routes as routes
-from vmetal_ironic.agent import http_splice
 from vmetal_ironic.conf import bridge as bridge_conf
 from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)
-
-BUFFER_SIZE = 256 * 1024
-
-
-class UpstreamError(Exception):
-    """An upstream could not be reached; ``status`` is 502 or 504."""
-
-    def __init__(self, status, reason):
-        super().__init__(reason)
-        self.status = status
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-    server_version = 'vmetal-agent'
-    sys_version = ''
-    # Write responses straight to the socket (no buffering of bodies).
-    wbufsize = 0
-
-    def setup(self):
-        self.timeout = self.server.proxy.read_timeout
-        super().setup()
-
-    def log_message(self, format, *args):
-        LOG.debug('HTTP %s: ' + format, self.client_address[0], *args)
-
-    def log_request(self, code='-', size='-'):
-        pass  # one line per request is logged by _proxy instead
-
-    def handle_one_request(self):
-        try:
-            super().handle_one_request()
-        except (ConnectionError, socket.timeout) as e:
-            LOG.debug('HTTP %s: connection dropped: %s',
-                      self.client_address[0], e)
-            self.close_connection = True
-
-    def __getattr__(self, name):
-        if name.startswith('do_'):
-            return self._proxy
-        raise AttributeError(name)
-
-    # --- one request
-
-    def _refuse(self, status, reason):
-        body = ('%d %s\n' % (status, reason)).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'text/plain')
-        self.send_header('Content-Length', str(len(body)))
-        if self.close_connection:
-            self.send_header('Connection', 'close')
-        self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(body)
-
-    def _proxy(self):
-        proxy = self.server.proxy
-        client = self.client_address[0]
-        begin = time.monotonic()
-        decision = routes.route(self.command, self.path,
-                                api_configured=proxy.api is not None,
-                                boot_configured=proxy.boot is not None)
-        body_length, chunked = self._request_body_framing()
-        if body_length < 0:
-            self.close_connection = True
-            self._refuse(400, 'invalid Content-Length')
-            return
-        if isinstance(decision, routes.Refusal):
-            if body_length or chunked:
-                self.close_connection = True
-            level = LOG.warning if decision.status == 403 else LOG.info
-            level('HTTP %s: refused %s %r with %d: %s', client,
-                  self.command, self.path, decision.status, decision.reason)
-            self._refuse(decision.status, decision.reason)
-            return
-        upstream = proxy.api if decision.upstream == routes.API else \
-            proxy.boot
-        if decision.upstream == routes.BOOT and (body_length or chunked):
-            self.close_connection = True
-            self._refuse(400, 'request bodies are not accepted here')
-            return
-        if body_length is not None and body_length > proxy.max_body_size:
-            self.close_connection = True
-            LOG.warning('HTTP %s: refused %s %r: body of %d bytes exceeds '
-                        'the limit of %d', client, self.command, self.path,
-                        body_length, proxy.max_body_size)
-            self._refuse(413, 'request body larger than %d bytes'
-                         % proxy.max_body_size)
-            return
-        body = None
-        if chunked:
-            body = self._read_chunked(proxy.max_body_size)
-            if body is None:
-                self.close_connection = True
-                self._refuse(413, 'request body larger than %d bytes'
-                             % proxy.max_body_size)
-                return
-            body_length = len(body)
-        try:
-            sent = self._forward(upstream, decision, body_length, body)
-        except UpstreamError as e:
-            LOG.warning('HTTP %s: %s %r: upstream %s: %s', client,
-                        self.command, self.path, upstream.netloc, e)
-            self.close_connection = True
-            self._refuse(e.status, str(e))
-            return
-        status, size = sent
-        LOG.info('HTTP %s: %s %r -> %s %d, %d bytes in %.3f s', client,
-                 self.command, self.path, decision.upstream, status, size,
-                 time.monotonic() - begin)
-
-    def _request_body_framing(self):
-        te = self.headers.get('Transfer-Encoding', '')
-        if te and te.strip().lower() != 'identity':
-            return 0, True
-        length = self.headers.get('Content-Length')
-        if length is None:
-            return 0, False
-        try:
-            value = int(length)
-            if value < 0:
-                raise ValueError(length)
-        except ValueError:
-            return -1, False
-        return value, False
-
-    def _read_chunked(self, limit):
-        """The de-chunked body, or None past ``limit`` bytes."""
-        parts, total = [], 0
-        while True:
-            line = self.rfile.readline(1024)
-            size = int(line.split(b';', 1)[0].strip() or b'0', 16)
-            if size == 0:
-                while self.rfile.readline(1024) not in (b'\r\n', b'\n', b''):
-                    pass
-                return b''.join(parts)
-            total += size
-            if total > limit:
-                return None
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(16)
-
-    def _connect(self, upstream):
-        proxy = self.server.proxy
-        if upstream.scheme == 'https':
-            conn = http.client.HTTPSConnection(
-                upstream.host, upstream.port,
-                timeout=proxy.connect_timeout, context=proxy.ssl_context)
-        else:
-            conn = http.client.HTTPConnection(
-                upstream.host, upstream.port, timeout=proxy.connect_timeout)
-        try:
-            conn.connect()
-        except socket.timeout:
-            conn.close()
-            raise UpstreamError(504, 'connect timed out')
-        except OSError as e:
-            conn.close()
-            raise UpstreamError(502, 'cannot connect: %s' % e)
-        conn.sock.settimeout(proxy.read_timeout)
-        return conn
-
-    def _forward(self, upstream, decision, body_length, body):
-        """Send the request upstream and stream the answer back."""
-        conn = self._connect(upstream)
-        try:
-            headers = routes.request_headers(
-                list(self.headers.items()), self.client_address[0], upstream)
-            conn.putrequest(self.command,
-                            routes.upstream_target(upstream,
-                                                   decision.target),
-                            skip_host=True, skip_accept_encoding=True)
-            for name, value in headers:
-                conn.putheader(name, value)
-            if body_length or self.command in ('POST', 'PUT', 'PATCH'):
-                conn.putheader('Content-Length', str(body_length or 0))
-            try:
-                conn.endheaders()
-                if body is not None:
-                    conn.send(body)
-                elif body_length:
-                    self._copy_request_body(conn, body_length)
-                response = conn.getresponse()
-            except socket.timeout:
-                raise UpstreamError(504, 'timed out')
-            except (OSError, http.client.HTTPException) as e:
-                raise UpstreamError(502, 'bad upstream exchange: %s' % e)
-            return response.status, self._relay(response, conn)
-        finally:
-            conn.close()
-
-    def _copy_request_body(self, conn, remaining):
-        buf = bytearray(min(BUFFER_SIZE, remaining))
-        view = memoryview(buf)
-        while remaining:
-            n = self.rfile.readinto(view[:min(len(buf), remaining)])
-            if not n:
-                raise ConnectionError('client closed during the body')
-            conn.sock.sendall(view[:n])
-            remaining -= n
-
-    def _relay(self, response, conn):
-        """Send status, headers and body of ``response``; bytes sent."""
-        headers = routes.response_headers(response.getheaders())
-        no_body = (self.command == 'HEAD' or response.status in (204, 304)
-                   or 100 <= response.status < 200)
-        length = response.getheader('Content-Length')
-        framed = length is not None or no_body
-        chunk = not framed and self.request_version == 'HTTP/1.1'
-        if not framed and not chunk:
-            self.close_connection = True
-        self.send_response_only(response.status, response.reason)
-        for name, value in headers:
-            self.send_header(name, value)
-        if chunk:
-            self.send_header('Transfer-Encoding', 'chunked')
-        if self.close_connection:
-            self.send_header('Connection', 'close')
-        self.end_headers()
-        if no_body:
-            return 0
-        if (length is not None and hasattr(os, 'splice')
-                and not isinstance(conn.sock, ssl.SSLSocket)):
-            return self._splice_body(response, conn.sock, int(length))
-        return self._copy_body(response, chunk)
-
-    def _splice_body(self, response, upstream, length):
-        """Move a body of known length with splice(2): no copy to Python.
-
-        What http.client already buffered is sent first; the rest goes
-        socket -> pipe -> socket in the kernel.
-        """
-        total = 0
-        try:
-            if length:
-                head = response.fp.read1(min(BUFFER_SIZE, length))
-                if not head:
-                    raise ConnectionError('upstream closed early')
-                self.connection.sendall(head)
-                total = len(head)
-            if total < length:
-                total += http_splice.splice(
-                    upstream.fileno(), self.connection.fileno(),
-                    length - total, self.server.proxy.read_timeout)
-        except (OSError, http.client.HTTPException) as e:
-            self._aborted(total, e)
-        return total
-
-    def _aborted(self, total, error):
-        # Status and headers are gone: all that is left is to drop the
-        # connection so the client sees a short body.
-        LOG.warning('HTTP %s: %s %r: transfer aborted after %d bytes: %s',
-                    self.client_address[0], self.command, self.path, total,
-                    error)
-        self.close_connection = True
-
-    def _copy_body(self, response, chunk):
-        sock = self.connection
-        buf = bytearray(BUFFER_SIZE)
-        view = memoryview(buf)
-        total = 0
-        try:
-            while True:
-                n = response.readinto(buf)
-                if not n:
-                    break
-                if chunk:
-                    sock.sendall(b'%x\r\n' % n)
-                    sock.sendall(view[:n])
-                    sock.sendall(b'\r\n')
-                else:
-                    sock.sendall(view[:n])
-                total += n
-        except (OSError, http.client.HTTPException) as e:
-            self._aborted(total, e)
-            return total
-        if chunk:
-            sock.sendall(b'0\r\n\r\n')
-        return total
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -326,7 +45,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.proxy = proxy
         self.slots = threading.BoundedSemaphore(proxy.max_connections)
         self._interface = interface
-        super().__init__(address, _Handler)
+        super().__init__(address, http_handler.Handler)
 
     def server_bind(self):
         if self._interface:

@@ -1,0 +1,194 @@
+"""One TFTP read transfer: its own socket (TID), window and retransmission.
+
+RFC 1350 lock-step, or RFC 7440 windows: a window of blocks is sent, the
+client acknowledges the last in-order block, and the next window starts
+after it. Duplicate ACKs are never answered (RFC 1123's "Sorcerer's
+Apprentice" fix); a block is sent again only when the timeout expires.
+Block numbers roll over to 0 after 65535, so files larger than 65535
+blocks work.
+"""
+
+import asyncio
+import os
+import socket
+import time
+
+from oslo_log import log
+
+from vmetal_ironic.agent import tftp_packet as pkt
+
+LOG = log.getLogger(__name__)
+
+
+def udp_socket(address, port, interface=None, connect_to=None):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if interface:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                                interface.encode() + b'\0')
+            except PermissionError:
+                LOG.debug('TFTP: no permission to bind to device %s; the '
+                          'address binding alone restricts it', interface)
+        sock.bind((address, port))
+        if connect_to is not None:
+            sock.connect(connect_to)
+        sock.setblocking(False)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+class Transfer(asyncio.DatagramProtocol):
+    """One read transfer to one client, on its own socket."""
+
+    def __init__(self, server, sock, peer, filename, source, nego):
+        self.server = server
+        self.sock = sock
+        self.peer = peer
+        self.filename = filename
+        self.fd, self.size, self.data = source
+        self.blksize = nego.blksize
+        self.timeout = nego.timeout
+        self.window = nego.windowsize
+        self.oack = pkt.build_oack(nego.oack) if nego.oack else None
+        # Blocks 1..last; the last one is shorter than blksize (maybe 0).
+        self.last = self.size // self.blksize + 1
+        self.acked = 0          # highest block acknowledged
+        self.sent = 0           # highest block sent
+        self.started = self.oack is None
+        self.retries = 0
+        self.last_send = 0.0
+        self.transport = None
+        self.timer = None
+        self.done = False
+        self.begin = time.monotonic()
+
+    # asyncio callbacks
+
+    def connection_made(self, transport):
+        self.transport = transport
+        if self.oack is not None:
+            self._send(self.oack)
+        else:
+            self._send_window()
+        self.timer = self.server.loop.call_later(self.timeout, self._tick)
+
+    def datagram_received(self, data, addr):
+        opcode = pkt.opcode_of(data)
+        try:
+            if opcode == pkt.OP_ACK:
+                self._on_ack(pkt.parse_ack(data))
+                return
+            if opcode == pkt.OP_ERROR:
+                code, message = pkt.parse_error(data)
+        except pkt.PacketError as e:
+            LOG.debug('TFTP %s: malformed packet from %s: %s',
+                      self.filename, self.peer, e)
+            return
+        except OSError as e:
+            LOG.warning('TFTP %s to %s: read error: %s', self.filename,
+                        self.peer, e)
+            self._finish(ok=False)
+            return
+        if opcode == pkt.OP_ERROR:
+            LOG.debug('TFTP %s: client %s aborted with error %d "%s"',
+                      self.filename, self.peer, code, message)
+            self._finish(ok=False)
+        else:
+            LOG.debug('TFTP %s: ignoring opcode %d from %s',
+                      self.filename, opcode, self.peer)
+
+    def error_received(self, exc):
+        LOG.debug('TFTP %s: socket error toward %s: %s',
+                  self.filename, self.peer, exc)
+
+    # protocol
+
+    def _block(self, n):
+        start = (n - 1) * self.blksize
+        if self.data is not None:
+            return self.data[start:start + self.blksize]
+        return os.pread(self.fd, self.blksize, start)
+
+    def _send(self, data):
+        # The socket is connected and non-blocking: a datagram the kernel
+        # cannot queue is lost like any UDP datagram and sent again on
+        # timeout.
+        try:
+            self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as e:
+            LOG.debug('TFTP %s: cannot send to %s: %s', self.filename,
+                      self.peer, e)
+        self.last_send = time.monotonic()
+
+    def _send_window(self):
+        first = self.acked + 1
+        end = min(self.acked + self.window, self.last)
+        for n in range(first, end + 1):
+            self._send(pkt.build_data(n, self._block(n)))
+        self.sent = end
+
+    def _on_ack(self, block):
+        if not self.started:
+            if block != 0:
+                return
+            self.started = True
+            self.retries = 0
+            self._send_window()
+            return
+        delta = (block - self.acked) & 0xFFFF
+        if delta == 0 or self.acked + delta > self.sent:
+            return  # duplicate or stale: never answer it (RFC 1123)
+        self.acked += delta
+        self.retries = 0
+        if self.acked >= self.last:
+            self._finish(ok=True)
+        else:
+            self._send_window()
+
+    def _tick(self):
+        if self.done:
+            return
+        idle = time.monotonic() - self.last_send
+        if idle < self.timeout:
+            self.timer = self.server.loop.call_later(
+                self.timeout - idle, self._tick)
+            return
+        self.retries += 1
+        if self.retries > self.server.retries:
+            LOG.warning('TFTP %s to %s: no acknowledgement after %d '
+                        'retries at block %d; giving up', self.filename,
+                        self.peer, self.server.retries, self.acked + 1)
+            self._finish(ok=False)
+            return
+        if not self.started:
+            self._send(self.oack)
+        else:
+            self._send_window()
+        self.timer = self.server.loop.call_later(self.timeout, self._tick)
+
+    def _finish(self, ok):
+        if self.done:
+            return
+        self.done = True
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.transport is not None:
+            self.transport.close()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.server.transfer_done(self)
+        if ok:
+            elapsed = time.monotonic() - self.begin
+            LOG.info('TFTP sent %s (%d bytes, blksize %d, windowsize %d) '
+                     'to %s in %.3f s', self.filename, self.size,
+                     self.blksize, self.window, self.peer, elapsed)
+
+    def abort(self):
+        self._finish(ok=False)
