@@ -33,6 +33,7 @@ import signal
 import socket
 import threading
 
+from oslo_config import cfg
 from oslo_log import log
 
 from vmetal_ironic.agent import handlers
@@ -85,6 +86,12 @@ def validate(conf) -> list[str]:
     :raises exception.ConfigError: naming the option and value.
     """
     g = conf.dhcp_agent
+    for opt in dhcp_conf.opts:
+        try:
+            getattr(g, opt.dest)
+        except (cfg.Error, ValueError) as e:
+            # oslo.config converts values on first access
+            raise exception.ConfigError(reason=str(e))
     if not g.interface:
         raise exception.ConfigError(
             reason=_('[dhcp_agent]interface is required'))

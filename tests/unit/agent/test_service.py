@@ -59,6 +59,16 @@ def test_failed_start_stops_started(conf):
     assert log == [('start', 'a'), ('stop', 'a')]
 
 
+def test_validate_bad_value_is_config_error(tmp_path):
+    c = cfg.ConfigOpts()
+    dhcp_agent.register_opts(c)
+    p = tmp_path / 'a.conf'
+    p.write_text('[dhcp_agent]\ninterface = lo\nserver_address = 300.1.1.1\n')
+    c(['--config-file', str(p)], project='test', default_config_files=[])
+    with pytest.raises(exception.ConfigError, match='300.1.1.1'):
+        service.validate(c)
+
+
 def test_validate_errors(conf):
     conf.set_override('interface', 'nosuchif0', group='dhcp_agent')
     with pytest.raises(exception.ConfigError, match='nosuchif0'):
