@@ -16,8 +16,8 @@ import struct
 import sys
 
 
-def main():
-    doc = json.loads(sys.argv[1])
+def fetch(doc):
+    """Fetch a file as ``doc`` says; the result dict (see above)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(doc.get('timeout', 5))
     req = struct.pack('!H', doc.get('opcode', 1)) + doc['name'].encode() + \
@@ -39,9 +39,9 @@ def main():
         op = struct.unpack('!H', pkt[:2])[0]
         if op == 5:
             code = struct.unpack('!H', pkt[2:4])[0]
-            print(json.dumps({'error': [code, pkt[4:-1].decode()],
-                              'from_port': addr[1]}))
-            return
+            sock.close()
+            return {'error': [code, pkt[4:-1].decode()],
+                    'from_port': addr[1]}
         if op == 6:
             fields = pkt[2:-1].split(b'\0')
             oack = {fields[i].decode(): fields[i + 1].decode()
@@ -70,10 +70,16 @@ def main():
         if last:
             break
     body = b''.join(data)
-    print(json.dumps({'size': len(body),
-                      'sha256': hashlib.sha256(body).hexdigest(),
-                      'oack': oack, 'blocks': expected - 1,
-                      'retransmits': retrans}))
+    sock.close()
+    return {'size': len(body), 'sha256': hashlib.sha256(body).hexdigest(),
+            'oack': oack, 'blocks': expected - 1, 'retransmits': retrans,
+            'body': body if doc.get('keep_body') else None}
+
+
+def main():
+    result = fetch(json.loads(sys.argv[1]))
+    result.pop('body', None)
+    print(json.dumps(result))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,178 @@
+"""The TFTP server's protocol mechanics on the loopback interface.
+
+No root needed: the server runs in-process on a free port of 127.0.0.1 and
+the raw probe (tftp_probe.fetch) is the client.
+"""
+
+import hashlib
+import os
+import socket
+import struct
+import time
+
+import pytest
+
+from tests.functional.bridge import tftp_probe
+from vmetal_ironic.agent import tftp
+from vmetal_ironic.agent import tftp_packet as pkt
+
+
+@pytest.fixture
+def root(tmp_path):
+    base = tmp_path / 'root'
+    base.mkdir()
+    (base / 'small.bin').write_bytes(os.urandom(5000))
+    (base / 'exact.bin').write_bytes(os.urandom(1024))   # 2 x 512
+    (base / 'text.txt').write_bytes(b'line one\nline two\r\n')
+    # 65541 blocks of 8 bytes: block numbers roll over past 65535.
+    (base / 'many.bin').write_bytes(os.urandom(8 * 65540 + 3))
+    return str(base)
+
+
+@pytest.fixture
+def server(root):
+    srv = tftp.TftpServer(root, '127.0.0.1', 0, timeout=0.2, retries=3,
+                          max_windowsize=64, max_transfers=4)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def fetch(server, name, **kw):
+    doc = {'server': '127.0.0.1', 'port': server.port, 'name': name}
+    doc.update(kw)
+    return tftp_probe.fetch(doc)
+
+
+def sha(root, name):
+    with open(os.path.join(root, name), 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_plain_rfc1350(server, root):
+    res = fetch(server, 'small.bin')
+    assert res['oack'] == {}
+    assert res['sha256'] == sha(root, 'small.bin')
+    assert res['blocks'] == 5000 // 512 + 1
+
+
+def test_exact_multiple_ends_with_empty_block(server, root):
+    res = fetch(server, 'exact.bin')
+    assert res['blocks'] == 3 and res['size'] == 1024
+
+
+def test_block_number_rollover(server, root):
+    res = fetch(server, 'many.bin', options={'blksize': 8,
+                                             'windowsize': 64})
+    assert res['blocks'] == 65541
+    assert res['sha256'] == sha(root, 'many.bin')
+
+
+def test_window_with_loss_is_resent(server, root):
+    res = fetch(server, 'small.bin', options={'blksize': 512,
+                                              'windowsize': 4},
+                drop_acks=1)
+    assert res['sha256'] == sha(root, 'small.bin')
+    assert res['oack']['windowsize'] == '4'
+
+
+def test_netascii(server):
+    res = fetch(server, 'text.txt', mode='netascii', keep_body=True,
+                options={'tsize': 0})
+    assert res['body'] == b'line one\r\nline two\r\0\r\n'
+    assert res['oack'] == {}   # no tsize for netascii
+
+
+def test_option_refusal_by_client_ends_transfer(server):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(2)
+    sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin', 'octet',
+                                  {'tsize': 0}), ('127.0.0.1', server.port))
+    data, peer = sock.recvfrom(1000)
+    assert pkt.opcode_of(data) == pkt.OP_OACK
+    sock.sendto(pkt.build_error(pkt.ERR_OPTION, 'size only'), peer)
+    _wait(lambda: server.active_transfers == 0)
+    sock.close()
+
+
+def test_silent_client_is_given_up(server):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(2)
+    sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
+                ('127.0.0.1', server.port))
+    first, peer = sock.recvfrom(1000)
+    again, _ = sock.recvfrom(1000)
+    assert first == again   # the same block, sent again on timeout
+    assert server.active_transfers == 1
+    _wait(lambda: server.active_transfers == 0, timeout=3)
+    sock.close()
+
+
+def test_busy_and_duplicate_requests(server):
+    socks = []
+    for _ in range(4):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        s.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
+                 ('127.0.0.1', server.port))
+        s.recvfrom(1000)
+        socks.append(s)
+    # A retransmitted request of a running transfer starts nothing new.
+    socks[0].sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
+                    ('127.0.0.1', server.port))
+    assert server.active_transfers == 4
+    extra = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    extra.settimeout(2)
+    extra.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
+                 ('127.0.0.1', server.port))
+    data, _ = extra.recvfrom(1000)
+    assert pkt.parse_error(data) == (pkt.ERR_UNDEFINED, 'Server busy')
+    for s in socks + [extra]:
+        s.close()
+
+
+@pytest.mark.parametrize('data,code', [
+    (b'\x00\x01no-mode\x00', pkt.ERR_ILLEGAL_OP),
+    (b'\x00\x01x\x00mail\x00', pkt.ERR_ILLEGAL_OP),
+    (pkt.build_request(pkt.OP_WRQ, 'x'), pkt.ERR_ACCESS),
+])
+def test_bad_requests_get_errors(server, data, code):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(2)
+    sock.sendto(data, ('127.0.0.1', server.port))
+    reply, _ = sock.recvfrom(1000)
+    assert pkt.parse_error(reply)[0] == code
+    sock.close()
+
+
+def test_garbage_is_dropped_and_server_lives(server, root):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for junk in (b'', b'\x00', b'\x00\x04\x00\x01', b'\xff' * 600,
+                 struct.pack('!H', 3) + b'data'):
+        sock.sendto(junk, ('127.0.0.1', server.port))
+    sock.close()
+    assert fetch(server, 'small.bin')['sha256'] == sha(root, 'small.bin')
+
+
+def test_stop_aborts_transfers(root):
+    srv = tftp.TftpServer(root, '127.0.0.1', 0, timeout=5)
+    srv.start()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(2)
+    sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
+                ('127.0.0.1', srv.port))
+    sock.recvfrom(1000)
+    srv.stop()
+    assert srv.active_transfers == 0
+    sock.close()
+
+
+def _wait(predicate, timeout=2.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError('condition not met in %.1f s' % timeout)
