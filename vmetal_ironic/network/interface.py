@@ -164,26 +164,51 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
     # Helpers ------------------------------------------------------------
 
     def _reserve(self, task, allocation):
-        """One reservation per PXE-enabled port MAC; stale ones deleted."""
+        """One reservation per PXE-enabled port MAC; stale ones deleted.
+
+        Reads first and writes only what differs: hooks run many times.
+        """
         node = task.node
         mgr = ipam()
+        existing = {r.mac: r for r in mgr.list_reservations(
+            node_uuid=node.uuid)}
         macs = set()
         for port in pxe_ports(task):
             mac = port.address.lower()
             macs.add(mac)
-            mgr.upsert_reservation(
-                mac, node.uuid, address=allocation.address,
-                pool=allocation.pool_name, hostname=node.name,
-                client_id=(port.extra or {}).get('client-id'))
-        for res in mgr.list_reservations(node_uuid=node.uuid):
-            if res.mac not in macs:
-                mgr.delete_reservations(mac=res.mac)
+            client_id = (port.extra or {}).get('client-id')
+            res = existing.get(mac)
+            if (res is None or res.address != allocation.address
+                    or res.pool != allocation.pool_name
+                    or res.hostname != node.name
+                    or res.client_id != client_id):
+                mgr.upsert_reservation(
+                    mac, node.uuid, address=allocation.address,
+                    pool=allocation.pool_name, hostname=node.name,
+                    client_id=client_id)
+        for mac in set(existing) - macs:
+            mgr.delete_reservations(mac=mac)
 
-    def _allocate(self, task, scope, action):
+    def _allocate(self, task, scope, action, reuse=True):
+        """The node's allocation of ``scope`` (+ reservations).
+
+        :param reuse: look for an existing allocation first (one read) and
+            allocate only if there is none; False goes straight to the
+            (idempotent) allocate, one write.
+        """
         node = task.node
         with errors.translated(node.uuid, action):
-            allocation = ipam().allocate(node.uuid, scope=scope,
-                                         **_select_kwargs(node))
+            mgr = ipam()
+            allocation = None
+            current = reuse and [a for a in mgr.get_allocations(node.uuid)
+                                 if a.scope == scope]
+            if current:
+                pool = mgr.select_pool(node.uuid, **_select_kwargs(node))
+                allocation = next((a for a in current
+                                   if a.pool_name == pool), None)
+            if allocation is None:
+                allocation = mgr.allocate(node.uuid, scope=scope,
+                                          **_select_kwargs(node))
             self._reserve(task, allocation)
         LOG.debug('Node %(node)s has address %(addr)s of pool %(pool)s '
                   '(scope %(scope)s)', {'node': node.uuid,
@@ -215,10 +240,11 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
                                        'addrs': [a.address
                                                  for a in released]})
 
-    def _deploy_network(self, task, action):
+    def _deploy_network(self, task, action, reuse=True):
         """Deployment allocation, reservations, network_data, config drive."""
         node = task.node
-        allocation = self._allocate(task, deployment_scope(node), action)
+        allocation = self._allocate(task, deployment_scope(node), action,
+                                    reuse=reuse)
         with errors.translated(node.uuid, 'write the network_data'):
             links = [(p.uuid, p.address) for p in pxe_ports(task)]
             changed = netdata_state.apply(node, allocation, links)
@@ -247,7 +273,8 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
 
     def add_provisioning_network(self, task):
         """Allocate the deployment address and reserve it for PXE."""
-        self._deploy_network(task, 'allocate the deployment address')
+        self._deploy_network(task, 'allocate the deployment address',
+                             reuse=False)
 
     def remove_provisioning_network(self, task):
         """During a deploy: nothing. At tear down: release."""

@@ -57,7 +57,7 @@ def document_for(node, allocation, links):
     """(document, mode, template) the node should have for ``allocation``.
 
     :raises: vmetal_ironic.exception.InvalidInput if the template cannot
-        take the address or the result is not valid network_data.
+        take the address.
     """
     if is_ours(node):
         template = _record(node).get('template')
@@ -71,14 +71,16 @@ def document_for(node, allocation, links):
         mode = MERGED
     else:
         return template, OPERATOR, None
-    network_data.validate(doc)
     return doc, mode, template
 
 
 def apply(node, allocation, links):
     """Set node.network_data for the allocation; True if the node changed.
 
+    A new document is validated against Ironic's schema before it is set.
     Does not save the node.
+
+    :raises: vmetal_ironic.exception.InvalidInput
     """
     doc, mode, template = document_for(node, allocation, links)
     record = {'mode': mode, 'address': allocation.address,
@@ -93,6 +95,7 @@ def apply(node, allocation, links):
                                     or node.network_data == doc):
         return False
     if mode != OPERATOR:
+        network_data.validate(doc)
         node.network_data = doc
     node.set_driver_internal_info(KEY, record)
     LOG.info('Node %(node)s: network_data %(mode)s for %(addr)s of pool '

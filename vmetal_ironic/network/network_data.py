@@ -62,6 +62,12 @@ def load_schema(path: str | None = None) -> dict[str, Any]:
                      '%(err)s') % {'path': path, 'err': e})
 
 
+@functools.lru_cache(maxsize=8)
+def _validator(path: str | None) -> Any:
+    schema = load_schema(path)
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
 def validate(document: Any, schema_path: str | None = None) -> None:
     """Check ``document`` against Ironic's network-data schema.
 
@@ -71,13 +77,13 @@ def validate(document: Any, schema_path: str | None = None) -> None:
         raise exception.InvalidInput(
             reason=_('network_data must be a JSON object, not %s')
             % type(document).__name__)
-    try:
-        jsonschema.validate(dict(document), load_schema(schema_path))
-    except jsonschema.ValidationError as e:
-        where = '/'.join(str(p) for p in e.absolute_path) or '<top>'
+    error = jsonschema.exceptions.best_match(
+        _validator(schema_path).iter_errors(dict(document)))
+    if error is not None:
+        where = '/'.join(str(p) for p in error.absolute_path) or '<top>'
         raise exception.InvalidInput(
             reason=_('network_data is invalid at %(where)s: %(msg)s')
-            % {'where': where, 'msg': e.message})
+            % {'where': where, 'msg': error.message})
 
 
 def _netmask(pool: records.Pool) -> str:

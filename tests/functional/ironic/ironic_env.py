@@ -84,10 +84,17 @@ class IronicEnv(object):
     :param notifications: enable the vmetal notification driver.
     :param reconcile_interval: ``[vmetal]reconcile_interval``.
     :param extra: {section: {option: value}} merged into ironic.conf.
+    :param entry_points: more entry points (entry_points.txt syntax) for
+        the Ironic process, e.g. the benchmark's timed interfaces.
+    :param pythonpath: more directories for the Ironic process.
+    :param environ: more environment variables for the Ironic process.
     """
 
     def __init__(self, notifications=True, reconcile_interval=3600,
-                 extra=None):
+                 extra=None, entry_points=None, pythonpath=(), environ=None):
+        self.entry_points = entry_points
+        self.pythonpath = list(pythonpath)
+        self.environ = dict(environ or {})
         self.notifications = notifications
         self.reconcile_interval = reconcile_interval
         self.extra = extra or {}
@@ -185,23 +192,29 @@ class IronicEnv(object):
         with open(self.conf_file, 'w') as fp:
             fp.write('\n'.join(lines))
 
+    def _dist_info(self, name, entry_points):
+        info = os.path.join(self.state, 'site', '%s-0.dist-info' % name)
+        os.makedirs(info, exist_ok=True)
+        with open(os.path.join(info, 'METADATA'), 'w') as fp:
+            fp.write('Metadata-Version: 2.1\nName: %s\nVersion: 0\n'
+                     % name.replace('_', '-'))
+        with open(os.path.join(info, 'entry_points.txt'), 'w') as fp:
+            fp.write(entry_points)
+        return os.path.dirname(info)
+
     def _environ(self):
         env = dict(os.environ)
-        paths = [REPO]
+        paths = [REPO] + self.pythonpath
         if not _installed():
-            info = os.path.join(self.state, 'site',
-                                'vmetal_ironic_test-0.dist-info')
-            os.makedirs(info, exist_ok=True)
-            with open(os.path.join(info, 'METADATA'), 'w') as fp:
-                fp.write('Metadata-Version: 2.1\nName: vmetal-ironic-test\n'
-                         'Version: 0\n')
-            with open(os.path.join(info, 'entry_points.txt'), 'w') as fp:
-                fp.write(ENTRY_POINTS)
-            paths.append(os.path.dirname(info))
+            paths.append(self._dist_info('vmetal_ironic_test', ENTRY_POINTS))
+        if self.entry_points:
+            paths.append(self._dist_info('vmetal_ironic_extra',
+                                         self.entry_points))
         if env.get('PYTHONPATH'):
             paths.append(env['PYTHONPATH'])
-        env['PYTHONPATH'] = os.pathsep.join(paths)
+        env['PYTHONPATH'] = os.pathsep.join(dict.fromkeys(paths))
         env['PYTHONWARNINGS'] = 'ignore'
+        env.update(self.environ)
         return env
 
     def _run(self, *argv):

@@ -161,3 +161,17 @@ def test_vmetal_hardware_types_validate(ironic):
     for hw in ('vmetal-ipmi', 'vmetal-redfish'):
         info = ironic.api('GET', '/drivers/%s' % hw)
         assert 'vmetal' in info['enabled_network_interfaces']
+
+
+def test_noop_network_node_beside_vmetal(ironic):
+    """Ironic's in-tree noop network beside vmetal: no address, no rows."""
+    node = helpers.quick_node(ironic, network='noop')
+    node = helpers.deploy(ironic, node)
+    assert node['provision_state'] == 'active', node['last_error']
+    assert node['network_interface'] == 'noop'
+    assert node['network_data'] == {}
+    assert helpers.node_allocations(ironic, node['uuid']) == []
+    assert ironic.ipam.list_reservations(node['uuid']) == []
+    node = helpers.undeploy(ironic, node)
+    assert node['provision_state'] == 'available', node['last_error']
+    ironic.delete(node['uuid'])
