@@ -199,3 +199,22 @@ def create_components(conf, table=None):
         return []
     return [HttpProxy.from_conf(conf, group.server_address or '0.0.0.0',
                                 interface=group.interface)]
+
+
+def proxy_url(conf, path=''):
+    """The proxy's URL as servers on the provisioning segment see it.
+
+    For the DHCP side: when the proxy serves the HTTP boot server, the
+    default iPXE script URL is ``proxy_url(conf, '/boot.ipxe')``.
+
+    :param conf: an oslo.config ConfigOpts with ``[dhcp_agent]``.
+    :param path: a path to append (starting with ``/``).
+    :returns: the URL, or None when the proxy is off, has no HTTP boot
+        server to forward to, or no ``server_address`` is set.
+    """
+    bridge_conf.register_opts(conf)
+    group = conf.dhcp_agent
+    if (not group.http_proxy_enabled or not group.ironic_http_url
+            or not group.server_address):
+        return None
+    return 'http://%s:%d%s' % (group.server_address, group.http_port, path)

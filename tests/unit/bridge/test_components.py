@@ -105,3 +105,13 @@ def test_proxy_bad_url_is_an_error(conf):
     with pytest.raises(exception.ConfigError) as e:
         http_proxy.create_components(conf)
     assert 'ironic_http_url' in str(e.value)
+
+
+def test_proxy_url(conf):
+    assert http_proxy.proxy_url(conf, '/boot.ipxe') is None
+    conf.set_override('ironic_http_url', 'http://10.0.0.1:8088',
+                      group='dhcp_agent')
+    assert http_proxy.proxy_url(conf, '/boot.ipxe') == \
+        'http://172.22.0.2:8080/boot.ipxe'
+    conf.set_override('http_proxy_enabled', False, group='dhcp_agent')
+    assert http_proxy.proxy_url(conf) is None
