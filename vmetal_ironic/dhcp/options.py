@@ -140,7 +140,7 @@ def _translate_v4(v4: dict[tuple[frozenset[str], str], str],
                       for v in by_number.get('60', {}).values())
     not_ipxe = frozenset({'!ipxe'})
     ipxe = frozenset({'ipxe'})
-    plain = frozenset()
+    plain: frozenset[str] = frozenset()
     if not_ipxe in bootfiles:
         profile[BOOTFILE] = bootfiles[not_ipxe]
     if ipxe in bootfiles:
