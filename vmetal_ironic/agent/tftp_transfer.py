@@ -8,7 +8,6 @@ Block numbers roll over to 0 after 65535, so files larger than 65535
 blocks work.
 """
 
-import asyncio
 import os
 import socket
 import time
@@ -41,8 +40,14 @@ def udp_socket(address, port, interface=None, connect_to=None):
         raise
 
 
-class Transfer(asyncio.DatagramProtocol):
-    """One read transfer to one client, on its own socket."""
+class Transfer(object):
+    """One read transfer to one client, on its own connected socket.
+
+    The server's loop calls :meth:`start` once, :meth:`on_datagram` for
+    every datagram on :attr:`sock`, and :meth:`tick` when :attr:`deadline`
+    has passed; the transfer calls ``server.transfer_done(self)`` when it
+    ends.
+    """
 
     def __init__(self, server, sock, peer, filename, source, nego):
         self.server = server
@@ -60,23 +65,19 @@ class Transfer(asyncio.DatagramProtocol):
         self.sent = 0           # highest block sent
         self.started = self.oack is None
         self.retries = 0
-        self.last_send = 0.0
-        self.transport = None
-        self.timer = None
+        self.deadline = 0.0     # when to send again without an ACK
         self.done = False
         self.begin = time.monotonic()
 
-    # asyncio callbacks
-
-    def connection_made(self, transport):
-        self.transport = transport
+    def start(self):
+        """Send the OACK, or the first window when no option was agreed."""
         if self.oack is not None:
             self._send(self.oack)
         else:
             self._send_window()
-        self.timer = self.server.loop.call_later(self.timeout, self._tick)
 
-    def datagram_received(self, data, addr):
+    def on_datagram(self, data):
+        """Handle a datagram from the client (ACK or ERROR)."""
         opcode = pkt.opcode_of(data)
         try:
             if opcode == pkt.OP_ACK:
@@ -91,19 +92,47 @@ class Transfer(asyncio.DatagramProtocol):
         except OSError as e:
             LOG.warning('TFTP %s to %s: read error: %s', self.filename,
                         self.peer, e)
-            self._finish(ok=False)
+            self.finish(ok=False)
             return
         if opcode == pkt.OP_ERROR:
             LOG.debug('TFTP %s: client %s aborted with error %d "%s"',
                       self.filename, self.peer, code, message)
-            self._finish(ok=False)
+            self.finish(ok=False)
         else:
             LOG.debug('TFTP %s: ignoring opcode %d from %s',
                       self.filename, opcode, self.peer)
 
-    def error_received(self, exc):
-        LOG.debug('TFTP %s: socket error toward %s: %s',
-                  self.filename, self.peer, exc)
+    def tick(self, now):
+        """Send again what is unacknowledged, or give up, if it is time."""
+        if self.done or now < self.deadline:
+            return
+        self.retries += 1
+        if self.retries > self.server.retries:
+            LOG.warning('TFTP %s to %s: no acknowledgement after %d '
+                        'retries at block %d; giving up', self.filename,
+                        self.peer, self.server.retries, self.acked + 1)
+            self.finish(ok=False)
+            return
+        if not self.started:
+            self._send(self.oack)
+        else:
+            self._send_window()
+
+    def finish(self, ok):
+        """End the transfer: close the socket and the file."""
+        if self.done:
+            return
+        self.done = True
+        self.server.transfer_done(self)
+        self.sock.close()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if ok:
+            elapsed = time.monotonic() - self.begin
+            LOG.info('TFTP sent %s (%d bytes, blksize %d, windowsize %d) '
+                     'to %s in %.3f s', self.filename, self.size,
+                     self.blksize, self.window, self.peer, elapsed)
 
     # protocol
 
@@ -124,7 +153,7 @@ class Transfer(asyncio.DatagramProtocol):
         except OSError as e:
             LOG.debug('TFTP %s: cannot send to %s: %s', self.filename,
                       self.peer, e)
-        self.last_send = time.monotonic()
+        self.deadline = time.monotonic() + self.timeout
 
     def _send_window(self):
         first = self.acked + 1
@@ -147,48 +176,6 @@ class Transfer(asyncio.DatagramProtocol):
         self.acked += delta
         self.retries = 0
         if self.acked >= self.last:
-            self._finish(ok=True)
+            self.finish(ok=True)
         else:
             self._send_window()
-
-    def _tick(self):
-        if self.done:
-            return
-        idle = time.monotonic() - self.last_send
-        if idle < self.timeout:
-            self.timer = self.server.loop.call_later(
-                self.timeout - idle, self._tick)
-            return
-        self.retries += 1
-        if self.retries > self.server.retries:
-            LOG.warning('TFTP %s to %s: no acknowledgement after %d '
-                        'retries at block %d; giving up', self.filename,
-                        self.peer, self.server.retries, self.acked + 1)
-            self._finish(ok=False)
-            return
-        if not self.started:
-            self._send(self.oack)
-        else:
-            self._send_window()
-        self.timer = self.server.loop.call_later(self.timeout, self._tick)
-
-    def _finish(self, ok):
-        if self.done:
-            return
-        self.done = True
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.transport is not None:
-            self.transport.close()
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        self.server.transfer_done(self)
-        if ok:
-            elapsed = time.monotonic() - self.begin
-            LOG.info('TFTP sent %s (%d bytes, blksize %d, windowsize %d) '
-                     'to %s in %.3f s', self.filename, self.size,
-                     self.blksize, self.window, self.peer, elapsed)
-
-    def abort(self):
-        self._finish(ok=False)
