@@ -136,7 +136,7 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
         if not doc or netdata_state.is_ours(node):
             return
         try:
-            network_data.validate(doc)
+            network_data.validate(doc, netdata_state.schema_path())
         except exception.InvalidInput as e:
             raise ironic_exc.InvalidParameterValue(
                 _('Node %(node)s: %(err)s') % {'node': node.uuid, 'err': e})

@@ -42,6 +42,14 @@ def digest(document):
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def schema_path():
+    """Ironic's ``[api]network_data_schema`` when registered, else None."""
+    try:
+        return CONF.api.network_data_schema
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return None
+
+
 def _record(node):
     return (node.driver_internal_info or {}).get(KEY) or {}
 
@@ -95,7 +103,7 @@ def apply(node, allocation, links):
                                     or node.network_data == doc):
         return False
     if mode != OPERATOR:
-        network_data.validate(doc)
+        network_data.validate(doc, schema_path())
         node.network_data = doc
     node.set_driver_internal_info(KEY, record)
     LOG.info('Node %(node)s: network_data %(mode)s for %(addr)s of pool '

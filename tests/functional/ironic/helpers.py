@@ -26,11 +26,15 @@ def node_allocations(env, node_uuid):
             if a.node_uuid == node_uuid]
 
 
-def deploy(env, node, timeout=90, **instance_info):
+def set_instance_info(env, node, **instance_info):
     info = env.instance_info()
     info.update(instance_info)
     env.patch(node['uuid'], [{'op': 'add', 'path': '/instance_info',
                               'value': info}])
+
+
+def deploy(env, node, timeout=90, **instance_info):
+    set_instance_info(env, node, **instance_info)
     env.set_state(node['uuid'], 'active')
     return env.wait_state(node['uuid'], ('active', 'deploy failed'),
                           timeout)

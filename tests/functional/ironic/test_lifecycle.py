@@ -1,16 +1,23 @@
 """enroll -> manage -> provide -> deploy -> undeploy -> delete, for real."""
 
+from openstack.baremetal import configdrive as os_configdrive
+
 from vmetal_ironic.network import configdrive
 from vmetal_ironic.network import network_data
 
 from tests.functional.ironic import helpers
 
 
-def _config_drive_network_data(env, node_uuid):
+def _written_config_drive(env, node_uuid):
+    """The config drive Ironic sent to the agent with write_image."""
     [step] = [p['step'] for p in env.ipa.deploy_steps(node_uuid)
               if p['step']['step'] == 'write_image']
+    return step['args']['image_info']['configdrive']
+
+
+def _config_drive_network_data(env, node_uuid):
     return configdrive.read_network_data(
-        step['args']['image_info']['configdrive'])
+        _written_config_drive(env, node_uuid))
 
 
 def test_deployment_scope_lifecycle(ironic):
@@ -97,3 +104,27 @@ def test_node_scope_lifecycle(ironic):
     helpers.wait_for(lambda: not helpers.node_allocations(ironic, uuid),
                      what='allocation of deleted node %s released' % uuid)
     assert ironic.ipam.list_reservations(uuid) == []
+
+
+def test_iso_config_drive_gets_network_data(ironic):
+    """A user's gzip+base64 ISO config drive: network_data.json replaced."""
+    node = helpers.quick_node(ironic, deploy='direct')
+    user_cd = os_configdrive.build(
+        {'uuid': node['uuid'], 'hostname': 'from-user'},
+        user_data=b'#cloud-config\n',
+        network_data={'links': [], 'networks': [], 'services': []})
+    helpers.set_instance_info(ironic, node)
+    ironic.set_state(node['uuid'], 'active', configdrive=user_cd)
+    node = ironic.wait_state(node['uuid'], ('active', 'deploy failed'))
+    assert node['provision_state'] == 'active', node['last_error']
+    [alloc] = ironic.ipam.get_allocations(node['uuid'])
+    sent = _written_config_drive(ironic, node['uuid'])
+    assert configdrive.read_network_data(sent) == node['network_data']
+    assert node['network_data']['networks'][0]['ip_address'] == \
+        alloc.address
+    iso = configdrive.decode_iso(sent)
+    assert configdrive.read_iso_file(
+        iso, '/openstack/latest/user_data') == b'#cloud-config\n'
+    assert b'from-user' in configdrive.read_iso_file(
+        iso, '/openstack/latest/meta_data.json')
+    helpers.forget(ironic, node)
