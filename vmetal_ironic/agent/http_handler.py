@@ -112,7 +112,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         body = None
         if chunked:
-            body = self._read_chunked(proxy.max_body_size)
+            try:
+                body = self._read_chunked(proxy.max_body_size)
+            except ValueError:
+                self.close_connection = True
+                self._refuse(400, 'malformed chunked body')
+                return
             if body is None:
                 self.close_connection = True
                 self._refuse(413, 'request body larger than %d bytes'

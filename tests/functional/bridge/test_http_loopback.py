@@ -172,3 +172,11 @@ def test_idle_client_is_dropped(proxy):
 def test_bad_configuration(kwargs):
     with pytest.raises(exception.ConfigError):
         http_proxy.HttpProxy('127.0.0.1', 0, **kwargs)
+
+
+def test_malformed_chunked_body_is_400(proxy):
+    s = socket.create_connection(('127.0.0.1', proxy.port), timeout=5)
+    s.sendall(b'POST /v1/continue_inspection HTTP/1.1\r\nHost: x\r\n'
+              b'Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n')
+    assert s.recv(100).startswith(b'HTTP/1.1 400')
+    s.close()
