@@ -227,6 +227,13 @@ def rss_kb(pid, field='VmRSS'):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def curl_rate(url):
     out = subprocess.run(
         ['curl', '-s', '-m', '300', '-o', '/dev/null', '-w',
@@ -253,6 +260,7 @@ def bench_http(rounds, size_mb):
     try:
         time.sleep(1.5)
         rss_before = rss_kb(proxy.pid)
+        cpu_before = cpu_seconds(proxy.pid)
         direct, proxied = [], []
         for _ in range(rounds):
             direct.append(curl_rate('http://127.0.0.1:%d/image.raw'
@@ -264,8 +272,10 @@ def bench_http(rounds, size_mb):
             proxied.append(rate)
         rss_after = rss_kb(proxy.pid)
         peak = rss_kb(proxy.pid, 'VmHWM')
+        cpu = (cpu_seconds(proxy.pid) - cpu_before) / rounds / (
+            size_mb / 1024.0)
         rows = [('direct', max(direct)), ('proxy', max(proxied)),
-                (rss_before, rss_after, peak)]
+                (rss_before, rss_after, peak, cpu)]
     finally:
         stop(proxy)
         stop(upstream)
@@ -321,7 +331,7 @@ def main():
                 print('| windowsize %d | %.1f | %.2f |'
                       % (window, rate, rate / rates[1]))
     if not args.skip_http:
-        (_, direct), (_, proxied), (before, after, peak) = bench_http(
+        (_, direct), (_, proxied), (before, after, peak, cpu) = bench_http(
             args.rounds, args.size_mb)
         print('\n| HTTP, %d MB file | MB/s | ratio |\n|---|---|---|'
               % args.size_mb)
@@ -329,8 +339,9 @@ def main():
         print('| through the agent proxy | %.0f | %.2f |'
               % (proxied, proxied / direct))
         print('\nproxy RSS: %.1f MB before, %.1f MB after (+%.1f MB), '
-              'peak %.1f MB' % (before / 1024, after / 1024,
-                                (after - before) / 1024, peak / 1024))
+              'peak %.1f MB; proxy CPU %.2f s per GB'
+              % (before / 1024, after / 1024, (after - before) / 1024,
+                 peak / 1024, cpu))
     print('\nload after: %s' % open('/proc/loadavg').read().strip())
 
 
