@@ -95,8 +95,9 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
         A pool must be selectable, the node needs a PXE-enabled port and
         its network_data (if any) must match Ironic's schema and, when it is
         a template, have a network the pool can fill. In set-up states
-        (enroll, manageable, inspecting) a missing pool or PXE port is not
-        an error yet. Never writes the node (it may hold a shared lock).
+        (enroll, manageable, inspecting) and in maintenance, where Ironic
+        lets ports change, a missing pool or PXE port is not an error yet.
+        Never writes the node (it may hold a shared lock).
 
         :raises: InvalidParameterValue, MissingParameterValue
         """
@@ -108,7 +109,9 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
                   'or "node", not %(val)r') % {'node': node.uuid,
                                                'key': SCOPE_KEY,
                                                'val': scope})
-        setting_up = node.provision_state in _SETUP_STATES
+        # Ironic lets ports change only in these states or in maintenance.
+        setting_up = (node.provision_state in _SETUP_STATES
+                      or bool(node.maintenance))
         pool = None
         try:
             pool = ipam().select_pool(node.uuid, **_select_kwargs(node))

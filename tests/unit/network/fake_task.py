@@ -24,7 +24,7 @@ def task(state=states.DEPLOYING, ports=None, **node_fields):
     fields = dict(uuid=fixtures.NODE, name='node-1', provision_state=state,
                   network_data={}, driver_internal_info={},
                   instance_info={}, properties={}, driver_info={},
-                  resource_class='baremetal-compute')
+                  resource_class='baremetal-compute', maintenance=False)
     fields.update(node_fields)
     node = objects.Node(**fields)
     node.save = mock.Mock(autospec=True)

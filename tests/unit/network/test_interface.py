@@ -43,6 +43,9 @@ class TestValidate:
                            match='PXE-enabled'):
             iface.validate(task)
         # While the node is being set up, it is not an error yet.
+        task.node.maintenance = True
+        iface.validate(task)
+        task.node.maintenance = False
         task.node.provision_state = states.ENROLL
         iface.validate(task)
 
