@@ -10,8 +10,10 @@ with references in the same run:
   ``--libraries DIR`` also from the PyPI libraries tftpy, py3tftp and fbtftp
   installed in DIR (``pip install --target DIR tftpy py3tftp fbtftp``).
 * HTTP: a 1 GB sparse file fetched by curl directly from a stand-in Ironic
-  HTTP server and through the agent's proxy; the proxy's RSS before and
-  after (and its peak) is recorded.
+  HTTP server (sendfile(2), as nginx) and through the agent's proxy, on
+  loopback and (as root) across two segments in network namespaces, where
+  "direct" goes through a kernel router instead of the agent; the proxy's
+  RSS before and after (and its peak) and CPU time are recorded.
 
 Results are printed as a Markdown table with ratios to the reference.
 
@@ -209,11 +211,11 @@ def bench_windowsize(rounds, size_mb=8):
 
 # ---------------------------------------------------------------- HTTP
 
-def serve_proxy(up_port, px_port):
+def serve_proxy(upstream_url, address, port):
     """Run the agent's HTTP proxy in the foreground (a child process)."""
     from vmetal_ironic.agent import http_proxy
-    proxy = http_proxy.HttpProxy('127.0.0.1', px_port,
-                                 http_url='http://127.0.0.1:%d' % up_port)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    proxy = http_proxy.HttpProxy(address, int(port), http_url=upstream_url)
     proxy.start()
     signal.sigwait([signal.SIGTERM])
     proxy.stop()
@@ -234,53 +236,117 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def curl_rate(url):
+def curl_rate(url, prefix=()):
     out = subprocess.run(
-        ['curl', '-s', '-m', '300', '-o', '/dev/null', '-w',
-         '%{speed_download} %{size_download}', url],
+        list(prefix) + ['curl', '-s', '-m', '300', '-o', '/dev/null', '-w',
+                        '%{speed_download} %{size_download}', url],
         capture_output=True, text=True, check=True).stdout.split()
     return float(out[0]) / 1e6, int(out[1])
 
 
-def bench_http(rounds, size_mb):
-    from tests.functional.bridge import stand_in
+def measure_http(direct_url, proxy_url, proxy_pid, rounds, size,
+                 prefix=()):
+    """Interleaved curl rounds, direct and through the proxy."""
+    time.sleep(1.5)
+    rss_before = rss_kb(proxy_pid)
+    cpu_before = cpu_seconds(proxy_pid)
+    direct, proxied = [], []
+    for _ in range(rounds):
+        direct.append(curl_rate(direct_url, prefix)[0])
+        rate, got = curl_rate(proxy_url, prefix)
+        if got != size:
+            raise SystemExit('proxy returned %d bytes' % got)
+        proxied.append(rate)
+    cpu = (cpu_seconds(proxy_pid) - cpu_before) / rounds / (size / 2 ** 30)
+    return {'direct': max(direct), 'proxy': max(proxied),
+            'rss_before': rss_before, 'rss_after': rss_kb(proxy_pid),
+            'peak': rss_kb(proxy_pid, 'VmHWM'), 'cpu': cpu}
+
+
+def sparse_root(size):
     root = tempfile.mkdtemp(prefix='bridge-bench-')
-    path = os.path.join(root, 'image.raw')
-    with open(path, 'wb') as f:
-        f.truncate(size_mb * 1024 * 1024)
+    os.chmod(root, 0o755)
+    with open(os.path.join(root, 'image.raw'), 'wb') as f:
+        f.truncate(size)
+    os.chmod(os.path.join(root, 'image.raw'), 0o644)
+    return root
+
+
+def bench_http(rounds, size_mb):
+    """Loopback: curl -> stand-in, and curl -> proxy -> stand-in."""
+    from tests.functional.bridge import stand_in
+    size = size_mb * 1024 * 1024
+    root = sparse_root(size)
     up_port, px_port = free_port(socket.SOCK_STREAM), free_port(
         socket.SOCK_STREAM)
     upstream = subprocess.Popen(
         [sys.executable, stand_in.__file__, '--root', root, '--address',
          '127.0.0.1', '--port', str(up_port)])
     proxy = subprocess.Popen(
-        [sys.executable, __file__, '--serve-proxy', str(up_port),
-         str(px_port)])
-    rows = []
+        [sys.executable, __file__, '--serve-proxy',
+         'http://127.0.0.1:%d' % up_port, '127.0.0.1', str(px_port)])
     try:
-        time.sleep(1.5)
-        rss_before = rss_kb(proxy.pid)
-        cpu_before = cpu_seconds(proxy.pid)
-        direct, proxied = [], []
-        for _ in range(rounds):
-            direct.append(curl_rate('http://127.0.0.1:%d/image.raw'
-                                    % up_port)[0])
-            rate, got = curl_rate('http://127.0.0.1:%d/image.raw'
-                                  % px_port)
-            if got != size_mb * 1024 * 1024:
-                raise SystemExit('proxy returned %d bytes' % got)
-            proxied.append(rate)
-        rss_after = rss_kb(proxy.pid)
-        peak = rss_kb(proxy.pid, 'VmHWM')
-        cpu = (cpu_seconds(proxy.pid) - cpu_before) / rounds / (
-            size_mb / 1024.0)
-        rows = [('direct', max(direct)), ('proxy', max(proxied)),
-                (rss_before, rss_after, peak, cpu)]
+        return measure_http('http://127.0.0.1:%d/image.raw' % up_port,
+                            'http://127.0.0.1:%d/image.raw' % px_port,
+                            proxy.pid, rounds, size)
     finally:
         stop(proxy)
         stop(upstream)
         shutil.rmtree(root)
-    return rows
+
+
+def bench_http_netns(rounds, size_mb):
+    """Two segments in network namespaces (veth + bridges; needs root).
+
+    The client reaches the cluster-side server either through a plain
+    kernel router (direct) or through the agent's proxy; both paths cross
+    two veth hops.
+    """
+    from tests.functional.agent import netns
+    from tests.functional.bridge import stand_in
+    size = size_mb * 1024 * 1024
+    root = sparse_root(size)
+    with netns.Lab('vbb') as lab:
+        prov, clus = lab.segment('prov'), lab.segment('clus')
+        agent, cluster = lab.namespace('agent'), lab.namespace('cluster')
+        client, router = lab.namespace('client'), lab.namespace('router')
+        agent.attach(prov, 'prov0', '172.22.0.2/24')
+        agent.attach(clus, 'clus0', '10.99.0.2/24')
+        cluster.attach(clus, 'clus1', '10.99.0.1/24')
+        client.attach(prov, 'eth0', '172.22.0.60/24')
+        router.attach(prov, 'r0', '172.22.0.1/24')
+        router.attach(clus, 'r1', '10.99.0.254/24')
+        router.run('sysctl', '-qw', 'net.ipv4.ip_forward=1')
+        client.route('10.99.0.0/24', 'via', '172.22.0.1')
+        cluster.route('172.22.0.0/24', 'via', '10.99.0.254')
+        cluster.popen(sys.executable, stand_in.__file__, '--root', root,
+                      '--address', '10.99.0.1', '--port', '8088',
+                      stdout=subprocess.DEVNULL)
+        proxy = agent.popen(sys.executable, __file__, '--serve-proxy',
+                            'http://10.99.0.1:8088', '172.22.0.2', '8080',
+                            stdout=subprocess.DEVNULL,
+                            env=dict(os.environ, PYTHONPATH=os.path.dirname(
+                                HERE)))
+        try:
+            return measure_http('http://10.99.0.1:8088/image.raw',
+                                'http://172.22.0.2:8080/image.raw',
+                                proxy.pid, rounds, size,
+                                prefix=client.cmd()[:4])
+        finally:
+            shutil.rmtree(root)
+
+
+def print_http(title, res, size_mb):
+    print('\n| HTTP, %d MB file, %s | MB/s | ratio |\n|---|---|---|'
+          % (size_mb, title))
+    print('| direct | %.0f | 1.00 |' % res['direct'])
+    print('| through the agent proxy | %.0f | %.2f |'
+          % (res['proxy'], res['proxy'] / res['direct']))
+    print('\nproxy RSS: %.1f MB before, %.1f MB after (+%.1f MB), '
+          'peak %.1f MB; proxy CPU %.2f s per GB'
+          % (res['rss_before'] / 1024, res['rss_after'] / 1024,
+             (res['rss_after'] - res['rss_before']) / 1024,
+             res['peak'] / 1024, res['cpu']))
 
 
 def main():
@@ -294,8 +360,7 @@ def main():
     parser.add_argument('--skip-http', action='store_true')
     parser.add_argument('--skip-tftp', action='store_true')
     parser.add_argument('--serve-tftp', nargs=4, help=argparse.SUPPRESS)
-    parser.add_argument('--serve-proxy', nargs=2, type=int,
-                        help=argparse.SUPPRESS)
+    parser.add_argument('--serve-proxy', nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_proxy:
         serve_proxy(*args.serve_proxy)
@@ -331,17 +396,13 @@ def main():
                 print('| windowsize %d | %.1f | %.2f |'
                       % (window, rate, rate / rates[1]))
     if not args.skip_http:
-        (_, direct), (_, proxied), (before, after, peak, cpu) = bench_http(
-            args.rounds, args.size_mb)
-        print('\n| HTTP, %d MB file | MB/s | ratio |\n|---|---|---|'
-              % args.size_mb)
-        print('| direct (stand-in server) | %.0f | 1.00 |' % direct)
-        print('| through the agent proxy | %.0f | %.2f |'
-              % (proxied, proxied / direct))
-        print('\nproxy RSS: %.1f MB before, %.1f MB after (+%.1f MB), '
-              'peak %.1f MB; proxy CPU %.2f s per GB'
-              % (before / 1024, after / 1024, (after - before) / 1024,
-                 peak / 1024, cpu))
+        print_http('loopback (direct: the stand-in server)',
+                   bench_http(args.rounds, args.size_mb), args.size_mb)
+        if os.geteuid() == 0:
+            print_http('two segments in namespaces (direct: via a kernel '
+                       'router)', bench_http_netns(args.rounds,
+                                                   args.size_mb),
+                       args.size_mb)
     print('\nload after: %s' % open('/proc/loadavg').read().strip())
 
 
