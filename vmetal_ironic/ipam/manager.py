@@ -207,6 +207,14 @@ class IPAMManager:
         """
         return self.store.reconcile(live_node_uuids, TOMBSTONE_TTL)
 
+    def purge_tombstones(self, older_than=TOMBSTONE_TTL):
+        """Forget deleted reservations older than ``older_than`` seconds.
+
+        An agent whose last generation is older gets a full snapshot.
+        :returns: how many were purged.
+        """
+        return self.store.purge_tombstones(older_than)
+
     # -- reservations -----------------------------------------------------
 
     def upsert_reservation(self, mac, node_uuid, address=None, pool=None,

@@ -6,6 +6,7 @@ allocations and reservations lives in :mod:`.sql_allocations` and
 and records the pools.
 """
 
+import datetime
 import json
 
 from oslo_log import log
@@ -169,6 +170,10 @@ class Store:
     def reconcile(self, live_node_uuids, tombstone_ttl):
         return self.db.write(lambda s: sql_allocations.reconcile(
             s, set(live_node_uuids), self.clock(), tombstone_ttl))
+
+    def purge_tombstones(self, older_than):
+        return self.db.write(lambda s: sql_reservations.purge_tombstones(
+            s, self.clock() - datetime.timedelta(seconds=older_than)))
 
     def usage(self, quarantine, pool=None):
         return self.db.read(lambda s: sql_allocations.usage(

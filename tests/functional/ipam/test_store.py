@@ -240,6 +240,24 @@ def test_reservations_and_generations(make_manager):
     assert mgr.changes_since(0).reservations == []
 
 
+def test_tombstones_purged_then_full_snapshot(make_manager, clock):
+    mgr = make_manager(SMALL)
+    mgr.allocate('node-1')
+    mgr.allocate('node-2')
+    mgr.upsert_reservation('52:54:00:00:00:01', 'node-1')
+    mgr.upsert_reservation('52:54:00:00:00:02', 'node-2')
+    seen = mgr.changes_since(0).generation
+    mgr.release('node-1')
+    assert mgr.purge_tombstones(3600) == 0
+    clock.advance(3601)
+    assert mgr.purge_tombstones(3600) == 1
+    # the agent at `seen` missed a deletion that is gone: full snapshot
+    changes = mgr.changes_since(seen)
+    assert changes.full
+    assert [r.mac for r in changes.reservations] == ['52:54:00:00:00:02']
+    assert not mgr.changes_since(changes.generation).full
+
+
 def test_reservation_errors_keep_what_is_stored(make_manager):
     mgr = make_manager(SMALL)
     mgr.allocate('node-1')
