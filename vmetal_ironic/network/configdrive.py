@@ -31,6 +31,7 @@ from oslo_log import log
 LOG = log.getLogger(__name__)
 
 NETWORK_DATA_PATH = '/openstack/latest/network_data.json'
+META_DATA_PATH = '/openstack/latest/meta_data.json'
 
 # What with_network_data did, for logs and tests.
 CREATED = 'created'
@@ -150,12 +151,19 @@ def with_network_data(configdrive: Any, network_data: dict[str, Any],
                     'drive or from DHCP.', node_uuid)
         return configdrive, SKIPPED
     try:
-        current = read_network_data(configdrive)
+        iso = decode_iso(configdrive)
+        if read_iso_file(iso, META_DATA_PATH) is None:
+            raise ValueError('no %s: not an OpenStack config drive'
+                             % META_DATA_PATH)
+        current = read_iso_file(iso, NETWORK_DATA_PATH)
     except ValueError as e:
         LOG.warning('Node %(node)s: the config drive could not be read '
                     '(%(err)s); left alone.', {'node': node_uuid, 'err': e})
         return configdrive, SKIPPED
-    if current == network_data:
-        return configdrive, UNCHANGED
+    try:
+        if current is not None and json.loads(current) == network_data:
+            return configdrive, UNCHANGED
+    except ValueError:
+        pass                        # not JSON: replaced below
     return (replace_network_data(configdrive, network_data, node_uuid),
             REPLACED)

@@ -1,6 +1,10 @@
 """Config drive injection."""
 
+import base64
+import gzip
+import os
 import shutil
+import subprocess
 
 from openstack.baremetal import configdrive as os_configdrive
 import pytest
@@ -72,3 +76,43 @@ def test_iso_network_data_replaced():
     # Already right: not rebuilt again.
     again, action = configdrive.with_network_data(value, ND, fixtures.NODE)
     assert (again, action) == (value, configdrive.UNCHANGED)
+
+
+def _iso(tmp_path, files):
+    root = tmp_path / 'root'
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    tool = shutil.which('genisoimage') or shutil.which('mkisofs')
+    subprocess.run([tool, '-o', str(tmp_path / 'cd.iso'), '-quiet', '-J',
+                    '-r', '-V', 'config-2', str(root)], check=True)
+    data = (tmp_path / 'cd.iso').read_bytes()
+    return base64.b64encode(gzip.compress(data)).decode()
+
+
+@need_mkisofs
+def test_iso_without_network_data_gets_it(tmp_path):
+    iso = _iso(tmp_path, {'openstack/latest/meta_data.json': '{}'})
+    assert configdrive.read_network_data(iso) is None
+    value, action = configdrive.with_network_data(iso, ND, fixtures.NODE)
+    assert action == configdrive.REPLACED
+    assert configdrive.read_network_data(value) == ND
+
+
+@need_mkisofs
+def test_iso_with_broken_network_data_replaced(tmp_path):
+    iso = _iso(tmp_path, {'openstack/latest/meta_data.json': '{}',
+                          'openstack/latest/network_data.json': '{nope'})
+    value, action = configdrive.with_network_data(iso, ND, fixtures.NODE)
+    assert action == configdrive.REPLACED
+    assert configdrive.read_network_data(value) == ND
+
+
+@need_mkisofs
+def test_iso_that_is_no_config_drive_left_alone(tmp_path, caplog):
+    iso = _iso(tmp_path, {'README': 'hello'})
+    value, action = configdrive.with_network_data(iso, ND, fixtures.NODE)
+    assert (value, action) == (iso, configdrive.SKIPPED)
+    assert 'not an OpenStack config drive' in caplog.text
+    assert os.path.exists(str(tmp_path / 'cd.iso'))
