@@ -149,9 +149,7 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
                 pools = {p.name: p for p in ipam().get_pools()}
                 version = pools[pool_name].version if pool_name in pools \
                     else 4
-                if not any(network_data._fillable(n, version)
-                           for n in doc.get('networks') or ()
-                           if isinstance(n, dict)):
+                if not network_data.can_take(doc, version):
                     raise ironic_exc.InvalidParameterValue(
                         _('Node %(node)s: network_data has no IPv%(ver)d '
                           'network without ip_address for pool %(pool)s') %

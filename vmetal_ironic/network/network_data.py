@@ -182,6 +182,12 @@ def _fillable(network: Mapping[str, Any], version: int) -> bool:
     return kind in (_V4_TYPES if version == 4 else _V6_TYPES)
 
 
+def can_take(document: Mapping[str, Any], version: int) -> bool:
+    """True if an IPv``version`` address can fill one of its networks."""
+    return any(isinstance(n, Mapping) and _fillable(n, version)
+               for n in document.get('networks') or ())
+
+
 def needs_merge(document: Mapping[str, Any] | None) -> bool:
     """True when an operator document has a network with no address.
 
