@@ -128,3 +128,31 @@ def test_iso_config_drive_gets_network_data(ironic):
     assert b'from-user' in configdrive.read_iso_file(
         iso, '/openstack/latest/meta_data.json')
     helpers.forget(ironic, node)
+
+
+def test_ramdisk_deploy(ironic):
+    """ramdisk deploy: configure_tenant_networks only, then iPXE options.
+
+    (Ironic 39 rejects kernel/ramdisk URLs without image_source for this
+    interface, "Validation of image href None"; a boot_iso works.)
+    """
+    node = helpers.quick_node(ironic, deploy='ramdisk')
+    ironic.patch(node['uuid'], [{'op': 'add', 'path': '/instance_info',
+                                 'value': {'boot_iso': ironic.image_url(
+                                     'disk.img')}}])
+    ironic.set_state(node['uuid'], 'active')
+    node = ironic.wait_state(node['uuid'], ('active', 'deploy failed'))
+    assert node['provision_state'] == 'active', node['last_error']
+    [alloc] = ironic.ipam.get_allocations(node['uuid'])
+    assert node['network_data']['networks'][0]['ip_address'] == \
+        alloc.address
+    # The API masks the config drive; it was created (unit tests check
+    # its content, the direct deploy test what reaches the agent).
+    assert node['instance_info'].get('configdrive')
+    [res] = ironic.ipam.list_reservations(node['uuid'])
+    assert res.address == alloc.address
+    assert res.boot_profile['ipxe_script_url'].endswith('/boot.ipxe')
+    node = helpers.undeploy(ironic, node)
+    assert node['provision_state'] == 'available', node['last_error']
+    assert ironic.ipam.get_allocations(node['uuid']) == []
+    helpers.forget(ironic, node)
