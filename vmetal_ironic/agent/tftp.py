@@ -120,9 +120,14 @@ class TftpServer(object):
         if self._thread is None:
             return
         self._stopping = True
-        os.write(self._wake_w, b'x')
+        try:
+            os.write(self._wake_w, b'x')
+        except OSError:
+            pass  # the loop wakes up within one tick anyway
         self._thread.join(timeout)
         self._thread = None
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
     @property
     def active_transfers(self):
@@ -131,16 +136,31 @@ class TftpServer(object):
 
     def _run(self):
         try:
-            self._loop()
-        except Exception:
-            LOG.exception('TFTP: server loop failed')
+            while not self._stopping:
+                try:
+                    self._loop()
+                except Exception:
+                    # Never let one bad event stop the server.
+                    LOG.exception('TFTP: unexpected error in the server '
+                                  'loop; going on')
         finally:
             for transfer in list(self.transfers.values()):
-                transfer.finish(ok=False)
+                self._guard(transfer, transfer.finish, False)
             self._epoll.close()
             self._listener.close()
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+
+    def _guard(self, transfer, method, *args):
+        """Call a transfer's method; an error ends only that transfer."""
+        try:
+            method(*args)
+        except Exception:
+            LOG.exception('TFTP %s to %s: unexpected error; transfer '
+                          'aborted', transfer.filename, transfer.peer)
+            if not transfer.done:
+                try:
+                    transfer.finish(ok=False)
+                except Exception:
+                    self.transfer_done(transfer)
 
     def _loop(self):
         listener = self._listener.fileno()
@@ -157,7 +177,7 @@ class TftpServer(object):
             now = time.monotonic()
             if now >= next_check:
                 for transfer in list(self.transfers.values()):
-                    transfer.tick(now)
+                    self._guard(transfer, transfer.tick, now)
                 next_check = now + self._tick
 
     def _read_requests(self):
@@ -192,7 +212,7 @@ class TftpServer(object):
                 LOG.debug('TFTP %s: receive error from %s: %s',
                           transfer.filename, transfer.peer, e)
                 return
-            transfer.on_datagram(data)
+            self._guard(transfer, transfer.on_datagram, data)
 
     # requests
 
@@ -281,7 +301,7 @@ class TftpServer(object):
                   addr, nego.oack)
         self._by_fd[sock.fileno()] = transfer
         self._epoll.register(sock.fileno(), select.EPOLLIN)
-        transfer.start()
+        self._guard(transfer, transfer.start)
 
     def transfer_done(self, transfer):
         """Forget a transfer that ended (called by the transfer)."""

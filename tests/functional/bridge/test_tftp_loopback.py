@@ -176,3 +176,32 @@ def _wait(predicate, timeout=2.0):
             return
         time.sleep(0.02)
     raise AssertionError('condition not met in %.1f s' % timeout)
+
+
+def test_error_in_one_transfer_spares_the_server(server, root):
+    """An unexpected exception ends only the transfer it happened in."""
+    from unittest import mock
+
+    from vmetal_ironic.agent import tftp_transfer
+
+    real = tftp_transfer.Transfer._on_ack
+    calls = []
+
+    def broken(self, block):
+        calls.append(block)
+        if len(calls) == 1:
+            raise RuntimeError('boom')
+        return real(self, block)
+
+    with mock.patch.object(tftp_transfer.Transfer, '_on_ack', autospec=True,
+                           side_effect=broken):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(2)
+        sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
+                    ('127.0.0.1', server.port))
+        _, peer = sock.recvfrom(1000)
+        sock.sendto(pkt.build_ack(1), peer)
+        _wait(lambda: server.active_transfers == 0)
+        sock.close()
+        assert fetch(server, 'small.bin')['sha256'] == sha(root,
+                                                           'small.bin')
