@@ -3,7 +3,8 @@
 Run by the interface's conductor periodic (``[vmetal]reconcile_interval``).
 A node is released only when Ironic confirms, after the listing, that it
 is gone (``NodeNotFound``), so a node enrolled while the task runs is never
-touched.
+touched. The same run purges old reservation tombstones (deleted
+reservations kept for the agents' incremental sync).
 """
 
 from ironic.common import exception as ironic_exc
@@ -58,4 +59,11 @@ def run(context, mgr=None):
                  'released %(addrs)s and its reservations',
                  {'node': node_uuid,
                   'addrs': [a.address for a in allocations]})
+    try:
+        purged = mgr.purge_tombstones()
+        if purged:
+            LOG.debug('vmetal reconcile: purged %d reservation tombstones',
+                      purged)
+    except exception.VmetalError as e:
+        LOG.warning('vmetal reconcile: cannot purge tombstones: %s', e)
     return released

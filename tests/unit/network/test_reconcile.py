@@ -36,8 +36,10 @@ def test_run(mock_list, mock_get):
             raise ironic_exc.NodeNotFound(node=uuid)
         return mock.Mock(uuid=uuid)     # RACE: enrolled meanwhile
     mock_get.side_effect = get
+    mgr.purge_tombstones.return_value = 3
     assert reconcile.run('ctx', mgr) == [GONE]
     mgr.forget.assert_called_once_with(GONE)
+    mgr.purge_tombstones.assert_called_once_with()
 
 
 @mock.patch.object(objects.Node, 'list', autospec=True)
@@ -46,3 +48,13 @@ def test_store_down(mock_list):
     mgr.list_allocations.side_effect = exception.StoreError(reason='down')
     mock_list.return_value = []
     assert reconcile.run('ctx', mgr) == []
+
+
+@mock.patch.object(objects.Node, 'list', autospec=True)
+def test_purge_failure_is_logged(mock_list, caplog):
+    mgr = fake_task.ipam()
+    mgr.list_allocations.return_value = []
+    mgr.purge_tombstones.side_effect = exception.StoreError(reason='down')
+    mock_list.return_value = []
+    assert reconcile.run('ctx', mgr) == []
+    assert 'tombstones' in caplog.text
