@@ -107,7 +107,7 @@ def serve_tftp(kind, root, port, libs):
 def start_tftp(kind, root, libs):
     port = free_port()
     if kind == 'tftpd-hpa':
-        cmd = [shutil.which('in.tftpd') or '/usr/sbin/in.tftpd', '-L',
+        cmd = ['/usr/sbin/in.tftpd', '-L',
                '-s', root, '-a', '127.0.0.1:%d' % port]
     else:
         cmd = [sys.executable, __file__, '--serve-tftp', kind, root,
@@ -371,7 +371,12 @@ def main():
         return
     print('load before: %s' % open('/proc/loadavg').read().strip())
     if not args.skip_tftp:
-        kinds = ['tftpd-hpa', 'vmetal']
+        kinds = ['vmetal']
+        if os.path.exists('/usr/sbin/in.tftpd'):
+            kinds.insert(0, 'tftpd-hpa')
+        else:
+            print('in.tftpd not found (apt-get install tftpd-hpa): no '
+                  'reference TFTP server')
         if args.libraries:
             kinds += ['tftpy', 'py3tftp', 'fbtftp']
         if args.tftp_servers:
