@@ -42,6 +42,7 @@ def write(env):
             'enabled_network_interfaces': 'vmetal,noop',
             'default_network_interface': 'vmetal',
             'enabled_inspect_interfaces': 'no-inspect',
+            'enabled_rescue_interfaces': 'no-rescue,agent',
             'enabled_vendor_interfaces': 'no-vendor,ipmitool',
             'notification_level': 'info',
             'tempdir': os.path.join(s, 'tmp'),

@@ -156,3 +156,26 @@ def test_ramdisk_deploy(ironic):
     assert node['provision_state'] == 'available', node['last_error']
     assert ironic.ipam.get_allocations(node['uuid']) == []
     helpers.forget(ironic, node)
+
+
+def test_rescue_keeps_the_deployment_address(ironic):
+    """rescue/unrescue of an active node reuse its address, release none."""
+    node = helpers.quick_node(ironic, extra_fields={
+        'automated_clean': False, 'rescue_interface': 'agent'},
+        driver_info={'rescue_kernel': ironic.image_url('kernel'),
+                     'rescue_ramdisk': ironic.image_url('ramdisk')})
+    assert helpers.deploy(ironic, node)['provision_state'] == 'active'
+    [alloc] = ironic.ipam.get_allocations(node['uuid'])
+    ironic.set_state(node['uuid'], 'rescue', rescue_password='secret')
+    rescued = ironic.wait_state(node['uuid'], ('rescue', 'rescue failed'))
+    assert rescued['provision_state'] == 'rescue', rescued['last_error']
+    assert ironic.ipam.get_allocations(node['uuid']) == [alloc]
+    [res] = ironic.ipam.list_reservations(node['uuid'])
+    assert res.address == alloc.address
+    assert res.boot_profile['ipxe_script_url'].endswith('/boot.ipxe')
+    ironic.set_state(node['uuid'], 'unrescue')
+    back = ironic.wait_state(node['uuid'], ('active', 'unrescue failed'))
+    assert back['provision_state'] == 'active', back['last_error']
+    assert [a.address for a in ironic.ipam.get_allocations(
+        node['uuid'])] == [alloc.address]
+    helpers.forget(ironic, node)
