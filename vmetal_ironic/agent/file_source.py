@@ -30,6 +30,7 @@ from typing import Any
 from oslo_log import log
 
 from vmetal_ironic.agent import hostspec
+from vmetal_ironic.agent import reservations
 from vmetal_ironic.agent.reservations import Host
 from vmetal_ironic.agent.reservations import Interner
 from vmetal_ironic.agent.reservations import Table
@@ -42,11 +43,15 @@ SOURCE = 'file'
 
 def load_hosts(doc: Any, default_lease: int,
                boot_defaults: dict[str, str | None],
-               interner: Interner) -> dict[bytes, Host]:
+               interner: Interner,
+               previous: dict[bytes, Host] | None = None
+               ) -> dict[bytes, Host]:
     """Validate a parsed reservations document and compile its hosts.
 
-    The host entries of ``doc`` are released as they are compiled, which
-    keeps the peak memory of a large file near the size of one copy.
+    The host entries of ``doc`` are released as they are compiled, and an
+    unchanged host reuses its object from ``previous`` (the table in
+    service), which keeps the peak memory of a large file, and of its
+    reload, near the size of one copy.
 
     :returns: {MAC bytes: Host}.
     :raises hostspec.HostSpecError: naming the host and field.
@@ -71,6 +76,22 @@ def load_hosts(doc: Any, default_lease: int,
     out: dict[bytes, Host] = {}
     for i, h in enumerate(hosts):
         where = 'hosts[%d]' % i
+        if type(h) is tuple:
+            # compact entry made by _compact_hook: (mac + ip bytes, hostname)
+            host = _simple_host(h, template, dboot, defaults, default_lease,
+                                interner, where)
+            template = host.net
+            if host.mac in out:
+                raise hostspec.HostSpecError(
+                    '%s: mac %s is already reserved by an earlier host'
+                    % (where, host.mac.hex(':')))
+            if previous:
+                old = previous.get(host.mac)
+                if old is not None and same_host(old, host):
+                    host = old
+            out[host.mac] = host
+            hosts[i] = None
+            continue
         if not isinstance(h, dict):
             raise hostspec.HostSpecError('%s is not an object' % where)
         own = _check_keys(h, where)
@@ -90,9 +111,64 @@ def load_hosts(doc: Any, default_lease: int,
             raise hostspec.HostSpecError(
                 '%s: mac %s is already reserved by an earlier host'
                 % (where, h.get('mac')))
+        if previous:
+            old = previous.get(host.mac)
+            if old is not None and same_host(old, host):
+                host = old
         out[host.mac] = host
         hosts[i] = None         # release the parsed entry
     return out
+
+
+def _simple_host(entry: tuple, template: Any, dboot: Any,
+                 defaults: dict[str, Any], default_lease: int,
+                 interner: Interner, where: str) -> Host:
+    packed, hostname = entry
+    mac, ip = packed[:6], packed[6:]
+    net = template
+    if net is None or not net.contains(ip):
+        try:
+            net = hostspec.network(defaults, ip, default_lease, interner)
+        except hostspec.HostSpecError as e:
+            raise hostspec.HostSpecError('%s (mac %s): %s'
+                                         % (where, mac.hex(':'), e))
+    return Host(mac, ip, net, dboot, hostname=hostname, source=SOURCE)
+
+
+_COMPACT_KEYS = (frozenset(('mac', 'ip')),
+                 frozenset(('mac', 'ip', 'hostname')))
+
+
+def _compact_hook(pairs: list[tuple[str, Any]]) -> Any:
+    """The ``object_pairs_hook`` of json: compact simple hosts.
+
+    A host of only mac/ip(/hostname) with valid values becomes (mac + ip
+    bytes, hostname), about a third of the memory of a dict with its
+    strings; anything else stays a dict (and is validated, with error
+    messages, by :func:`load_hosts`).
+    """
+    if 2 <= len(pairs) <= 3:
+        d = dict(pairs)
+        if frozenset(d) in _COMPACT_KEYS:
+            hostname = d.get('hostname')
+            if hostname is None or (isinstance(hostname, str) and hostname):
+                try:
+                    return (reservations.parse_mac(d['mac'])
+                            + hostspec.ipv4(d['ip'], 'ip'), hostname)
+                except (ValueError, hostspec.HostSpecError):
+                    pass
+        return d
+    return dict(pairs)
+
+
+def same_host(a: Host, b: Host) -> bool:
+    """True if two hosts answer identically.
+
+    Shared objects are compared by identity: both come from one interner.
+    """
+    return (a.ip == b.ip and a.net is b.net and a.boot is b.boot
+            and a.hostname_opt == b.hostname_opt
+            and a.client_id == b.client_id and a.node_uuid == b.node_uuid)
 
 
 _HOST_ONLY = frozenset(hostspec.HOST_FIELDS)
@@ -110,21 +186,24 @@ def _check_keys(d: dict, where: str) -> set[str]:
 
 def read_file(path: str, default_lease: int,
               boot_defaults: dict[str, str | None],
-              interner: Interner) -> dict[bytes, Host]:
+              interner: Interner,
+              previous: dict[bytes, Host] | None = None
+              ) -> dict[bytes, Host]:
     """Read and compile a reservations file.
 
     :raises exception.ReservationFileError: unreadable or invalid.
     """
     try:
         with open(path, 'rb') as f:
-            doc = json.load(f)
+            doc = json.load(f, object_pairs_hook=_compact_hook)
     except OSError as e:
         raise exception.ReservationFileError(path=path, reason=str(e))
     except ValueError as e:
         raise exception.ReservationFileError(
             path=path, reason='not valid JSON: %s' % e)
     try:
-        return load_hosts(doc, default_lease, boot_defaults, interner)
+        return load_hosts(doc, default_lease, boot_defaults, interner,
+                          previous)
     except hostspec.HostSpecError as e:
         raise exception.ReservationFileError(path=path, reason=str(e))
 
@@ -148,7 +227,8 @@ class FileSource:
 
     def _load(self) -> int:
         hosts = read_file(self.path, self.default_lease, self.boot_defaults,
-                          self.table.interner)
+                          self.table.interner,
+                          self.table.source_view(SOURCE))
         return self.table.replace(SOURCE, hosts)
 
     def start(self) -> None:

@@ -192,6 +192,10 @@ class Table:
                 mine[h.mac] = h
             self._rebuild()
 
+    def source_view(self, source: str) -> dict[bytes, Host]:
+        """The hosts a source provides, not copied: do not modify."""
+        return self._sources.get(source, {})
+
     def source_hosts(self, source: str) -> dict[bytes, Host]:
         """A copy of the hosts a source provides."""
         return dict(self._sources.get(source, {}))

@@ -126,3 +126,34 @@ def test_invalid_file_at_start_raises(tmp_path):
     src = file_source.FileSource(reservations.Table(), path, 3600, {})
     with pytest.raises(exception.ReservationFileError, match='hosts'):
         src.start()
+
+
+def test_reload_reuses_unchanged_hosts(tmp_path):
+    path = write(tmp_path, DOC)
+    table = reservations.Table()
+    src = file_source.FileSource(table, path, 3600, helpers.BOOT_DEFAULTS)
+    src.start()
+    before = dict(table.by_mac)
+    doc = json.loads(json.dumps(DOC))
+    doc['hosts'][0]['ip'] = '172.22.0.60'
+    write(tmp_path, doc)
+    assert src.reload()
+    m1, m2, m3 = list(before)
+    assert table.by_mac[m1] is not before[m1]
+    assert table.by_mac[m1].address == '172.22.0.60'
+    assert table.by_mac[m2] is before[m2]
+    assert table.by_mac[m3] is before[m3]
+
+
+def test_compact_entries_match_full_entries():
+    compact = file_source._compact_hook([('mac', '52:54:00:00:00:01'),
+                                         ('ip', '172.22.0.5'),
+                                         ('hostname', 'n1')])
+    assert compact == (bytes.fromhex('525400000001ac160005'), 'n1')
+    # anything unusual stays a dict, validated with a clear message later
+    for pairs in ([('mac', 'zz'), ('ip', '172.22.0.5')],
+                  [('mac', '52:54:00:00:00:01'), ('ip', '1.2.3.4'),
+                   ('mtu', 1500)],
+                  [('mac', '52:54:00:00:00:01'), ('ip', '1.2.3.4'),
+                   ('hostname', 5)]):
+        assert isinstance(file_source._compact_hook(pairs), dict)
