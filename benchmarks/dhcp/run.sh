@@ -8,6 +8,7 @@
 #   BENCH_REPEAT=3 sudo benchmarks/dhcp/run.sh  # more runs per point
 #   sudo benchmarks/dhcp/run.sh quick           # N=1000 only, --skip-load
 #   sudo benchmarks/dhcp/run.sh 100k            # N=100000 only
+#   sudo benchmarks/dhcp/run.sh sizes 1000      # the given N (<= 60,000) only
 #
 # Budget: with --repeat 1 the full run takes about 25 minutes on a quiet
 # 2-core machine (dnsmasq at 10,000 and 100,000 clients is most of it). At
@@ -58,5 +59,8 @@ case "${1:-full}" in
         run_100k ;;
     100k)
         run_100k ;;
-    *) echo "usage: $0 [full|quick|100k]" >&2; exit 2 ;;
+    sizes)
+        run "N=${2:?sizes N[,N...]}" --clients "$2" --repeat "$REPEAT" \
+            --max-time-each 900 ;;
+    *) echo "usage: $0 [full|quick|100k|sizes N[,N...]]" >&2; exit 2 ;;
 esac
