@@ -139,13 +139,14 @@ def test_netboot_options_by_client(bed):
         {'mac': c.MAC_PXE, 'options': opts(PXE_VC, ARCH % 11)},
         {'mac': c.MAC_PXE, 'options': opts(PXE_VC, ARCH % 0, ipxe)},
         {'mac': c.MAC_PXE, 'options': opts(PXE_VC, ARCH % 7, ipxe)},
+        {'mac': c.MAC_PXE, 'options': opts(ARCH % 11, ipxe)},
         {'mac': c.MAC_PXE, 'options': opts(http, ARCH % 16)},
         {'mac': c.MAC_PXE, 'options': {}, 'broadcast': True},
         {'mac': c.MAC_UNKNOWN, 'options': opts(PXE_VC, ARCH % 0),
          'timeout': 2},
     ]
-    bios, uefi, arm, ipxe0, ipxe7, httpc, plain, unknown = bed.probe(
-        ns, probes)
+    bios, uefi, arm, ipxe0, ipxe7, ipxe11, httpc, plain, unknown = \
+        bed.probe(ns, probes)
 
     def boot(r):
         o = r['options']
@@ -153,7 +154,7 @@ def test_netboot_options_by_client(bed):
                 bytes.fromhex(o.get('60', '')).decode(),
                 bytes.fromhex(o.get('66', '')).decode())
 
-    for r in (bios, uefi, arm, ipxe0, ipxe7, httpc, plain):
+    for r in (bios, uefi, arm, ipxe0, ipxe7, ipxe11, httpc, plain):
         assert r['offer'] is not None
         assert r['offer']['yiaddr'] == '172.22.0.53'
     assert boot(bios['offer']) == ('undionly.kpxe', c.SERVER, 'PXEClient',
@@ -164,7 +165,7 @@ def test_netboot_options_by_client(bed):
     assert boot(uefi['offer']) == ('snponly.efi', c.SERVER, 'PXEClient',
                                    c.SERVER)
     assert boot(arm['offer'])[0] == 'snponly-arm64.efi'
-    for r in (ipxe0, ipxe7):
+    for r in (ipxe0, ipxe7, ipxe11):
         assert boot(r['offer'])[0] == 'http://172.22.0.2:8080/boot.ipxe'
     assert boot(httpc['offer'])[:3] == (
         'http://172.22.0.2:8080/snponly.efi', c.SERVER, 'HTTPClient')
