@@ -295,12 +295,14 @@ def bench_http(rounds, size_mb):
         shutil.rmtree(root)
 
 
-def bench_http_netns(rounds, size_mb):
+def bench_http_netns(rounds, size_mb, link_rate=None):
     """Two segments in network namespaces (veth + bridges; needs root).
 
     The client reaches the cluster-side server either through a plain
     kernel router (direct) or through the agent's proxy; both paths cross
-    two veth hops.
+    two veth hops. ``link_rate`` (a tc rate such as ``10gbit``) paces what
+    the router and the agent send on the provisioning segment, as a
+    server's NIC would: without it both paths are bound by the CPU.
     """
     from tests.functional.agent import netns
     from tests.functional.bridge import stand_in
@@ -318,6 +320,11 @@ def bench_http_netns(rounds, size_mb):
         router.attach(clus, 'r1', '10.99.0.254/24')
         router.run('sysctl', '-qw', 'net.ipv4.ip_forward=1')
         client.route('10.99.0.0/24', 'via', '172.22.0.1')
+        if link_rate:
+            for ns, ifname in ((router, 'r0'), (agent, 'prov0')):
+                ns.run('tc', 'qdisc', 'replace', 'dev', ifname, 'root',
+                       'tbf', 'rate', link_rate, 'burst', '4mb',
+                       'latency', '50ms')
         cluster.route('172.22.0.0/24', 'via', '10.99.0.254')
         cluster.popen(sys.executable, stand_in.__file__, '--root', root,
                       '--address', '10.99.0.1', '--port', '8088',
@@ -359,6 +366,10 @@ def main():
                         'tftpd-hpa,vmetal,tftpy,py3tftp,fbtftp')
     parser.add_argument('--skip-http', action='store_true')
     parser.add_argument('--skip-tftp', action='store_true')
+    parser.add_argument('--link-rate', action='append', default=[],
+                        help='also measure the namespace HTTP path with the '
+                        'provisioning link paced to this tc rate, e.g. '
+                        '10gbit (repeatable)')
     parser.add_argument('--serve-tftp', nargs=4, help=argparse.SUPPRESS)
     parser.add_argument('--serve-proxy', nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -408,6 +419,10 @@ def main():
                        'router)', bench_http_netns(args.rounds,
                                                    args.size_mb),
                        args.size_mb)
+            for rate in args.link_rate:
+                print_http('two segments, provisioning link paced to %s'
+                           % rate, bench_http_netns(args.rounds, args.size_mb,
+                                                    rate), args.size_mb)
     print('\nload after: %s' % open('/proc/loadavg').read().strip())
 
 
