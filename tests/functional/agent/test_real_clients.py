@@ -199,7 +199,10 @@ def test_reserved_mac_on_cluster_interface_gets_no_answer(bed):
 
 def test_relayed_by_isc_dhcrelay(bed):
     c.require_root_and('dhcrelay', 'dhclient')
-    relay = bed.relay.popen('dhcrelay', '-4', '-d', '-iu', 'r0', '-id', 'r1',
+    # -a: the relay adds option 82 (circuit id = its interface) and uses
+    # the echoed option to forward the reply, which proves the echo.
+    relay = bed.relay.popen('dhcrelay', '-4', '-d', '-a', '-iu', 'r0',
+                            '-id', 'r1',
                             '-pf', bed.lab.path('dhcrelay.pid'), c.SERVER)
     ns = bed.client(c.MAC_RELAYED, segment=bed.far)
     script, events = client_script(bed.lab, 'relayed')
@@ -211,9 +214,11 @@ def test_relayed_by_isc_dhcrelay(bed):
     finally:
         netns.stop_process(p)
         netns.stop_process(relay)
+    relay_out = relay.stdout.read().decode(errors='replace')
     bound = [ln for ln in lines if ln.startswith('BOUND')]
-    assert bound, (lines, relay.stdout.read()[-2000:] if relay.stdout
-                   else '')
+    assert bound, (lines, relay_out[-2000:])
+    assert 'relay agent option' in relay_out      # option 82 was added ...
+    assert 'Forwarded BOOTREPLY for %s' % c.MAC_RELAYED in relay_out
     assert 'ip=172.23.0.55 ' in bound[0]
     assert 'router=172.23.0.1 ' in bound[0]
     assert 'host=far-1 ' in bound[0]
