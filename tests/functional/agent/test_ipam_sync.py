@@ -95,8 +95,9 @@ def test_reservation_added_to_database_is_served(bed, db):
         assert offer is not None, agent.log()[-3000:]
         delay = result['t_offer'] - t_written
         print('reservation served %.2f s after the database write' % delay)
-        # served within one sync interval (plus the 0.25 s probe period)
-        assert delay <= SYNC_INTERVAL + 0.5, delay
+        # served within one sync interval, plus the probe's own period
+        # (0.25 s timeout + scapy's send/receive set-up on a loaded host)
+        assert delay <= SYNC_INTERVAL + 1.0, delay
         assert offer['yiaddr'] == alloc.address
         o = offer['options']
         assert bytes.fromhex(o['67']) == b'ipxe-from-ironic.efi'
