@@ -114,7 +114,6 @@ class IpamSource:
         self.generation = 0
         self.compiler = Compiler(table.interner, default_lease,
                                  boot_defaults)
-        self._records: dict[str, Any] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -134,27 +133,22 @@ class IpamSource:
             return self._sync()
 
     def _sync(self) -> int:
-        cs = self._manager().changes_since(self.generation)
-        pools_changed = False
-        for pool in cs.pools:
-            old = self.compiler.pools.get(pool.name)
-            if old is None or old != pool:
-                pools_changed = True
-            self.compiler.pools[pool.name] = pool
+        mgr = self._manager()
+        cs = mgr.changes_since(self.generation)
+        if not cs.full and self._pools_changed(cs.pools):
+            # A pool's network parameters changed: every host of it must
+            # be recompiled, so read the whole snapshot again (rare). The
+            # source keeps no copy of the records, only the compiled hosts.
+            cs = mgr.changes_since(0)
+        self._pools_changed(cs.pools)
         if cs.full:
-            self._records = {r.mac: r for r in cs.reservations
-                             if not r.deleted}
-            self._replace_all()
-            n = len(self._records)
-        elif pools_changed:
-            for r in cs.reservations:
-                self._apply_record(r)
-            self._replace_all()
-            n = len(cs.reservations)
+            hosts = [h for h in map(self.compiler.host, cs.reservations)
+                     if h is not None]
+            self.table.replace(SOURCE, hosts)
+            n = len(hosts)
         else:
             upserts, deletes = [], []
             for r in cs.reservations:
-                self._apply_record(r)
                 host = None if r.deleted else self.compiler.host(r)
                 if host is None:
                     deletes.append(reservations.parse_mac(r.mac))
@@ -169,16 +163,13 @@ class IpamSource:
         self.generation = cs.generation
         return n
 
-    def _apply_record(self, r: Any) -> None:
-        if r.deleted:
-            self._records.pop(r.mac, None)
-        else:
-            self._records[r.mac] = r
-
-    def _replace_all(self) -> None:
-        hosts = [h for h in map(self.compiler.host, self._records.values())
-                 if h is not None]
-        self.table.replace(SOURCE, hosts)
+    def _pools_changed(self, pools: list) -> bool:
+        changed = False
+        for pool in pools:
+            if self.compiler.pools.get(pool.name) != pool:
+                changed = True
+            self.compiler.pools[pool.name] = pool
+        return changed
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -187,13 +178,14 @@ class IpamSource:
             except Exception as e:
                 LOG.error('IPAM sync from generation %d failed, serving '
                           'the current %d reservations: %s', self.generation,
-                          len(self._records), e)
+                          len(self.table.source_view(SOURCE)), e)
 
     def start(self) -> None:
         """Full load (raises on a database error), then the sync thread."""
         self.sync()
         LOG.info('Loaded %d reservations from the IPAM database '
-                 '(generation %d)', len(self._records), self.generation)
+                 '(generation %d)', len(self.table.source_view(SOURCE)),
+                 self.generation)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name='ipam-sync',
                                         daemon=True)

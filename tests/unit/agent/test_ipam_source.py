@@ -90,7 +90,11 @@ def test_pool_change_recompiles_all(src):
     import dataclasses
     changed = dataclasses.replace(POOL, gateway='172.22.0.254', generation=2)
     mgr.sets.append(records.ChangeSet(2, False, [changed], []))
+    mgr.sets.append(records.ChangeSet(2, True, [changed], [
+        res(helpers.MAC1, '172.22.0.50', 1)]))
     s.sync()
+    assert mgr.calls == [0, 1, 0]       # pool changed: full snapshot again
+    assert s.generation == 2
     assert table.by_mac[mac(helpers.MAC1)].net.router == \
         bytes([172, 22, 0, 254])
 
