@@ -70,12 +70,19 @@ class Component(abc.ABC):
 
 
 def boot_defaults(conf) -> dict[str, str | None]:
-    """The agent's boot defaults from ``[dhcp_agent]``."""
+    """The agent's boot defaults from ``[dhcp_agent]``.
+
+    Without an explicit ``ipxe_script_url``, iPXE clients are sent to
+    Ironic's ``boot.ipxe`` through the agent's own HTTP proxy when it runs
+    (the only URL servers on the provisioning segment can reach).
+    """
+    from vmetal_ironic.agent import http_proxy
     g = conf.dhcp_agent
     return {'bios_bootfile': g.bios_bootfile,
             'uefi_bootfile': g.uefi_bootfile,
             'arm64_bootfile': g.arm64_bootfile,
-            'ipxe_script_url': g.ipxe_script_url,
+            'ipxe_script_url': (g.ipxe_script_url
+                                or http_proxy.proxy_url(conf, '/boot.ipxe')),
             'http_boot_url': g.http_boot_url,
             'tftp_server': g.tftp_server or g.server_address}
 

@@ -106,6 +106,23 @@ def test_boot_defaults(conf):
     d = service.boot_defaults(conf)
     assert d['bios_bootfile'] == 'undionly.kpxe'
     assert d['tftp_server'] == '127.0.0.1'
+    assert d['ipxe_script_url'] is None
+
+
+def test_boot_defaults_ipxe_script_through_the_proxy(conf):
+    from vmetal_ironic.conf import bridge
+    bridge.register_opts(conf)
+    conf.set_override('ironic_http_url', 'http://10.99.0.1:8088',
+                      group='dhcp_agent')
+    d = service.boot_defaults(conf)
+    assert d['ipxe_script_url'] == 'http://127.0.0.1:8080/boot.ipxe'
+    conf.set_override('ipxe_script_url', 'http://other/boot.ipxe',
+                      group='dhcp_agent')
+    assert service.boot_defaults(conf)['ipxe_script_url'] == \
+        'http://other/boot.ipxe'
+    conf.clear_override('ipxe_script_url', group='dhcp_agent')
+    conf.set_override('http_proxy_enabled', False, group='dhcp_agent')
+    assert service.boot_defaults(conf)['ipxe_script_url'] is None
 
 
 def test_list_opts_names():
