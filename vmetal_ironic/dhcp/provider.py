@@ -49,16 +49,14 @@ class VmetalDHCP(base.BaseDHCP):
         with errors.translated(node.uuid, 'store the DHCP boot options',
                                errors.DHCP):
             profile = dhcp_options.to_boot_profile(options)
-            mgr = _ipam()
-            reservations = mgr.list_reservations(node_uuid=node.uuid)
+            # One write transaction; it writes nothing (and takes no
+            # generation) when the profile is unchanged.
+            reservations = _ipam().set_boot_profile(node.uuid, profile)
             if not reservations:
                 LOG.warning('vmetal DHCP: node %s has no reservation, so '
                             'its boot options cannot reach the DHCP agent; '
                             'is its network interface "vmetal"?', node.uuid)
                 return
-            if all(r.boot_profile == profile for r in reservations):
-                return
-            mgr.set_boot_profile(node.uuid, profile)
             LOG.debug('vmetal DHCP: boot profile of node %(node)s (MACs '
                       '%(macs)s) set to %(profile)s',
                       {'node': node.uuid,

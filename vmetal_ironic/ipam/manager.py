@@ -91,6 +91,15 @@ class IPAMManager:
     def _spec(self, name):
         return self.pool_config.get(name)
 
+    def _select(self, node_uuid, pool, resource_class, instance_info,
+                properties, driver_info):
+        if pool:
+            return self._spec(pool)
+        return pools_mod.select_pool(
+            self.pool_config, node_uuid, instance_info=instance_info,
+            properties=properties, driver_info=driver_info,
+            resource_class=resource_class)
+
     # -- pools ------------------------------------------------------------
 
     def get_pools(self):
@@ -138,13 +147,8 @@ class IPAMManager:
         :raises: NoPoolForNode, UnknownPool, PoolExhausted.
         """
         _check_node(node_uuid)
-        if pool:
-            spec = self._spec(pool)
-        else:
-            spec = pools_mod.select_pool(
-                self.pool_config, node_uuid, instance_info=instance_info,
-                properties=properties, driver_info=driver_info,
-                resource_class=resource_class)
+        spec = self._select(node_uuid, pool, resource_class, instance_info,
+                            properties, driver_info)
         scope = scope or self.conf[ipam_conf.GROUP].allocation_scope
         allocation = self.store.allocate(spec, node_uuid, scope,
                                          self._quarantine)
@@ -152,6 +156,32 @@ class IPAMManager:
                   {'node': node_uuid, 'addr': allocation.address,
                    'pool': spec.name})
         return allocation
+
+    def allocate_and_reserve(self, node_uuid, ports, hostname=None,
+                             pool=None, resource_class=None, scope=None,
+                             instance_info=None, properties=None,
+                             driver_info=None):
+        """allocate(), then reserve the address for exactly ``ports``.
+
+        One database transaction: what a deploy hook needs, at the cost of
+        one commit.
+
+        :param ports: MAC -> client id (or None) of the node's PXE ports;
+            the node's reservations for other MACs are deleted.
+        :returns: (records.Allocation, [records.Reservation]).
+        :raises: as allocate(); InvalidInput, Conflict for a bad or
+            foreign MAC (nothing is written then).
+        """
+        _check_node(node_uuid)
+        spec = self._select(node_uuid, pool, resource_class, instance_info,
+                            properties, driver_info)
+        scope = scope or self.conf[ipam_conf.GROUP].allocation_scope
+        return self.store.allocate_and_reserve(
+            spec, node_uuid, scope, self._quarantine, dict(ports), hostname)
+
+    def node_state(self, node_uuid):
+        """(active allocations, live reservations) of the node, one read."""
+        return self.store.node_state(node_uuid)
 
     def pin(self, node_uuid, address, pool=None, scope=None):
         """Give ``address`` to the node for good (operator decision).

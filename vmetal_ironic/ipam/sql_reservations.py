@@ -141,6 +141,28 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
     return to_record(row, _pool_names(session))
 
 
+def sync_node(session, node_uuid, pool, address, ports, hostname, now):
+    """Make the node's live reservations exactly ``ports``.
+
+    :param ports: MAC -> client id (or None) of the node's PXE ports; each
+        gets a reservation of ``address`` in ``pool``; the node's other
+        reservations are deleted. Unchanged rows are not written.
+    :returns: the node's reservations.
+    """
+    macs = set()
+    result = []
+    for mac, client_id in sorted(ports.items()):
+        record = upsert(session, mac, node_uuid, now, address=address,
+                        pool=pool, hostname=hostname, client_id=client_id)
+        macs.add(record.mac)
+        result.append(record)
+    stale = session.execute(sa.select(Res.mac).where(
+        Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars().all()
+    for mac in set(stale) - macs:
+        delete(session, now, mac=mac)
+    return result
+
+
 def set_boot_profile(session, node_uuid, profile, now):
     """Set the boot profile of every live reservation of the node."""
     text = _profile_text(profile or {})

@@ -151,6 +151,25 @@ class Store:
         return self.db.write(lambda s: sql_allocations.allocate(
             s, spec, node_uuid, scope, quarantine, self.clock()))
 
+    def allocate_and_reserve(self, spec, node_uuid, scope, quarantine,
+                             ports, hostname):
+        """allocate() and sync the node's reservations in one transaction."""
+        def _run(session):
+            now = self.clock()
+            allocation = sql_allocations.allocate(
+                session, spec, node_uuid, scope, quarantine, now)
+            reservations = sql_reservations.sync_node(
+                session, node_uuid, spec.name, allocation.address, ports,
+                hostname, now)
+            return allocation, reservations
+        return self.db.write(_run)
+
+    def node_state(self, node_uuid):
+        """The node's active allocations and live reservations (one read)."""
+        return self.db.read(lambda s: (
+            sql_allocations.for_node(s, node_uuid, True),
+            sql_reservations.listing(s, node_uuid)))
+
     def pin(self, spec, node_uuid, address, scope):
         return self.db.write(lambda s: sql_allocations.pin(
             s, spec, node_uuid, address, scope, self.clock()))

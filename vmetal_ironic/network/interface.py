@@ -67,6 +67,27 @@ def pxe_ports(task):
                   key=lambda p: p.id or 0)
 
 
+def pxe_port_map(task):
+    """MAC -> client id (or None) of the node's PXE-enabled ports."""
+    return {p.address.lower(): (p.extra or {}).get('client-id')
+            for p in pxe_ports(task)}
+
+
+def reservations_in_place(node, ports, allocation, reservations):
+    """True when ``reservations`` are exactly what ``ports`` need."""
+    have = {r.mac: r for r in reservations}
+    if set(have) != set(ports):
+        return False
+    for mac, client_id in ports.items():
+        res = have[mac]
+        if (res.address != allocation.address
+                or res.pool != allocation.pool_name
+                or (node.name and res.hostname != node.name)
+                or (client_id and res.client_id != client_id)):
+            return False
+    return True
+
+
 def _select_kwargs(node):
     return {'instance_info': node.instance_info,
             'properties': node.properties,
@@ -164,53 +185,45 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
 
     # Helpers ------------------------------------------------------------
 
-    def _reserve(self, task, allocation):
-        """One reservation per PXE-enabled port MAC; stale ones deleted.
+    def _reserve(self, task, allocation, reservations):
+        """Reserve ``allocation`` for every PXE port MAC, stale ones deleted.
 
-        Reads first and writes only what differs: hooks run many times.
+        Compares with ``reservations`` (read by the caller) and writes, in
+        one transaction, only when something differs: hooks run many times.
         """
         node = task.node
-        mgr = ipam()
-        existing = {r.mac: r for r in mgr.list_reservations(
-            node_uuid=node.uuid)}
-        macs = set()
-        for port in pxe_ports(task):
-            mac = port.address.lower()
-            macs.add(mac)
-            client_id = (port.extra or {}).get('client-id')
-            res = existing.get(mac)
-            if (res is None or res.address != allocation.address
-                    or res.pool != allocation.pool_name
-                    or res.hostname != node.name
-                    or res.client_id != client_id):
-                mgr.upsert_reservation(
-                    mac, node.uuid, address=allocation.address,
-                    pool=allocation.pool_name, hostname=node.name,
-                    client_id=client_id)
-        for mac in set(existing) - macs:
-            mgr.delete_reservations(mac=mac)
+        ports = pxe_port_map(task)
+        if reservations_in_place(node, ports, allocation, reservations):
+            return allocation
+        allocation, _ = ipam().allocate_and_reserve(
+            node.uuid, ports, hostname=node.name, pool=allocation.pool_name,
+            scope=allocation.scope)
+        return allocation
 
     def _allocate(self, task, scope, action, reuse=True):
         """The node's allocation of ``scope`` (+ reservations).
 
-        :param reuse: look for an existing allocation first (one read) and
-            allocate only if there is none; False goes straight to the
-            (idempotent) allocate, one write.
+        :param reuse: read first (one read) and write only if the
+            allocation or a reservation is missing or stale; False goes
+            straight to the (idempotent) write. Either way at most one
+            write transaction.
         """
         node = task.node
         with errors.translated(node.uuid, action):
             mgr = ipam()
             allocation = None
-            current = reuse and [a for a in mgr.get_allocations(node.uuid)
-                                 if a.scope == scope]
-            if current:
+            if reuse:
+                current, reservations = mgr.node_state(node.uuid)
                 pool = mgr.select_pool(node.uuid, **_select_kwargs(node))
-                allocation = next((a for a in current
-                                   if a.pool_name == pool), None)
+                allocation = next((a for a in current if a.scope == scope
+                                   and a.pool_name == pool), None)
+                if allocation is not None:
+                    allocation = self._reserve(task, allocation,
+                                               reservations)
             if allocation is None:
-                allocation = mgr.allocate(node.uuid, scope=scope,
-                                          **_select_kwargs(node))
-            self._reserve(task, allocation)
+                allocation, _ = mgr.allocate_and_reserve(
+                    node.uuid, pxe_port_map(task), hostname=node.name,
+                    scope=scope, **_select_kwargs(node))
         LOG.debug('Node %(node)s has address %(addr)s of pool %(pool)s '
                   '(scope %(scope)s)', {'node': node.uuid,
                                         'addr': allocation.address,
@@ -222,12 +235,13 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
         """Allocation + reservations for a phase (cleaning, rescue...)."""
         node = task.node
         with errors.translated(node.uuid, 'look up the allocation'):
-            current = ipam().get_allocations(node.uuid)
+            current, reservations = ipam().node_state(node.uuid)
         if current:
             with errors.translated(node.uuid, 'reserve the address'):
-                self._reserve(task, current[0])
+                self._reserve(task, current[0], reservations)
             return {}
-        self._allocate(task, phase, 'allocate an address for %s' % phase)
+        self._allocate(task, phase, 'allocate an address for %s' % phase,
+                       reuse=False)
         return {}
 
     def _remove_phase_network(self, task, phase):

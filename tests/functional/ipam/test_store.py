@@ -279,6 +279,36 @@ def test_reservation_errors_keep_what_is_stored(make_manager):
         ('52:54:00:00:00:01', 'node-1', '192.168.100.10')
 
 
+def test_allocate_and_reserve_in_one_transaction(make_manager):
+    mgr = make_manager(SMALL)
+    mgr.allocate('other')
+    mgr.upsert_reservation('52:54:00:00:00:99', 'other')
+    allocation, reservations = mgr.allocate_and_reserve(
+        'node-1', {'52:54:00:00:00:01': None, '52:54:00:00:00:02': 'cid'},
+        hostname='n1', resource_class='baremetal-compute')
+    assert allocation.address == '192.168.100.11'
+    assert [(r.mac, r.address, r.hostname, r.client_id)
+            for r in reservations] == [
+        ('52:54:00:00:00:01', '192.168.100.11', 'n1', None),
+        ('52:54:00:00:00:02', '192.168.100.11', 'n1', 'cid')]
+    generation = mgr.changes_since(0).generation
+    # again, unchanged: nothing written
+    mgr.allocate_and_reserve('node-1', {'52:54:00:00:00:01': None,
+                                        '52:54:00:00:00:02': 'cid'},
+                             hostname='n1')
+    assert mgr.changes_since(generation).reservations == []
+    # a port removed: its reservation goes
+    mgr.allocate_and_reserve('node-1', {'52:54:00:00:00:01': None})
+    allocations, live = mgr.node_state('node-1')
+    assert [a.address for a in allocations] == ['192.168.100.11']
+    assert [r.mac for r in live] == ['52:54:00:00:00:01']
+    # a foreign MAC: the whole transaction rolls back, no allocation
+    with pytest.raises(exception.Conflict):
+        mgr.allocate_and_reserve('node-2', {'52:54:00:00:00:99': None})
+    assert mgr.get_allocations('node-2') == []
+    assert mgr.node_state('other')[1][0].mac == '52:54:00:00:00:99'
+
+
 def test_pin_moves_reservations(make_manager):
     mgr = make_manager(SMALL)
     mgr.allocate('node-1')

@@ -42,6 +42,10 @@ def ipam():
     mgr.allocate.return_value = fixtures.allocation()
     mgr.get_allocations.return_value = []
     mgr.list_reservations.return_value = []
+    mgr.node_state.return_value = ([], [])
+    mgr.allocate_and_reserve.side_effect = (
+        lambda *a, **kw: (fixtures.allocation(), []))
+    mgr.set_boot_profile.return_value = []
     return mgr
 
 

@@ -85,19 +85,14 @@ class TestDeploy:
 
     def test_add_provisioning_network(self, mgr, iface):
         task = fake_task.task()
-        mgr.list_reservations.return_value = [
-            fake_task.reservation('52:54:00:aa:00:99')]
         iface.add_provisioning_network(task)
-        mgr.allocate.assert_called_once_with(
-            fixtures.NODE, scope='deployment', instance_info=mock.ANY,
-            properties={}, driver_info={},
-            resource_class='baremetal-compute')
-        # Only the PXE port, lower-cased; the stale MAC goes.
-        mgr.upsert_reservation.assert_called_once_with(
-            '52:54:00:aa:00:01', fixtures.NODE, address='192.168.100.10',
-            pool='compute', hostname='node-1', client_id=None)
-        mgr.delete_reservations.assert_called_once_with(
-            mac='52:54:00:aa:00:99')
+        # One write: the allocation and exactly the PXE port's MAC,
+        # lower-cased (the store deletes the node's other reservations).
+        mgr.allocate_and_reserve.assert_called_once_with(
+            fixtures.NODE, {'52:54:00:aa:00:01': None}, hostname='node-1',
+            scope='deployment', instance_info=mock.ANY, properties={},
+            driver_info={}, resource_class='baremetal-compute')
+        mgr.node_state.assert_not_called()
         node = task.node
         assert node.network_data['networks'][0]['ip_address'] == \
             '192.168.100.10'
@@ -108,7 +103,17 @@ class TestDeploy:
     def test_node_scope_from_driver_info(self, mgr, iface):
         iface.configure_tenant_networks(fake_task.task(
             states.ACTIVE, driver_info={'vmetal_allocation_scope': 'node'}))
-        assert mgr.allocate.call_args.kwargs['scope'] == 'node'
+        assert mgr.allocate_and_reserve.call_args.kwargs['scope'] == 'node'
+
+    def test_nothing_written_when_in_place(self, mgr, iface):
+        mgr.node_state.return_value = ([fixtures.allocation()], [
+            records.Reservation(mac='52:54:00:aa:00:01',
+                                node_uuid=fixtures.NODE, pool='compute',
+                                address='192.168.100.10',
+                                hostname='node-1')])
+        iface.configure_tenant_networks(fake_task.task(states.ACTIVE))
+        mgr.allocate_and_reserve.assert_not_called()
+        mgr.allocate.assert_not_called()
 
     def test_no_configdrive_outside_deploy(self, mgr, iface):
         task = fake_task.task(states.ACTIVE)
@@ -117,8 +122,8 @@ class TestDeploy:
         assert task.node.network_data
 
     def test_exhausted(self, mgr, iface):
-        mgr.allocate.side_effect = exception.PoolExhausted(pool='tiny',
-                                                           size=1)
+        mgr.allocate_and_reserve.side_effect = exception.PoolExhausted(
+            pool='tiny', size=1)
         task = fake_task.task()
         with pytest.raises(ironic_exc.NetworkError) as e:
             iface.add_provisioning_network(task)
@@ -126,7 +131,7 @@ class TestDeploy:
         task.node.save.assert_not_called()
 
     def test_unexpected_error_is_network_error(self, mgr, iface):
-        mgr.allocate.side_effect = RuntimeError('boom')
+        mgr.allocate_and_reserve.side_effect = RuntimeError('boom')
         with pytest.raises(ironic_exc.NetworkError, match='boom'):
             iface.add_provisioning_network(fake_task.task())
 
@@ -159,8 +164,9 @@ class TestPhases:
     def test_cleaning_gets_own_allocation(self, mgr, iface):
         assert iface.add_cleaning_network(fake_task.task(
             states.CLEANING)) == {}
-        assert mgr.allocate.call_args.kwargs['scope'] == 'cleaning'
-        mgr.upsert_reservation.assert_called_once()
+        mgr.allocate_and_reserve.assert_called_once()
+        assert mgr.allocate_and_reserve.call_args.kwargs['scope'] == \
+            'cleaning'
         mgr.get_allocations.return_value = [records.Allocation(
             pool=fixtures.POOL4, node_uuid=fixtures.NODE,
             address='192.168.100.10', scope='cleaning')]
@@ -172,10 +178,16 @@ class TestPhases:
         ('add_inspection_network', 'inspection'),
         ('add_servicing_network', 'servicing')])
     def test_existing_allocation_reused(self, mgr, iface, add, phase):
-        mgr.get_allocations.return_value = [fixtures.allocation()]
+        allocation = fixtures.allocation()
+        mgr.node_state.return_value = ([allocation], [])
+        mgr.get_allocations.return_value = [allocation]
         getattr(iface, add)(fake_task.task(states.ACTIVE))
         mgr.allocate.assert_not_called()
-        mgr.upsert_reservation.assert_called_once()
+        # the existing allocation, its pool and scope; only the MACs added
+        mgr.allocate_and_reserve.assert_called_once()
+        kwargs = mgr.allocate_and_reserve.call_args.kwargs
+        assert (kwargs['pool'], kwargs['scope']) == (allocation.pool_name,
+                                                     allocation.scope)
         getattr(iface, add.replace('add_', 'remove_'))(
             fake_task.task(states.ACTIVE))
         mgr.release.assert_not_called()     # not the phase's allocation
