@@ -304,10 +304,17 @@ def bench_http_netns(rounds, size_mb, link_rate=None):
     the router and the agent send on the provisioning segment, as a
     server's NIC would: without it both paths are bound by the CPU.
     """
-    from tests.functional.agent import netns
-    from tests.functional.bridge import stand_in
     size = size_mb * 1024 * 1024
     root = sparse_root(size)
+    try:
+        return _http_netns(root, rounds, size, link_rate)
+    finally:
+        shutil.rmtree(root)
+
+
+def _http_netns(root, rounds, size, link_rate):
+    from tests.functional.agent import netns
+    from tests.functional.bridge import stand_in
     with netns.Lab('vbb') as lab:
         prov, clus = lab.segment('prov'), lab.segment('clus')
         agent, cluster = lab.namespace('agent'), lab.namespace('cluster')
@@ -334,13 +341,10 @@ def bench_http_netns(rounds, size_mb, link_rate=None):
                             stdout=subprocess.DEVNULL,
                             env=dict(os.environ, PYTHONPATH=os.path.dirname(
                                 HERE)))
-        try:
-            return measure_http('http://10.99.0.1:8088/image.raw',
-                                'http://172.22.0.2:8080/image.raw',
-                                proxy.pid, rounds, size,
-                                prefix=client.cmd()[:4])
-        finally:
-            shutil.rmtree(root)
+        return measure_http('http://10.99.0.1:8088/image.raw',
+                            'http://172.22.0.2:8080/image.raw',
+                            proxy.pid, rounds, size,
+                            prefix=client.cmd()[:4])
 
 
 def print_http(title, res, size_mb):
