@@ -19,6 +19,7 @@ from vmetal_ironic.conf import ipam as ipam_conf
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import pools as pools_mod
+from vmetal_ironic.ipam import selection
 from vmetal_ironic.ipam import sql_reservations
 from vmetal_ironic.ipam import store as store_mod
 
@@ -95,7 +96,7 @@ class IPAMManager:
                 properties, driver_info):
         if pool:
             return self._spec(pool)
-        return pools_mod.select_pool(
+        return selection.select_pool(
             self.pool_config, node_uuid, instance_info=instance_info,
             properties=properties, driver_info=driver_info,
             resource_class=resource_class)
@@ -108,14 +109,12 @@ class IPAMManager:
 
     def select_pool(self, node_uuid, instance_info=None, properties=None,
                     driver_info=None, resource_class=None):
-        """The name of the node's pool (see pools.select_pool).
+        """The name of the node's pool (see selection.select_pool).
 
         :raises: NoPoolForNode, UnknownPool.
         """
-        return pools_mod.select_pool(
-            self.pool_config, node_uuid, instance_info=instance_info,
-            properties=properties, driver_info=driver_info,
-            resource_class=resource_class).name
+        return self._select(node_uuid, None, resource_class, instance_info,
+                            properties, driver_info).name
 
     def usage(self, pool=None):
         """:returns: list of records.PoolUsage, one per pool."""

@@ -4,6 +4,7 @@ import pytest
 from tests import confutils
 from vmetal_ironic import exception
 from vmetal_ironic.ipam import pools
+from vmetal_ironic.ipam import selection
 
 
 def parse(**values):
@@ -212,7 +213,7 @@ def config(tmp_path):
 
 
 def test_select_pool_order(config):
-    select = pools.select_pool
+    select = selection.select_pool
     assert select(config, 'n', instance_info={'vmetal_pool': 'storage'},
                   properties={'vmetal_pool': 'compute'}).name == 'storage'
     assert select(config, 'n', properties={'vmetal_pool': 'storage'},
@@ -226,8 +227,8 @@ def test_select_pool_order(config):
 
 def test_select_pool_unknown_explicit(config):
     with pytest.raises(exception.NoPoolForNode) as info:
-        pools.select_pool(config, 'node-1',
-                          instance_info={'vmetal_pool': 'nope'})
+        selection.select_pool(config, 'node-1',
+                              instance_info={'vmetal_pool': 'nope'})
     assert 'node-1' in str(info.value)
     assert 'instance_info/vmetal_pool names "nope"' in str(info.value)
 
@@ -238,7 +239,7 @@ def test_select_pool_no_match(tmp_path):
         'resource_classes = x\n', tmp_path)
     config = pools.load_pools(conf)
     with pytest.raises(exception.NoPoolForNode) as info:
-        pools.select_pool(config, 'node-2', resource_class='y')
+        selection.select_pool(config, 'node-2', resource_class='y')
     assert 'node-2' in str(info.value) and '"y"' in str(info.value)
 
 
