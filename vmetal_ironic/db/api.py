@@ -9,7 +9,6 @@ journal is WAL, so readers are never blocked.
 """
 
 import random
-import threading
 import time
 
 from oslo_db import exception as db_exc
@@ -97,7 +96,6 @@ class Database:
                                                  expire_on_commit=False)
         self._reader_sessions = orm.sessionmaker(bind=self.reader,
                                                  expire_on_commit=False)
-        self._lock = threading.Lock()
 
     @property
     def backend(self):

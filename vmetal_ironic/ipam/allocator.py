@@ -14,8 +14,8 @@ addresses whose quarantine is over are reused, oldest release first.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 import hashlib
-from collections.abc import Iterable, Sequence
 
 
 class AddressSpace:
@@ -79,7 +79,7 @@ class AddressSpace:
 
 
 def next_fresh(space: AddressSpace, cursor: int,
-               is_taken, limit: int | None = None) -> tuple[int | None, int]:
+               is_taken) -> tuple[int | None, int]:
     """Find the next fresh address at or after ``cursor``.
 
     :param space: the pool's address space.
@@ -87,29 +87,12 @@ def next_fresh(space: AddressSpace, cursor: int,
     :param is_taken: callable(address int) -> bool; true when the address
         already has a record (an operator pin, or an allocation made under
         an older layout of the pool).
-    :param limit: the most addresses to look at, None for no bound.
     :returns: ``(address or None, new cursor)``; the address is None when
-        the space is used up (or ``limit`` addresses were all taken).
+        the space is used up.
     """
-    looked = 0
     while cursor < space.size:
-        if limit is not None and looked >= limit:
-            break
         address = space.address_at(cursor)
         cursor += 1
-        looked += 1
         if not is_taken(address):
             return address, cursor
     return None, cursor
-
-
-def merge_blocks(blocks: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sort and merge overlapping or adjacent ``(first, last)`` blocks."""
-    merged: list[tuple[int, int]] = []
-    for first, last in sorted(blocks):
-        if merged and first <= merged[-1][1] + 1:
-            if last > merged[-1][1]:
-                merged[-1] = (merged[-1][0], last)
-        else:
-            merged.append((first, last))
-    return merged

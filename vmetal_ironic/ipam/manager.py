@@ -20,7 +20,6 @@ from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import pools as pools_mod
 from vmetal_ironic.ipam import selection
-from vmetal_ironic.ipam import sql_reservations
 from vmetal_ironic.ipam import store as store_mod
 
 LOG = log.getLogger(__name__)
@@ -282,8 +281,6 @@ def _check_address(address):
                                        reason=_('not an IP address'))
 
 
-normalize_mac = sql_reservations.normalize_mac
-
 _MANAGER = None
 _MANAGER_LOCK = threading.Lock()
 
@@ -296,12 +293,3 @@ def get_manager(conf=None):
         if _MANAGER is None or _MANAGER.conf is not conf:
             _MANAGER = IPAMManager(conf)
         return _MANAGER
-
-
-def reset_manager():
-    """Forget the process-wide manager (tests, config reload)."""
-    global _MANAGER
-    with _MANAGER_LOCK:
-        if _MANAGER is not None:
-            _MANAGER.close()
-        _MANAGER = None

@@ -282,10 +282,9 @@ def reconcile(session, live, now, tombstone_ttl):
 
 def usage(session, quarantine, pool=None, now=None):
     """Size, used, quarantined and held counts, one SQL query per kind."""
-    pools = [p for p in _pools_by_id(session).values()]
-    ids = {row.name: row.id for row in
-           session.execute(sa.select(PoolRow).where(
-               PoolRow.retired.is_(False))).scalars()}
+    live = {row.id: sql_common.pool_record(row) for row in
+            session.execute(sa.select(PoolRow).where(
+                PoolRow.retired.is_(False)).order_by(PoolRow.id)).scalars()}
     threshold = now - datetime.timedelta(seconds=quarantine)
 
     def count(*conditions):
@@ -300,10 +299,9 @@ def usage(session, quarantine, pool=None, now=None):
                         Alloc.released_at > threshold)
     held = count(Alloc.state == records.RELEASED, Alloc.pinned.is_(True))
     result = []
-    for record in pools:
-        if record.name not in ids or (pool and record.name != pool):
+    for pool_id, record in live.items():
+        if pool and record.name != pool:
             continue
-        pool_id = ids[record.name]
         result.append(records.PoolUsage(
             pool=record, size=record.size, used=used.get(pool_id, 0),
             quarantined=quarantined.get(pool_id, 0),

@@ -82,6 +82,38 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
     """
     mac = normalize_mac(mac)
     profile_text = _profile_text(boot_profile)
+    address, pool_id = _target(session, node_uuid, address, pool)
+    return _put(session, mac, node_uuid, address, pool_id, now,
+                _pool_names(session), hostname, client_id, profile_text)
+
+
+def sync_node(session, node_uuid, pool, address, ports, hostname, now):
+    """Make the node's live reservations exactly ``ports``.
+
+    :param ports: MAC -> client id (or None) of the node's PXE ports; each
+        gets a reservation of ``address`` in ``pool``; the node's other
+        reservations are deleted. Unchanged rows are not written.
+    :returns: the node's reservations.
+    """
+    wanted = sorted((normalize_mac(mac), client_id)
+                    for mac, client_id in ports.items())
+    address, pool_id = _target(session, node_uuid, address, pool)
+    names = _pool_names(session)
+    result = [_put(session, mac, node_uuid, address, pool_id, now, names,
+                   hostname, client_id)
+              for mac, client_id in wanted]
+    stale = session.execute(sa.select(Res.mac).where(
+        Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars().all()
+    for mac in set(stale) - {mac for mac, _ in wanted}:
+        delete(session, now, mac=mac)
+    return result
+
+
+def _target(session, node_uuid, address, pool):
+    """(address, pool id) a reservation of the node points at.
+
+    Default: the node's active allocation (in ``pool`` if given).
+    """
     query = sa.select(Alloc).where(Alloc.node_uuid == node_uuid,
                                    Alloc.state == records.ACTIVE)
     if pool:
@@ -104,7 +136,12 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
                                            reason=_('not an IP address'))
         pool_id = allocation.pool_id if allocation is not None else (
             pool_row.id if pool else None)
+    return address, pool_id
 
+
+def _put(session, mac, node_uuid, address, pool_id, now, names,
+         hostname=None, client_id=None, profile_text=None):
+    """Write one reservation row unless it already says all this."""
     row = session.execute(sa.select(Res).where(Res.mac == mac)
                           ).scalar_one_or_none()
     if row is not None and not row.deleted and row.node_uuid != node_uuid:
@@ -121,7 +158,7 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
         values['boot_profile'] = profile_text
     if row is not None and all(getattr(row, k) == v
                                for k, v in values.items()):
-        return to_record(row, _pool_names(session))
+        return to_record(row, names)
     generation = sql_common.bump_generation(session)
     if row is None:
         row = Res(mac=mac, boot_profile='{}', hostname=None, client_id=None)
@@ -138,29 +175,7 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
               '(generation %(gen)d)', {'mac': mac, 'addr': address,
                                        'node': node_uuid,
                                        'gen': row.generation})
-    return to_record(row, _pool_names(session))
-
-
-def sync_node(session, node_uuid, pool, address, ports, hostname, now):
-    """Make the node's live reservations exactly ``ports``.
-
-    :param ports: MAC -> client id (or None) of the node's PXE ports; each
-        gets a reservation of ``address`` in ``pool``; the node's other
-        reservations are deleted. Unchanged rows are not written.
-    :returns: the node's reservations.
-    """
-    macs = set()
-    result = []
-    for mac, client_id in sorted(ports.items()):
-        record = upsert(session, mac, node_uuid, now, address=address,
-                        pool=pool, hostname=hostname, client_id=client_id)
-        macs.add(record.mac)
-        result.append(record)
-    stale = session.execute(sa.select(Res.mac).where(
-        Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars().all()
-    for mac in set(stale) - macs:
-        delete(session, now, mac=mac)
-    return result
+    return to_record(row, names)
 
 
 def set_boot_profile(session, node_uuid, profile, now):

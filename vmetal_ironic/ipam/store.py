@@ -136,11 +136,12 @@ class Store:
 
         self.db.write(_sync)
 
-    def get_pools(self, include_retired=False):
+    def get_pools(self):
+        """The pools in service (not retired)."""
         def _get(session):
-            query = sa.select(models.PoolRecord).order_by(models.PoolRecord.id)
-            if not include_retired:
-                query = query.where(models.PoolRecord.retired.is_(False))
+            query = sa.select(models.PoolRecord).where(
+                models.PoolRecord.retired.is_(False)).order_by(
+                    models.PoolRecord.id)
             return [sql_common.pool_record(r)
                     for r in session.execute(query).scalars()]
         return self.db.read(_get)
