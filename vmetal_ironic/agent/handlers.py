@@ -77,12 +77,13 @@ class Context:
         opts = req.options
         decision = self.decider(host.boot, opts)
         prl = opts.get(codec.OPT_PRL)
-        body = self.cache.get(host.net, decision, prl, with_lease)
-        if host.hostname_opt and (prl is None or codec.OPT_HOSTNAME in prl):
-            body += host.hostname_opt
+        # Per-host and per-request options, after the cached ones.
+        tail = host.hostname_opt if (
+            prl is None or codec.OPT_HOSTNAME in prl) else b''
         relay = opts.get(codec.OPT_RELAY_AGENT)
         if relay is not None:
-            body += codec.opt(codec.OPT_RELAY_AGENT, relay)
+            tail += codec.opt(codec.OPT_RELAY_AGENT, relay)
+        body = self.cache.get(host.net, decision, prl, with_lease) + tail
         if decision is not None:
             siaddr = decision.siaddr
             file = decision.file if decision.file and \
@@ -93,9 +94,6 @@ class Context:
         if len(payload) > 548:
             limit = req.max_size()
             if len(payload) > limit:
-                tail = (host.hostname_opt if host.hostname_opt else b'') + \
-                    (codec.opt(codec.OPT_RELAY_AGENT, relay)
-                     if relay is not None else b'')
                 budget = limit - (len(payload) - len(body)) - len(tail)
                 body = self.cache.fit(host.net, decision, prl, with_lease,
                                       budget) + tail

@@ -167,6 +167,20 @@ def test_max_message_size_drops_optional_options():
     assert len(big.payload) > 548
 
 
+def test_max_message_size_keeps_hostname_out_unless_requested():
+    tbl = helpers.table([{'mac': helpers.MAC1, 'ip': helpers.IP1,
+                          'hostname': 'h' * 60,
+                          'dns_servers': ['10.0.0.%d' % i
+                                          for i in range(1, 60)],
+                          'domain': 'd' * 200}])
+    srv = helpers.make_server(tbl)
+    reply = srv.handle(helpers.request(options=[
+        ('max_dhcp_size', 576), ('param_req_list', [1, 3, 6, 15])]))
+    assert len(reply.payload) <= 548
+    b, opts = helpers.decode(reply.payload)
+    assert 'hostname' not in opts
+
+
 def test_classless_routes_and_mtu_when_requested():
     tbl = helpers.table([{'mac': helpers.MAC1, 'ip': helpers.IP1, 'mtu': 9000,
                           'routes': [{'destination': '10.0.0.0/8',
