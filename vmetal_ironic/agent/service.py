@@ -41,6 +41,7 @@ from vmetal_ironic.agent import netboot
 from vmetal_ironic.agent.reservations import Table
 from vmetal_ironic.agent import server as server_mod
 from vmetal_ironic.agent import transport
+from vmetal_ironic.conf import bridge as bridge_conf
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
@@ -92,8 +93,9 @@ def validate(conf) -> list[str]:
 
     :raises exception.ConfigError: naming the option and value.
     """
+    bridge_conf.register_opts(conf)
     g = conf.dhcp_agent
-    for opt in dhcp_conf.opts:
+    for opt in dhcp_conf.opts + bridge_conf.opts:
         try:
             getattr(g, opt.dest)
         except (cfg.Error, ValueError) as e:

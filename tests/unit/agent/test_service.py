@@ -141,3 +141,17 @@ def test_cmd_bad_config_exits_2(tmp_path, capsys):
     with mock.patch.object(cmd.vmetal_conf, 'CONF', cfg.ConfigOpts()):
         assert cmd.main(['--config-file', str(p)]) == 2
     assert 'nosuchif0' in capsys.readouterr().err
+
+
+def test_bad_bridge_option_is_a_config_error(tmp_path):
+    from vmetal_ironic.conf import bridge
+    p = tmp_path / 'agent.conf'
+    p.write_text('[dhcp_agent]\ninterface = lo\nserver_address = 10.0.0.1\n'
+                 'http_port = abc\n')
+    c = cfg.ConfigOpts()
+    dhcp_agent.register_opts(c)
+    bridge.register_opts(c)
+    c(['--config-file', str(p)], project='test', default_config_files=[])
+    with pytest.raises(exception.ConfigError) as info:
+        service.validate(c)
+    assert 'http_port' in str(info.value)
