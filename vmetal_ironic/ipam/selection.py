@@ -27,8 +27,8 @@ def select_pool(config: PoolConfig, node_uuid: str,
     ``driver_info['vmetal_pool']``, the pool listing ``resource_class``,
     the default pool.
 
-    :raises: UnknownPool for an explicit name that is not a pool;
-        NoPoolForNode when nothing matches.
+    :raises: NoPoolForNode for an explicit name that is not a pool
+        (naming where it was set) and when nothing matches.
     """
     for source, where in ((instance_info, 'instance_info'),
                           (properties, 'properties'),

@@ -244,9 +244,11 @@ def release(session, node_uuid, scope, forget, now):
             _detach(row, now)
             pool_ids.add(row.pool_id)
     session.flush()
-    if pool_ids:
+    if pool_ids or forget:
+        # A forgotten node loses every reservation, also those of pools
+        # where it holds nothing (or of no pool at all).
         sql_reservations.delete(session, now, node_uuid=node_uuid,
-                                pool_ids=pool_ids)
+                                pool_ids=None if forget else pool_ids)
     pools = _pools_by_id(session)
     for row in released:
         LOG.info('Node %(node)s released %(addr)s in pool %(pool)s',

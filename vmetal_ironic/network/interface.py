@@ -167,9 +167,8 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
         if pool_name and network_data.needs_merge(doc):
             with errors.translated(node.uuid, 'check the network_data '
                                    'template', errors.VALIDATE):
-                pools = {p.name: p for p in ipam().get_pools()}
-                version = pools[pool_name].version if pool_name in pools \
-                    else 4
+                # From the configuration: validate must not touch the store.
+                version = ipam().pool_config.get(pool_name).version
                 if not network_data.can_take(doc, version):
                     raise ironic_exc.InvalidParameterValue(
                         _('Node %(node)s: network_data has no IPv%(ver)d '

@@ -21,7 +21,7 @@ def _candidates(mgr, live):
     # of released ones and pins; forget() drops all of them.
     nodes = {a.node_uuid for a in mgr.list_allocations() if a.node_uuid}
     nodes.update(r.node_uuid for r in mgr.list_reservations()
-                 if r.node_uuid and not r.deleted)
+                 if r.node_uuid)
     return nodes - live
 
 

@@ -206,6 +206,14 @@ def test_reconcile(make_manager):
     assert mgr.reconcile({'live-1'}) == []
 
 
+def test_forget_deletes_reservations_without_allocation(make_manager):
+    mgr = make_manager(SMALL)
+    mgr.upsert_reservation('52:54:00:00:00:07', 'ghost',
+                           address='192.168.100.77', pool='compute')
+    assert mgr.forget('ghost') == []
+    assert mgr.list_reservations() == []
+
+
 def test_reservations_and_generations(make_manager):
     mgr = make_manager(SMALL)
     mgr.allocate('node-1')

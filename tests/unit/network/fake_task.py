@@ -39,6 +39,9 @@ def ipam():
     mgr = mock.create_autospec(manager.IPAMManager, instance=True)
     mgr.select_pool.return_value = 'compute'
     mgr.get_pools.return_value = [fixtures.POOL4]
+    mgr.pool_config = mock.Mock()
+    mgr.pool_config.get.return_value = mock.Mock(
+        version=fixtures.POOL4.version)
     mgr.allocate.return_value = fixtures.allocation()
     mgr.get_allocations.return_value = []
     mgr.list_reservations.return_value = []
