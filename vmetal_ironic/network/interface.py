@@ -243,16 +243,20 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
                        reuse=False)
         return {}
 
-    def _remove_phase_network(self, task, phase):
+    def _remove_phase_network(self, task, phase, when=None):
+        """Release the node's allocation of scope ``phase``, if it has one.
+
+        Reads first: the hooks run in every flow, most have nothing to do.
+        """
         node = task.node
         with errors.translated(node.uuid, 'release the %s address' % phase):
             mgr = ipam()
             if any(a.scope == phase for a in mgr.get_allocations(node.uuid)):
                 released = mgr.release(node.uuid, scope=phase)
-                LOG.info('Node %(node)s: released %(addrs)s at the end of '
-                         '%(phase)s', {'node': node.uuid, 'phase': phase,
-                                       'addrs': [a.address
-                                                 for a in released]})
+                LOG.info('Node %(node)s: released %(addrs)s %(when)s',
+                         {'node': node.uuid,
+                          'when': when or 'at the end of %s' % phase,
+                          'addrs': [a.address for a in released]})
 
     def _deploy_network(self, task, action, reuse=True):
         """Deployment allocation, reservations, network_data, config drive."""
@@ -275,13 +279,7 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
         with errors.translated(node.uuid, 'release the deployment address'):
             if netdata_state.restore(node):
                 node.save()
-            mgr = ipam()
-            if any(a.scope == SCOPE_DEPLOYMENT
-                   for a in mgr.get_allocations(node.uuid)):
-                released = mgr.release(node.uuid, scope=SCOPE_DEPLOYMENT)
-                LOG.info('Node %(node)s: released %(addrs)s at tear down',
-                         {'node': node.uuid,
-                          'addrs': [a.address for a in released]})
+        self._remove_phase_network(task, SCOPE_DEPLOYMENT, 'at tear down')
 
     # Network hooks ------------------------------------------------------
 
