@@ -24,7 +24,7 @@ from vmetal_ironic.agent import codec
 class Network:
     """Network parameters shared by many hosts (identity-hashed)."""
 
-    __slots__ = ('netmask', 'prefixlen', 'router', 'dns', 'domain',
+    __slots__ = ('netmask', 'mask', 'prefixlen', 'router', 'dns', 'domain',
                  'lease_time', 'mtu', 'routes', 'network', '__weakref__')
 
     def __init__(self, prefixlen: int, router: bytes | None,
@@ -33,8 +33,8 @@ class Network:
                  routes: tuple[tuple[bytes, int, bytes], ...],
                  network: int | None = None) -> None:
         self.prefixlen = prefixlen
-        mask = (0xffffffff << (32 - prefixlen)) & 0xffffffff
-        self.netmask = mask.to_bytes(4, 'big')
+        self.mask = (0xffffffff << (32 - prefixlen)) & 0xffffffff
+        self.netmask = self.mask.to_bytes(4, 'big')
         self.router = router
         self.dns = dns
         self.domain = domain
@@ -52,8 +52,7 @@ class Network:
         """True if ``addr`` (4 bytes) is in this host's subnet."""
         if self.network is None:
             return True
-        mask = int.from_bytes(self.netmask, 'big')
-        return int.from_bytes(addr, 'big') & mask == self.network
+        return int.from_bytes(addr, 'big') & self.mask == self.network
 
 
 BOOT_FIELDS = ('bios_bootfile', 'uefi_bootfile', 'arm64_bootfile',
