@@ -53,7 +53,7 @@ def serve_tftp(kind, root, port, libs):
     if libs:
         sys.path.insert(0, libs)
     if kind == 'vmetal':
-        from vmetal_ironic.agent import tftp
+        from vmetal_ironic.agent.tftp import server as tftp
         server = tftp.TftpServer(root, '127.0.0.1', port)
         server.start()
         signal.sigwait([signal.SIGTERM])
@@ -213,7 +213,7 @@ def bench_windowsize(rounds, size_mb=8):
 
 def serve_proxy(upstream_url, address, port):
     """Run the agent's HTTP proxy in the foreground (a child process)."""
-    from vmetal_ironic.agent import http_proxy
+    from vmetal_ironic.agent.http import server as http_proxy
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
     proxy = http_proxy.HttpProxy(address, int(port), http_url=upstream_url)
     proxy.start()
@@ -274,7 +274,7 @@ def sparse_root(size):
 
 def bench_http(rounds, size_mb):
     """Loopback: curl -> stand-in, and curl -> proxy -> stand-in."""
-    from tests.functional.bridge import stand_in
+    from tests.fixtures import stand_in
     size = size_mb * 1024 * 1024
     root = sparse_root(size)
     up_port, px_port = free_port(socket.SOCK_STREAM), free_port(
@@ -313,8 +313,8 @@ def bench_http_netns(rounds, size_mb, link_rate=None):
 
 
 def _http_netns(root, rounds, size, link_rate):
-    from tests.functional.agent import netns
-    from tests.functional.bridge import stand_in
+    from tests.fixtures import netns
+    from tests.fixtures import stand_in
     with netns.Lab('vbb') as lab:
         prov, clus = lab.segment('prov'), lab.segment('clus')
         agent, cluster = lab.namespace('agent'), lab.namespace('cluster')

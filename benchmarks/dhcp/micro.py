@@ -17,13 +17,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 
-from vmetal_ironic.agent import codec  # noqa: E402
-from vmetal_ironic.agent import handlers  # noqa: E402
-from vmetal_ironic.agent import hostspec  # noqa: E402
-from vmetal_ironic.agent import netboot  # noqa: E402
-from vmetal_ironic.agent import reservations  # noqa: E402
-from vmetal_ironic.agent import server  # noqa: E402
-from vmetal_ironic.agent import transport  # noqa: E402
+from vmetal_ironic.agent.dhcp import codec  # noqa: E402
+from vmetal_ironic.agent.dhcp import handlers  # noqa: E402
+from vmetal_ironic.agent.dhcp import netboot  # noqa: E402
+from vmetal_ironic.agent.dhcp import server  # noqa: E402
+from vmetal_ironic.agent.dhcp import transport  # noqa: E402
+from vmetal_ironic.agent.sources import hostspec  # noqa: E402
+from vmetal_ironic.agent.sources import reservations  # noqa: E402
 
 
 def packet(mac, msgtype, giaddr=b'\0' * 4, extra=b''):

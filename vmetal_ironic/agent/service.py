@@ -1,73 +1,49 @@
-"""The agent process: a list of components started and stopped together.
+"""The agent process: components started and stopped together.
 
-A component is anything with ``name``, ``start()``, ``stop()`` and
-optionally ``reload()`` (see :class:`Component`). The service builds, in
-this order:
+The service builds, in this order:
 
-1. the reservation sources (:class:`~.file_source.FileSource`,
-   :class:`~.ipam_source.IpamSource`), which fill the shared
-   :class:`~.reservations.Table` in ``start()``;
-2. the DHCP server (:class:`~.server.DHCPServer`);
-3. extra servers on the provisioning interface (TFTP, HTTP proxy).
+1. the reservation sources (:class:`~.sources.file.FileSource`,
+   :class:`~.sources.ipam.IpamSource`), which fill the shared
+   :class:`~.sources.reservations.Table` in ``start()``;
+2. the DHCP server (:class:`~.dhcp.server.DHCPServer`);
+3. the optional servers on the provisioning segment (TFTP, HTTP proxy),
+   from the factories of the entry point namespace
+   :data:`~.component.NAMESPACE` (the contract is in
+   :mod:`vmetal_ironic.agent.component`).
 
-**Hooking in extra servers.** For each module named in
-:data:`EXTRA_COMPONENT_MODULES` that exists, the service calls its
-``create_components(conf, table)`` function, which returns a list of
-components (empty when disabled by configuration). ``start()`` must raise
-on a fatal error (e.g. a port it cannot bind): the service then stops what
-it already started and the agent exits. ``stop()`` must return within a
-few seconds. Run blocking loops in your own thread (daemon). Tests and
-other callers may also pass components explicitly with
+Tests and other callers may also pass components explicitly with
 :meth:`AgentService.add`.
 
 Signals (:meth:`AgentService.run`): SIGHUP calls ``reload()`` of every
-component that has one (the file source re-reads its file); SIGTERM and
-SIGINT stop all components in reverse order.
+component (the file source re-reads its file); SIGTERM and SIGINT stop all
+components in reverse order.
 """
 
 from __future__ import annotations
 
-import abc
-import importlib
 import signal
 import socket
 import threading
 
 from oslo_config import cfg
 from oslo_log import log
+from stevedore import extension
 
-from vmetal_ironic.agent import handlers
-from vmetal_ironic.agent import netboot
-from vmetal_ironic.agent.reservations import Table
-from vmetal_ironic.agent import server as server_mod
-from vmetal_ironic.agent import transport
+from vmetal_ironic.agent import component
+from vmetal_ironic.agent.dhcp import handlers
+from vmetal_ironic.agent.dhcp import netboot
+from vmetal_ironic.agent.dhcp import server as server_mod
+from vmetal_ironic.agent.dhcp import transport
+from vmetal_ironic.agent.http import server as http_server
+from vmetal_ironic.agent.sources import file as file_source
+from vmetal_ironic.agent.sources import ipam as ipam_source
+from vmetal_ironic.agent.sources.reservations import Table
 from vmetal_ironic.conf import bridge as bridge_conf
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 
 LOG = log.getLogger(__name__)
-
-#: Modules that may provide ``create_components(conf, table)``.
-EXTRA_COMPONENT_MODULES = ('vmetal_ironic.agent.tftp',
-                           'vmetal_ironic.agent.http_proxy')
-
-
-class Component(abc.ABC):
-    """A part of the agent with a life cycle."""
-
-    name = 'component'
-
-    @abc.abstractmethod
-    def start(self) -> None:
-        """Start serving; raise on a fatal error (the agent exits)."""
-
-    @abc.abstractmethod
-    def stop(self) -> None:
-        """Stop serving and release resources; must not raise."""
-
-    def reload(self) -> None:
-        """Re-read configuration or data (SIGHUP); optional."""
 
 
 def boot_defaults(conf) -> dict[str, str | None]:
@@ -77,13 +53,12 @@ def boot_defaults(conf) -> dict[str, str | None]:
     Ironic's ``boot.ipxe`` through the agent's own HTTP proxy when it runs
     (the only URL servers on the provisioning segment can reach).
     """
-    from vmetal_ironic.agent import http_proxy
     g = conf.dhcp_agent
     return {'bios_bootfile': g.bios_bootfile,
             'uefi_bootfile': g.uefi_bootfile,
             'arm64_bootfile': g.arm64_bootfile,
             'ipxe_script_url': (g.ipxe_script_url
-                                or http_proxy.proxy_url(conf, '/boot.ipxe')),
+                                or http_server.proxy_url(conf, '/boot.ipxe')),
             'http_boot_url': g.http_boot_url,
             'tftp_server': g.tftp_server or g.server_address}
 
@@ -93,7 +68,6 @@ def validate(conf) -> list[str]:
 
     :raises exception.ConfigError: naming the option and value.
     """
-    bridge_conf.register_opts(conf)
     g = conf.dhcp_agent
     for opt in dhcp_conf.opts + bridge_conf.opts:
         try:
@@ -131,7 +105,7 @@ def validate(conf) -> list[str]:
 
 
 class AgentService:
-    """Builds and runs the agent's components."""
+    """Builds and runs the agent's :class:`~.component.Component` list."""
 
     def __init__(self, conf, components: list | None = None) -> None:
         self.conf = conf
@@ -154,26 +128,15 @@ class AgentService:
         sources = validate(self.conf)
         defaults = boot_defaults(self.conf)
         if dhcp_conf.SOURCE_IPAM in sources:
-            from vmetal_ironic.agent import ipam_source
             self.add(ipam_source.IpamSource(
-                self.table, self.conf, g.lease_time, defaults,
-                g.sync_interval))
+                self.table, ipam_source.open_feed(self.conf), g.lease_time,
+                defaults, g.sync_interval))
         if dhcp_conf.SOURCE_FILE in sources:
-            from vmetal_ironic.agent import file_source
             self.add(file_source.FileSource(
                 self.table, g.reservations_file, g.lease_time, defaults))
         self.add(make_dhcp_server(self.conf, self.table))
-        for modname in EXTRA_COMPONENT_MODULES:
-            try:
-                mod = importlib.import_module(modname)
-            except ModuleNotFoundError as e:
-                if e.name != modname:
-                    raise
-                continue
-            factory = getattr(mod, 'create_components', None)
-            if factory is not None:
-                for c in factory(self.conf, self.table) or ():
-                    self.add(c)
+        for c in optional_components(self.conf, self.table):
+            self.add(c)
 
     def start(self) -> None:
         """Start every component in order; on failure stop them and raise."""
@@ -235,6 +198,29 @@ class AgentService:
                     self.reload()
         finally:
             self.stop()
+
+
+def optional_components(conf, table: Table) -> list[component.Component]:
+    """The components of every factory in :data:`component.NAMESPACE`.
+
+    Factories run in the order of their entry point names; one that raises
+    stops the build (a configuration error is fatal at start-up).
+    """
+    mgr = extension.ExtensionManager(component.NAMESPACE,
+                                     on_load_failure_callback=_load_failed)
+    out: list[component.Component] = []
+    for ext in sorted(mgr, key=lambda e: e.name):
+        made = ext.plugin(conf, table)
+        LOG.debug('Component factory %s: %s', ext.name,
+                  [c.name for c in made])
+        out.extend(made)
+    return out
+
+
+def _load_failed(manager, entrypoint, error):
+    raise exception.ConfigError(
+        reason=_('agent component %(name)s cannot be loaded: %(error)s')
+        % {'name': entrypoint.name, 'error': error})
 
 
 def make_dhcp_server(conf, table: Table) -> server_mod.DHCPServer:

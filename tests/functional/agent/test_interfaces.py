@@ -6,12 +6,12 @@ server nor the proxy may answer it (both sockets are bound to the
 provisioning address and device).
 """
 
-from tests.functional.bridge import conftest as bridge
+from tests.fixtures import bridge_bed as bridge
 
 
-def test_not_served_on_the_cluster_interface(bed):
-    probe_ns = bed.lab.namespace('clusprobe')
-    probe_ns.attach(bed.clus, 'eth0', '10.99.0.50/24')
+def test_not_served_on_the_cluster_interface(bridge_bed):
+    probe_ns = bridge_bed.lab.namespace('clusprobe')
+    probe_ns.attach(bridge_bed.clus, 'eth0', '10.99.0.50/24')
     probe_ns.route('172.22.0.0/24', 'via', '10.99.0.2')
     # The route works: a closed port on that address refuses at once
     # (curl exit 7), rather than timing out (28).
@@ -24,8 +24,8 @@ def test_not_served_on_the_cluster_interface(bed):
     r = probe_ns.run('curl', '-sS', '--max-time', '4', '-o', '/dev/null',
                      bridge.PROXY + '/boot.ipxe', check=False)
     assert r.returncode != 0
-    assert '10.99.0.50' not in bed.agent.log()
+    assert '10.99.0.50' not in bridge_bed.agent.log()
     # The same requests from the provisioning segment are served.
-    bed.write_http('boot.ipxe', b'#!ipxe\n')
-    bed.curl('-o', '/dev/null', bridge.PROXY + '/boot.ipxe')
-    bed.curl('-o', '/dev/null', 'tftp://%s/snponly.efi' % bridge.SERVER)
+    bridge_bed.write_http('boot.ipxe', b'#!ipxe\n')
+    bridge_bed.curl('-o', '/dev/null', bridge.PROXY + '/boot.ipxe')
+    bridge_bed.curl('-o', '/dev/null', 'tftp://%s/snponly.efi' % bridge.SERVER)

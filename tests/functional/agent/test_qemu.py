@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from tests.functional.agent import netns
-from tests.functional.bridge import conftest as bridge
+from tests.fixtures import bridge_bed as bridge
+from tests.fixtures import netns
 
 BIOS_TIMEOUT = 45
 UEFI_TIMEOUT = 60
@@ -44,25 +44,25 @@ def _proof_path(mac, ip):
 
 
 @pytest.fixture(scope='module')
-def vm_bed(bed):
+def vm_bed(bridge_bed):
     bridge.require_root_and('qemu-system-x86_64')
-    bed.write_http('boot.ipxe', BOOT_IPXE)
+    bridge_bed.write_http('boot.ipxe', BOOT_IPXE)
     for mac, ip in ((bridge.MAC_BIOS_VM, bridge.IP_BIOS_VM),
                     (bridge.MAC_UEFI_VM, bridge.IP_UEFI_VM)):
         path = _proof_path(mac, ip)
-        os.makedirs(os.path.join(bed.http_root, os.path.dirname(path)),
+        os.makedirs(os.path.join(bridge_bed.http_root, os.path.dirname(path)),
                     mode=0o755, exist_ok=True)
-        bed.write_http(path, PROOF_IPXE)
-    return bed
+        bridge_bed.write_http(path, PROOF_IPXE)
+    return bridge_bed
 
 
-def _start_vm(bed, name, mac, firmware_args, device):
+def _start_vm(bridge_bed, name, mac, firmware_args, device):
     tap = 'tap' + name
-    sw = bed.prov.ns
+    sw = bridge_bed.prov.ns
     netns.run('ip', '-n', sw.name, 'tuntap', 'add', tap, 'mode', 'tap')
     netns.run('ip', '-n', sw.name, 'link', 'set', tap, 'master',
-              bed.prov.bridge, 'up')
-    console = bed.lab.path('%s-console.log' % name)
+              bridge_bed.prov.bridge, 'up')
+    console = bridge_bed.lab.path('%s-console.log' % name)
     out = open(console, 'w')
     argv = ['qemu-system-x86_64', '-accel', 'tcg', '-nographic',
             '-m', '256', '-no-reboot', '-nodefaults', '-serial', 'stdio',
@@ -75,18 +75,18 @@ def _start_vm(bed, name, mac, firmware_args, device):
     return proc, console
 
 
-def _wait_proof(bed, mac, ip, proc, timeout):
+def _wait_proof(bridge_bed, mac, ip, proc, timeout):
     want = 'GET /%s ' % _proof_path(mac, ip)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(line.startswith(want)
-               for line in bed.requests_seen(bed.boot_log)):
+               for line in bridge_bed.requests_seen(bridge_bed.boot_log)):
             return True
         if proc.poll() is not None:
             break
         time.sleep(0.5)
     return any(line.startswith(want)
-               for line in bed.requests_seen(bed.boot_log))
+               for line in bridge_bed.requests_seen(bridge_bed.boot_log))
 
 
 def _console(path):
@@ -95,42 +95,42 @@ def _console(path):
 
 
 def test_bios_ipxe_boots_through_the_agent(vm_bed):
-    bed = vm_bed
+    bridge_bed = vm_bed
     begin = time.monotonic()
-    proc, console = _start_vm(bed, 'bios', bridge.MAC_BIOS_VM, [],
+    proc, console = _start_vm(bridge_bed, 'bios', bridge.MAC_BIOS_VM, [],
                               'virtio-net-pci')
     try:
-        ok = _wait_proof(bed, bridge.MAC_BIOS_VM, bridge.IP_BIOS_VM, proc,
-                         BIOS_TIMEOUT)
+        ok = _wait_proof(bridge_bed, bridge.MAC_BIOS_VM, bridge.IP_BIOS_VM,
+                         proc, BIOS_TIMEOUT)
     finally:
         netns.stop_process(proc)
     print('BIOS machine: proof after %.1f s' % (time.monotonic() - begin))
-    seen = bed.requests_seen(bed.boot_log)
+    seen = bridge_bed.requests_seen(bridge_bed.boot_log)
     assert ok, ('no proof request; boot server saw %s; console:\n%s'
                 % (seen[-5:], _console(console)))
     assert any(line.startswith('GET /boot.ipxe ') for line in seen)
 
 
 def test_uefi_pxe_tftp_then_ipxe_through_the_agent(vm_bed):
-    bed = vm_bed
+    bridge_bed = vm_bed
     if not os.path.exists(OVMF_CODE):
         pytest.fail('%s missing (Debian package ovmf)' % OVMF_CODE)
-    varstore = bed.lab.path('uefi-vars.fd')
+    varstore = bridge_bed.lab.path('uefi-vars.fd')
     shutil.copy(OVMF_VARS, varstore)
     firmware = ['-machine', 'q35', '-drive',
                 'if=pflash,format=raw,unit=0,readonly=on,file=%s'
                 % OVMF_CODE, '-drive',
                 'if=pflash,format=raw,unit=1,file=%s' % varstore]
     begin = time.monotonic()
-    proc, console = _start_vm(bed, 'uefi', bridge.MAC_UEFI_VM, firmware,
+    proc, console = _start_vm(bridge_bed, 'uefi', bridge.MAC_UEFI_VM, firmware,
                               'virtio-net-pci,romfile=')
     try:
-        ok = _wait_proof(bed, bridge.MAC_UEFI_VM, bridge.IP_UEFI_VM, proc,
-                         UEFI_TIMEOUT)
+        ok = _wait_proof(bridge_bed, bridge.MAC_UEFI_VM, bridge.IP_UEFI_VM,
+                         proc, UEFI_TIMEOUT)
     finally:
         netns.stop_process(proc)
     print('UEFI machine: proof after %.1f s' % (time.monotonic() - begin))
-    log = bed.agent.log()
+    log = bridge_bed.agent.log()
     assert 'TFTP sent snponly.efi' in log and bridge.IP_UEFI_VM in log, \
         'no TFTP transfer of snponly.efi; console:\n%s' % _console(console)
     assert ok, ('no proof request; console:\n%s' % _console(console))

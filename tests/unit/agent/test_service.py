@@ -1,20 +1,23 @@
 """Agent service: component life cycle, configuration checks, hooks."""
 
-import sys
-import types
 from unittest import mock
 
 from oslo_config import cfg
 import pytest
+from stevedore import extension
 
-from vmetal_ironic.agent import file_source
-from vmetal_ironic.agent import server
+from vmetal_ironic.agent import component
+from vmetal_ironic.agent.dhcp import server
+from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent import service
+from vmetal_ironic.agent.sources import file as file_source
+from vmetal_ironic.agent.sources import ipam as ipam_source
+from vmetal_ironic.agent.tftp import server as tftp_server
 from vmetal_ironic.conf import dhcp_agent
 from vmetal_ironic import exception
 
 
-class Recorder(service.Component):
+class Recorder(component.Component):
     def __init__(self, name, log, fail=False):
         self.name, self.log, self.fail = name, log, fail
 
@@ -31,13 +34,8 @@ class Recorder(service.Component):
 
 
 @pytest.fixture
-def conf(tmp_path):
-    c = cfg.ConfigOpts()
-    dhcp_agent.register_opts(c)
-    c([], project='test', default_config_files=[])
-    c.set_override('interface', 'lo', group='dhcp_agent')
-    c.set_override('server_address', '127.0.0.1', group='dhcp_agent')
-    return c
+def conf(agent_conf):
+    return agent_conf
 
 
 def test_start_stop_reload_order(conf):
@@ -60,8 +58,10 @@ def test_failed_start_stops_started(conf):
 
 
 def test_validate_bad_value_is_config_error(tmp_path):
+    from vmetal_ironic.conf import bridge
     c = cfg.ConfigOpts()
     dhcp_agent.register_opts(c)
+    bridge.register_opts(c)
     p = tmp_path / 'a.conf'
     p.write_text('[dhcp_agent]\ninterface = lo\nserver_address = 300.1.1.1\n')
     c(['--config-file', str(p)], project='test', default_config_files=[])
@@ -86,20 +86,57 @@ def test_validate_errors(conf):
         service.validate(conf)
 
 
-def test_build_with_file_source_and_extra_components(conf, monkeypatch):
+def test_build_with_file_source_and_extra_components(conf):
     conf.set_override('reservations_file', '/x', group='dhcp_agent')
     extra = []
-    mod = types.ModuleType('vmetal_ironic.agent.fake_extra')
-    mod.create_components = lambda c, table: extra.append(table) or [
-        Recorder('tftp', [])]
-    monkeypatch.setitem(sys.modules, mod.__name__, mod)
-    monkeypatch.setattr(service, 'EXTRA_COMPONENT_MODULES',
-                        (mod.__name__, 'vmetal_ironic.agent.no_such_mod'))
-    svc = service.AgentService(conf)
-    svc.build()
+
+    def factory(c, table):
+        extra.append((c, table))
+        return [Recorder('tftp', [])]
+
+    fake = extension.ExtensionManager.make_test_instance(
+        [extension.Extension('fake', None, factory, None)],
+        namespace=component.NAMESPACE)
+    with mock.patch.object(service.extension, 'ExtensionManager',
+                           autospec=True, return_value=fake) as em:
+        svc = service.AgentService(conf)
+        svc.build()
+    assert em.call_args[0][0] == 'vmetal_ironic.agent.components'
     kinds = [type(c) for c in svc.components]
     assert kinds == [file_source.FileSource, server.DHCPServer, Recorder]
-    assert extra == [svc.table]
+    assert extra == [(conf, svc.table)]
+
+
+def test_build_with_ipam_source(conf):
+    svc = service.AgentService(conf)
+    conf.set_override('tftp_enabled', False, group='dhcp_agent')
+    svc.build()
+    [src] = [c for c in svc.components
+             if isinstance(c, ipam_source.IpamSource)]
+    assert src.interval == conf.dhcp_agent.sync_interval
+    assert callable(src.feed.changes_since)
+
+
+def test_installed_entry_points_give_tftp_and_proxy(conf, tmp_path):
+    """The factories named in setup.cfg load and build the components."""
+    conf.set_override('tftp_root', str(tmp_path), group='dhcp_agent')
+    conf.set_override('ironic_http_url', 'http://10.99.0.1:8088',
+                      group='dhcp_agent')
+    made = service.optional_components(conf, None)
+    assert sorted(type(c).__name__ for c in made) == ['HttpProxy',
+                                                      'TftpServer']
+    conf.set_override('tftp_enabled', False, group='dhcp_agent')
+    conf.set_override('http_proxy_enabled', False, group='dhcp_agent')
+    assert service.optional_components(conf, None) == []
+    assert {c.__module__ for c in map(type, made)} == {
+        tftp_server.__name__, http_server.__name__}
+
+
+def test_a_factory_that_cannot_load_is_a_config_error(conf):
+    ep = mock.Mock()
+    ep.name = 'broken'
+    with pytest.raises(exception.ConfigError, match='broken'):
+        service._load_failed(None, ep, ImportError('no module x'))
 
 
 def test_boot_defaults(conf):
@@ -110,8 +147,6 @@ def test_boot_defaults(conf):
 
 
 def test_boot_defaults_ipxe_script_through_the_proxy(conf):
-    from vmetal_ironic.conf import bridge
-    bridge.register_opts(conf)
     conf.set_override('ironic_http_url', 'http://10.99.0.1:8088',
                       group='dhcp_agent')
     d = service.boot_defaults(conf)

@@ -4,7 +4,7 @@ Pure and written for speed: this is the agent's hot path. :func:`parse`
 makes one :class:`Request` (a ``__slots__`` object) per packet and slices
 only what the server uses; :func:`build_reply` joins precomputed pieces
 in one allocation. Option bytes for replies are encoded once by
-:mod:`vmetal_ironic.agent.options` and cached, so this module sees them as
+:mod:`vmetal_ironic.agent.dhcp.options` and cached, so this module sees them as
 ready-made ``bytes``.
 """
 
@@ -230,6 +230,16 @@ def client_arch(options: dict[int, bytes]) -> int | None:
     if raw is None or len(raw) < 2:
         return None
     return (raw[0] << 8) | raw[1]
+
+
+def ipv4_text(raw: bytes) -> str:
+    """An address field as text: dotted quad for 4 bytes, else hex.
+
+    For logs and socket addresses; never raises, whatever a client sent.
+    """
+    if len(raw) == 4:
+        return '%d.%d.%d.%d' % (raw[0], raw[1], raw[2], raw[3])
+    return raw.hex() or '-'
 
 
 def msg_name(msg_type: int) -> str:

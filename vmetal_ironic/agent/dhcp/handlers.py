@@ -5,12 +5,7 @@ a :class:`Reply` or None (silence); it never sends anything itself. Only
 the server loop sends (STYLE habit 2). :class:`Chain` dispatches by
 message type; the first handler that returns a reply wins.
 
-Destinations (RFC 2131 4.1): a relayed request (giaddr set) is answered to
-the relay's port 67; a client with an address (ciaddr set, RENEWING,
-REBINDING, INFORM) by unicast to it; a client that set the broadcast flag,
-and every NAK that is not relayed, by broadcast; any other client by an
-Ethernet frame to its chaddr carrying the offered address (it has no
-address yet, so no ARP is involved).
+Destinations are chosen by :mod:`~vmetal_ironic.agent.dhcp.reply`.
 """
 
 from __future__ import annotations
@@ -20,46 +15,14 @@ import logging
 
 from oslo_log import log
 
-from vmetal_ironic.agent import codec
-from vmetal_ironic.agent.netboot import Decider
-from vmetal_ironic.agent.options import OptionCache
-from vmetal_ironic.agent.reservations import Host
+from vmetal_ironic.agent.dhcp import codec
+from vmetal_ironic.agent.dhcp.netboot import Decider
+from vmetal_ironic.agent.dhcp.options import OptionCache
+from vmetal_ironic.agent.dhcp import reply
+from vmetal_ironic.agent.dhcp.reply import Reply
+from vmetal_ironic.agent.sources.reservations import Host
 
 LOG = log.getLogger(__name__)
-
-# Destination kinds.
-TO_RELAY = 1        # giaddr:67
-TO_CLIENT = 2       # ciaddr:68, the client has an address
-TO_BROADCAST = 3    # 255.255.255.255:68
-TO_L2 = 4           # yiaddr:68 in an Ethernet frame to chaddr
-
-
-class Reply:
-    """What the server loop sends: payload and destination."""
-
-    __slots__ = ('payload', 'kind', 'addr', 'chaddr', 'msg_type')
-
-    def __init__(self, payload: bytes, kind: int, addr: bytes,
-                 chaddr: bytes, msg_type: int) -> None:
-        self.payload = payload
-        self.kind = kind
-        self.addr = addr
-        self.chaddr = chaddr
-        self.msg_type = msg_type
-
-
-def destination(req: codec.Request, msg_type: int,
-                yiaddr: bytes) -> tuple[int, bytes]:
-    """Where a reply to ``req`` goes: (kind, IPv4 address bytes)."""
-    if req.giaddr != codec.ZERO4:
-        return TO_RELAY, req.giaddr
-    if msg_type == codec.NAK:
-        return TO_BROADCAST, b'\xff\xff\xff\xff'
-    if req.ciaddr != codec.ZERO4:
-        return TO_CLIENT, req.ciaddr
-    if req.flags & codec.BROADCAST_FLAG or req.htype != 1 or req.hlen != 6:
-        return TO_BROADCAST, b'\xff\xff\xff\xff'
-    return TO_L2, yiaddr
 
 
 class Context:
@@ -99,8 +62,7 @@ class Context:
                                       budget) + tail
                 payload = codec.build_reply(req, msg_type, yiaddr, siaddr,
                                             file, body)
-        kind, addr = destination(req, msg_type, yiaddr)
-        return Reply(payload, kind, addr, req.chaddr, msg_type)
+        return reply.make(req, msg_type, yiaddr, payload)
 
     def nak(self, req: codec.Request) -> Reply:
         """Build a NAK (server identifier and option 82 only)."""
@@ -110,8 +72,7 @@ class Context:
             body += codec.opt(codec.OPT_RELAY_AGENT, relay)
         payload = codec.build_reply(req, codec.NAK, codec.ZERO4, codec.ZERO4,
                                     b'', body)
-        kind, addr = destination(req, codec.NAK, codec.ZERO4)
-        return Reply(payload, kind, addr, req.chaddr, codec.NAK)
+        return reply.make(req, codec.NAK, codec.ZERO4, payload)
 
 
 class Handler(abc.ABC):
@@ -171,7 +132,7 @@ class RequestHandler(Handler):
                 return None
         if wanted != host.ip:
             LOG.info('REQUEST xid %#x from %s for %s, reserved %s: NAK',
-                     req.xid, host.label, '.'.join(map(str, wanted)),
+                     req.xid, host.label, codec.ipv4_text(wanted),
                      host.address)
             return self.ctx.nak(req)
         if self.ctx.debug:
@@ -204,7 +165,7 @@ class DeclineHandler(Handler):
         addr = req.options.get(codec.OPT_REQUESTED_IP, b'')
         LOG.warning('DECLINE xid %#x from %s: address %s is in use by '
                     'another host on the segment', req.xid, host.label,
-                    '.'.join(map(str, addr)) if len(addr) == 4
+                    codec.ipv4_text(addr) if len(addr) == 4
                     else host.address)
         return None
 
@@ -216,7 +177,7 @@ class ReleaseHandler(Handler):
 
     def handle(self, req, host):
         LOG.info('RELEASE xid %#x from %s of %s', req.xid, host.label,
-                 '.'.join(map(str, req.ciaddr)))
+                 codec.ipv4_text(req.ciaddr))
         return None
 
 
@@ -242,7 +203,7 @@ class Chain:
     def __call__(self, req: codec.Request, host: Host) -> Reply | None:
         """The first reply of the handlers for ``req``'s type, or None."""
         for h in self._by_type.get(req.msg_type, ()):
-            reply = h.handle(req, host)
-            if reply is not None:
-                return reply
+            answer = h.handle(req, host)
+            if answer is not None:
+                return answer
         return None

@@ -11,8 +11,8 @@ reply-option cache can key on its identity.
 
 from __future__ import annotations
 
-from vmetal_ironic.agent import codec
-from vmetal_ironic.agent.reservations import BootConfig
+from vmetal_ironic.agent.dhcp import codec
+from vmetal_ironic.agent.sources.reservations import BootConfig
 
 # Client kinds.
 NONE = 0        # not network booting: no boot options

@@ -18,10 +18,10 @@ out, last first.
 
 from __future__ import annotations
 
-from vmetal_ironic.agent import codec
-from vmetal_ironic.agent.netboot import Decision
-from vmetal_ironic.agent.netboot import PXE_VENDOR_OPTIONS
-from vmetal_ironic.agent.reservations import Network
+from vmetal_ironic.agent.dhcp import codec
+from vmetal_ironic.agent.dhcp.netboot import Decision
+from vmetal_ironic.agent.dhcp.netboot import PXE_VENDOR_OPTIONS
+from vmetal_ironic.agent.sources.reservations import Network
 
 # Parts of a reply, in the order they are written.
 _ALWAYS = (codec.OPT_SUBNET_MASK, codec.OPT_ROUTER)

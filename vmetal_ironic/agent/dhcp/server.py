@@ -14,10 +14,12 @@ from typing import Callable
 
 from oslo_log import log
 
-from vmetal_ironic.agent import codec
-from vmetal_ironic.agent import handlers
-from vmetal_ironic.agent.reservations import Table
-from vmetal_ironic.agent import transport as transport_mod
+from vmetal_ironic.agent import component
+from vmetal_ironic.agent.dhcp import codec
+from vmetal_ironic.agent.dhcp import handlers
+from vmetal_ironic.agent.dhcp.reply import Reply
+from vmetal_ironic.agent.dhcp import transport as transport_mod
+from vmetal_ironic.agent.sources.reservations import Table
 
 LOG = log.getLogger(__name__)
 
@@ -47,13 +49,13 @@ class RateLimitedLog:
             self._dropped += 1
 
 
-class DHCPServer:
+class DHCPServer(component.Component):
     """Agent component: serves DHCP on one interface from a :class:`Table`.
 
     :param table: the reservation table (shared with the sources).
     :param chain: the handler chain.
     :param transport_factory: returns a bound
-        :class:`~vmetal_ironic.agent.transport.Transport`; called by
+        :class:`~vmetal_ironic.agent.dhcp.transport.Transport`; called by
         :meth:`start`, so socket errors (privileges, unknown interface)
         surface at start-up.
     """
@@ -73,7 +75,7 @@ class DHCPServer:
         self.stats = {'received': 0, 'replied': 0, 'malformed': 0,
                       'unknown': 0, 'errors': 0}
 
-    def handle(self, data: bytes) -> handlers.Reply | None:
+    def handle(self, data: bytes) -> Reply | None:
         """Turn one datagram into a reply or None (no I/O).
 
         :param data: the UDP payload.
@@ -102,7 +104,7 @@ class DHCPServer:
             LOG.info('%s xid %#x from %s relayed by %s, outside the '
                      'reserved subnet of %s: ignored',
                      codec.msg_name(req.msg_type), req.xid, host.label,
-                     '.'.join(map(str, req.giaddr)), host.address)
+                     codec.ipv4_text(req.giaddr), host.address)
             return None
         return self.chain(req, host)
 

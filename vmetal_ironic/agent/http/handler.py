@@ -17,8 +17,8 @@ import time
 
 from oslo_log import log
 
-from vmetal_ironic.agent import http_routes as routes
-from vmetal_ironic.agent import http_splice
+from vmetal_ironic.agent.http import routes
+from vmetal_ironic.agent.http import splice
 
 LOG = log.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.connection.sendall(head)
                 total = len(head)
             if total < length:
-                total += http_splice.splice(
+                total += splice.splice(
                     upstream.fileno(), self.connection.fileno(),
                     length - total, self.server.proxy.read_timeout)
         except (OSError, http.client.HTTPException) as e:

@@ -4,7 +4,7 @@ Servers on the provisioning segment cannot reach the cluster; the agent
 can. This proxy listens on the provisioning address (``[dhcp_agent]
 http_port``) and forwards to Ironic's HTTP boot server (``boot.ipxe``,
 per-node iPXE configs, kernels, ramdisks, images) and to the few Ironic API
-endpoints the ramdisk uses; :mod:`vmetal_ironic.agent.http_routes` decides
+endpoints the ramdisk uses; :mod:`vmetal_ironic.agent.http.routes` decides
 which requests go where, and refuses the rest.
 
 Built on the standard library (``http.server`` threads, ``http.client``
@@ -12,26 +12,26 @@ upstream): no dependency, and a thread per connection is the simplest way
 to stream both directions with bounded memory. A body of known length moves
 socket to socket with splice(2), others through one fixed buffer per
 connection, so a multi-gigabyte image never sits in memory
-(:mod:`~vmetal_ironic.agent.http_handler`).
+(:mod:`~vmetal_ironic.agent.http.handler`).
 
 Usage::
 
-    proxy = HttpProxy.from_conf(CONF, address='172.22.0.2')
+    proxy = HttpProxy('172.22.0.2', http_url='http://ironic:8088')
     proxy.start()    # returns once the socket is bound
     ...
     proxy.stop()
 """
 
 import http.server
-import socket
 import ssl
 import threading
 
 from oslo_log import log
 
-from vmetal_ironic.agent import http_handler
-from vmetal_ironic.agent import http_routes as routes
-from vmetal_ironic.conf import bridge as bridge_conf
+from vmetal_ironic.agent import component
+from vmetal_ironic.agent.http import handler
+from vmetal_ironic.agent.http import routes
+from vmetal_ironic.agent import sockets
 from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)
@@ -45,17 +45,12 @@ class _Server(http.server.ThreadingHTTPServer):
         self.proxy = proxy
         self.slots = threading.BoundedSemaphore(proxy.max_connections)
         self._interface = interface
-        super().__init__(address, http_handler.Handler)
+        super().__init__(address, handler.Handler)
 
     def server_bind(self):
         if self._interface:
-            try:
-                self.socket.setsockopt(socket.SOL_SOCKET,
-                                       socket.SO_BINDTODEVICE,
-                                       self._interface.encode() + b'\0')
-            except PermissionError:
-                LOG.debug('HTTP: no permission to bind to device %s',
-                          self._interface)
+            sockets.bind_to_device(self.socket, self._interface, 'HTTP',
+                                   required=False)
         super().server_bind()
 
     def process_request(self, request, client_address):
@@ -79,7 +74,7 @@ class _Server(http.server.ThreadingHTTPServer):
             self.slots.release()
 
 
-class HttpProxy(object):
+class HttpProxy(component.Component):
     """The proxy to Ironic's HTTP boot server and API; an agent component.
 
     :param address: the address to listen on (the provisioning address).
@@ -128,26 +123,6 @@ class HttpProxy(object):
             raise exception.ConfigError(reason='[dhcp_agent]%s: %s'
                                         % (option, e))
 
-    @classmethod
-    def from_conf(cls, conf, address, interface=None):
-        """A proxy configured by ``[dhcp_agent]``.
-
-        :param conf: an oslo.config ConfigOpts.
-        :param address: the provisioning address to listen on.
-        :param interface: the provisioning interface, if known.
-        :raises ConfigError: if the upstream URLs are missing or invalid.
-        """
-        bridge_conf.register_opts(conf)
-        group = conf.dhcp_agent
-        return cls(address, port=group.http_port,
-                   http_url=group.ironic_http_url,
-                   api_url=group.ironic_api_url,
-                   connect_timeout=group.http_connect_timeout,
-                   read_timeout=group.http_read_timeout,
-                   max_body_size=group.http_max_body_size,
-                   max_connections=group.http_max_connections,
-                   cafile=group.ironic_cafile, interface=interface)
-
     def start(self):
         """Bind and serve in a background thread; returns once bound.
 
@@ -175,19 +150,19 @@ class HttpProxy(object):
         self._server = None
 
 
-def create_components(conf, table=None):
+def create_components(conf, table):
     """The agent's HTTP proxy component, or none when the proxy is off.
 
-    Called by :class:`vmetal_ironic.agent.service.AgentService`. With
-    neither ``ironic_http_url`` nor ``ironic_api_url`` set the proxy stays
-    off with a warning (it would have nowhere to forward).
+    The :class:`~vmetal_ironic.agent.component.ComponentFactory` of entry
+    point ``http_proxy``. With neither ``ironic_http_url`` nor
+    ``ironic_api_url`` set the proxy stays off with a warning (it would
+    have nowhere to forward).
 
     :param conf: an oslo.config ConfigOpts with ``[dhcp_agent]``.
     :param table: the agent's reservation table (unused).
     :returns: a list of zero or one :class:`HttpProxy`.
     :raises ConfigError: if an upstream URL is invalid.
     """
-    bridge_conf.register_opts(conf)
     group = conf.dhcp_agent
     if not group.http_proxy_enabled:
         LOG.info('HTTP proxy is off ([dhcp_agent]http_proxy_enabled = '
@@ -197,8 +172,16 @@ def create_components(conf, table=None):
         LOG.warning('HTTP proxy is off: set [dhcp_agent]ironic_http_url '
                     '(and ironic_api_url), or http_proxy_enabled = false')
         return []
-    return [HttpProxy.from_conf(conf, group.server_address or '0.0.0.0',
-                                interface=group.interface)]
+    return [HttpProxy(group.server_address or '0.0.0.0',
+                      port=group.http_port,
+                      http_url=group.ironic_http_url,
+                      api_url=group.ironic_api_url,
+                      connect_timeout=group.http_connect_timeout,
+                      read_timeout=group.http_read_timeout,
+                      max_body_size=group.http_max_body_size,
+                      max_connections=group.http_max_connections,
+                      cafile=group.ironic_cafile,
+                      interface=group.interface)]
 
 
 def proxy_url(conf, path=''):
@@ -212,7 +195,6 @@ def proxy_url(conf, path=''):
     :returns: the URL, or None when the proxy is off, has no HTTP boot
         server to forward to, or no ``server_address`` is set.
     """
-    bridge_conf.register_opts(conf)
     group = conf.dhcp_agent
     if (not group.http_proxy_enabled or not group.ironic_http_url
             or not group.server_address):

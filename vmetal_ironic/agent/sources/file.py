@@ -29,11 +29,12 @@ from typing import Any
 
 from oslo_log import log
 
-from vmetal_ironic.agent import hostspec
-from vmetal_ironic.agent import reservations
-from vmetal_ironic.agent.reservations import Host
-from vmetal_ironic.agent.reservations import Interner
-from vmetal_ironic.agent.reservations import Table
+from vmetal_ironic.agent import component
+from vmetal_ironic.agent.sources import hostspec
+from vmetal_ironic.agent.sources import reservations
+from vmetal_ironic.agent.sources.reservations import Host
+from vmetal_ironic.agent.sources.reservations import Interner
+from vmetal_ironic.agent.sources.reservations import Table
 from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)
@@ -76,41 +77,32 @@ def load_hosts(doc: Any, default_lease: int,
     out: dict[bytes, Host] = {}
     for i, h in enumerate(hosts):
         where = 'hosts[%d]' % i
-        if type(h) is tuple:
-            # compact entry made by _compact_hook: (mac + ip bytes, hostname)
-            host = _simple_host(h, template, dboot, defaults, default_lease,
-                                interner, where)
-            template = host.net
-            if host.mac in out:
-                raise hostspec.HostSpecError(
-                    '%s: mac %s is already reserved by an earlier host'
-                    % (where, host.mac.hex(':')))
-            if previous:
-                old = previous.get(host.mac)
-                if old is not None and same_host(old, host):
-                    host = old
-            out[host.mac] = host
-            hosts[i] = None
-            continue
-        if not isinstance(h, dict):
-            raise hostspec.HostSpecError('%s is not an object' % where)
-        own = _check_keys(h, where)
-        simple = own <= _HOST_ONLY
-        spec = h if not defaults else hostspec.merge(defaults, h)
         try:
-            host = hostspec.compile_host(
-                spec, template if simple else None,
-                dboot if not own & _BOOT else None,
-                default_lease, boot_defaults, interner, SOURCE)
+            if type(h) is tuple:
+                # compact entry made by _compact_hook: (mac + ip, hostname)
+                host, simple = _compact_host(h, template, dboot, defaults,
+                                             default_lease, interner), True
+            elif isinstance(h, dict):
+                own = _check_keys(h, where)
+                simple = own <= _HOST_ONLY
+                spec = h if not defaults else hostspec.merge(defaults, h)
+                host = hostspec.compile_host(
+                    spec, template if simple else None,
+                    dboot if not own & _BOOT else None,
+                    default_lease, boot_defaults, interner, SOURCE)
+            else:
+                raise hostspec.HostSpecError('%s is not an object' % where)
         except hostspec.HostSpecError as e:
+            if str(e).startswith(where):
+                raise
             raise hostspec.HostSpecError('%s (mac %s): %s'
-                                         % (where, h.get('mac'), e))
+                                         % (where, _entry_mac(h), e))
         if simple:
             template = host.net
         if host.mac in out:
             raise hostspec.HostSpecError(
                 '%s: mac %s is already reserved by an earlier host'
-                % (where, h.get('mac')))
+                % (where, host.mac.hex(':')))
         if previous:
             old = previous.get(host.mac)
             if old is not None and same_host(old, host):
@@ -120,18 +112,20 @@ def load_hosts(doc: Any, default_lease: int,
     return out
 
 
-def _simple_host(entry: tuple, template: Any, dboot: Any,
-                 defaults: dict[str, Any], default_lease: int,
-                 interner: Interner, where: str) -> Host:
+def _entry_mac(entry: Any) -> Any:
+    if type(entry) is tuple:
+        return entry[0][:6].hex(':')
+    return entry.get('mac')
+
+
+def _compact_host(entry: tuple, template: Any, dboot: Any,
+                  defaults: dict[str, Any], default_lease: int,
+                  interner: Interner) -> Host:
     packed, hostname = entry
     mac, ip = packed[:6], packed[6:]
     net = template
     if net is None or not net.contains(ip):
-        try:
-            net = hostspec.network(defaults, ip, default_lease, interner)
-        except hostspec.HostSpecError as e:
-            raise hostspec.HostSpecError('%s (mac %s): %s'
-                                         % (where, mac.hex(':'), e))
+        net = hostspec.network(defaults, ip, default_lease, interner)
     return Host(mac, ip, net, dboot, hostname=hostname, source=SOURCE)
 
 
@@ -208,7 +202,7 @@ def read_file(path: str, default_lease: int,
         raise exception.ReservationFileError(path=path, reason=str(e))
 
 
-class FileSource:
+class FileSource(component.Component):
     """Agent component: keeps the table's ``file`` part equal to the file.
 
     :meth:`start` loads it (and raises on an invalid file); :meth:`reload`

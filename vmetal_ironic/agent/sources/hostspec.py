@@ -1,9 +1,11 @@
 """Compile reservation fields into :class:`Host` objects (pure).
 
-Both sources (the static file and the IPAM database) describe a host as a
-dict of the fields of the reservations file format; this module validates
-them and turns them into the shared, interned wire form. Errors name the
-field and value.
+The static file describes a host as a dict of the fields of the
+reservations file format; this module validates them and turns them into
+the shared, interned wire form. The typed builders below the dict layer
+(:func:`shared_network`, :func:`boot_config`, :func:`mac`, ...) are also
+what the IPAM source compiles database records with. Errors name the field
+and value.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import ipaddress
 import socket
 from typing import Any
 
-from vmetal_ironic.agent import reservations
-from vmetal_ironic.agent.reservations import BootConfig
-from vmetal_ironic.agent.reservations import Host
-from vmetal_ironic.agent.reservations import Network
+from vmetal_ironic.agent.sources import reservations
+from vmetal_ironic.agent.sources.reservations import BootConfig
+from vmetal_ironic.agent.sources.reservations import Host
+from vmetal_ironic.agent.sources.reservations import Network
 
 NETWORK_FIELDS = ('prefix', 'netmask', 'gateway', 'dns_servers', 'domain',
                   'lease_time', 'mtu', 'routes')
@@ -53,7 +55,12 @@ def ipv4(value: Any, field: str) -> bytes:
         raise HostSpecError('%s: %r is not an IPv4 address' % (field, value))
 
 
-def _int(value: Any, field: str, lo: int, hi: int) -> int:
+def integer(value: Any, field: str, lo: int, hi: int) -> int:
+    """An integer in ``lo..hi``.
+
+    :raises HostSpecError: not an integer (booleans are not) or out of
+        range.
+    """
     if isinstance(value, bool) or not isinstance(value, int) \
             or not lo <= value <= hi:
         raise HostSpecError('%s: %r is not an integer in %d..%d'
@@ -61,7 +68,11 @@ def _int(value: Any, field: str, lo: int, hi: int) -> int:
     return value
 
 
-def _str(value: Any, field: str) -> str | None:
+def text(value: Any, field: str) -> str | None:
+    """A string, or None for None and ``''``.
+
+    :raises HostSpecError: not a string.
+    """
     if value is None:
         return None
     if not isinstance(value, str):
@@ -75,7 +86,7 @@ def prefixlen(spec: dict[str, Any]) -> int:
     :raises HostSpecError: neither is set, or one is invalid.
     """
     if spec.get('prefix') is not None:
-        return _int(spec['prefix'], 'prefix', 1, 32)
+        return integer(spec['prefix'], 'prefix', 1, 32)
     if spec.get('netmask') is not None:
         try:
             return ipaddress.IPv4Network(
@@ -99,15 +110,24 @@ def network(spec: dict[str, Any], ip: bytes, default_lease: int,
         raise HostSpecError('dns_servers: %r is not a list' % (dns_list,))
     dns = tuple(ipv4(d, 'dns_servers') for d in dns_list)
     lease = spec.get('lease_time')
-    lease = default_lease if lease is None else _int(
+    lease = default_lease if lease is None else integer(
         lease, 'lease_time', 10, 0xfffffffe)
     mtu = spec.get('mtu')
-    mtu = None if mtu is None else _int(mtu, 'mtu', 68, 65535)
+    mtu = None if mtu is None else integer(mtu, 'mtu', 68, 65535)
     routes = tuple(_route(r) for r in spec.get('routes') or ())
+    return shared_network(plen, router, dns,
+                          text(spec.get('domain'), 'domain'), lease, mtu,
+                          routes, ip, interner)
+
+
+def shared_network(plen: int, router: bytes | None, dns: tuple[bytes, ...],
+                   domain: str | None, lease: int, mtu: int | None,
+                   routes: tuple[tuple[bytes, int, bytes], ...], ip: bytes,
+                   interner: reservations.Interner) -> Network:
+    """The interned :class:`Network` of ``ip`` with these parameters."""
     mask = (0xffffffff << (32 - plen)) & 0xffffffff
-    net = Network(plen, router, dns, _str(spec.get('domain'), 'domain'),
-                  lease, mtu, routes, int.from_bytes(ip, 'big') & mask)
-    return interner.network(net)
+    return interner.network(Network(plen, router, dns, domain, lease, mtu,
+                                    routes, int.from_bytes(ip, 'big') & mask))
 
 
 def _route(r: Any) -> tuple[bytes, int, bytes]:
@@ -117,26 +137,74 @@ def _route(r: Any) -> tuple[bytes, int, bytes]:
     if not isinstance(r, dict):
         raise HostSpecError('routes: %r is not {"destination": CIDR, '
                             '"gateway": IP}' % (r,))
+    return route(r.get('destination'), r.get('gateway'))
+
+
+def route(destination: Any, gateway: Any) -> tuple[bytes, int, bytes]:
+    """A classless static route: (network bytes, prefix length, router).
+
+    :raises HostSpecError: not an IPv4 CIDR and an IPv4 address.
+    """
     try:
-        dest = ipaddress.IPv4Network(r.get('destination'), strict=False)
+        dest = ipaddress.IPv4Network(destination, strict=False)
     except (ValueError, TypeError):
         raise HostSpecError('routes: destination %r is not an IPv4 CIDR'
-                            % (r.get('destination'),))
+                            % (destination,))
     return (dest.network_address.packed, dest.prefixlen,
-            ipv4(r.get('gateway'), 'routes.gateway'))
+            ipv4(gateway, 'routes.gateway'))
 
 
 def boot(spec: dict[str, Any], defaults: dict[str, str | None],
          interner: reservations.Interner) -> BootConfig:
     """The shared :class:`BootConfig`: spec fields over agent defaults."""
-    values = {}
-    for f in reservations.BOOT_FIELDS:
-        v = _str(spec.get(f), f)
-        values[f] = v if v is not None else defaults.get(f)
-    if values.get('tftp_server'):
-        ipv4(values['tftp_server'], 'tftp_server')
-    return interner.boot(BootConfig(
-        pxe_bootfile=_str(spec.get('bootfile'), 'bootfile'), **values))
+    return boot_config({f: text(spec.get(f), f)
+                        for f in reservations.BOOT_FIELDS},
+                       text(spec.get('bootfile'), 'bootfile'), defaults,
+                       interner)
+
+
+def boot_config(values: dict[str, str | None], bootfile: str | None,
+                defaults: dict[str, str | None],
+                interner: reservations.Interner) -> BootConfig:
+    """The interned :class:`BootConfig` of a host.
+
+    :param values: the host's own boot fields (any of
+        :data:`~.reservations.BOOT_FIELDS`; None or missing: the agent's
+        default).
+    :param bootfile: the boot file that overrides the choice by
+        architecture, or None.
+    :param defaults: the agent's boot defaults.
+    :raises HostSpecError: the TFTP server is not an IPv4 address.
+    """
+    merged = {f: values.get(f) or defaults.get(f)
+              for f in reservations.BOOT_FIELDS}
+    if merged['tftp_server']:
+        ipv4(merged['tftp_server'], 'tftp_server')
+    return interner.boot(BootConfig(pxe_bootfile=bootfile, **merged))
+
+
+def mac(value: Any) -> bytes:
+    """A MAC address as 6 bytes.
+
+    :raises HostSpecError: not a MAC address.
+    """
+    try:
+        return reservations.parse_mac(value)
+    except ValueError:
+        raise HostSpecError('mac: %r is not a MAC address' % (value,))
+
+
+def client_id(value: Any) -> bytes | None:
+    """A client identifier (option 61) as bytes, or None.
+
+    :raises HostSpecError: not a non-empty string.
+    """
+    if value is None:
+        return None
+    try:
+        return reservations.parse_client_id(value)
+    except ValueError:
+        raise HostSpecError('client_id: %r is invalid' % (value,))
 
 
 def compile_host(spec: dict[str, Any], net: Network | None,
@@ -150,25 +218,15 @@ def compile_host(spec: dict[str, Any], net: Network | None,
     :param bootcfg: likewise for the boot fields.
     :raises HostSpecError: a field is invalid.
     """
-    try:
-        mac = reservations.parse_mac(spec.get('mac'))
-    except ValueError:
-        raise HostSpecError('mac: %r is not a MAC address'
-                            % (spec.get('mac'),))
+    raw_mac = mac(spec.get('mac'))
     ip = ipv4(spec.get('ip'), 'ip')
     if net is None or (net.network is not None
                        and not net.contains(ip)):
         net = network(spec, ip, default_lease, interner)
     if bootcfg is None:
         bootcfg = boot(spec, boot_defaults, interner)
-    cid = spec.get('client_id')
-    if cid is not None:
-        try:
-            cid = reservations.parse_client_id(cid)
-        except ValueError:
-            raise HostSpecError('client_id: %r is invalid' % (cid,))
-    return Host(mac, ip, net, bootcfg,
-                hostname=_str(spec.get('hostname'), 'hostname'),
-                client_id=cid, node_uuid=_str(spec.get('node_uuid'),
-                                              'node_uuid'),
+    return Host(raw_mac, ip, net, bootcfg,
+                hostname=text(spec.get('hostname'), 'hostname'),
+                client_id=client_id(spec.get('client_id')),
+                node_uuid=text(spec.get('node_uuid'), 'node_uuid'),
                 source=source)

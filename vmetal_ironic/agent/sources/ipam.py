@@ -1,11 +1,17 @@
 """Reservations from the IPAM database (the Ironic-integrated mode).
 
-At start the source reads the full snapshot (``changes_since(0)``); then,
-every ``[dhcp_agent]sync_interval`` seconds, only what changed since the
-last generation, in its own thread. Network parameters (prefix, gateway,
-DNS, domain, MTU, routes) come from the pool records of the ChangeSet; the
-boot fields from the reservation's boot profile (written by the Ironic
-DHCP provider), which wins over the agent's defaults.
+The source reads a *feed*: any object with ``changes_since(generation)``
+returning a :class:`~vmetal_ironic.ipam.records.ChangeSet` (and,
+optionally, ``close()``); :func:`open_feed` opens the default one. At start
+it reads the full snapshot (``changes_since(0)``); then, every
+``[dhcp_agent]sync_interval`` seconds, only what changed since the last
+generation, in its own thread.
+
+Records are compiled straight into hosts (:func:`make_host`): network
+parameters (prefix, gateway, DNS, domain, MTU, routes) from the
+reservation's :class:`~vmetal_ironic.ipam.records.Pool`, boot fields from
+the node's :class:`~vmetal_ironic.boot_profile.BootProfile` (written by the
+Ironic DHCP provider), which wins over the agent's defaults.
 
 A database error during a sync is logged and the current reservations
 stay in service; the next sync retries from the same generation.
@@ -13,58 +19,149 @@ stay in service; the next sync retries from the same generation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 from oslo_log import log
 
-from vmetal_ironic.agent import hostspec
-from vmetal_ironic.agent import reservations
-from vmetal_ironic.agent.reservations import Host
-from vmetal_ironic.agent.reservations import Table
+from vmetal_ironic.agent import component
+from vmetal_ironic.agent.sources import hostspec
+from vmetal_ironic.agent.sources import reservations
+from vmetal_ironic.agent.sources.reservations import BootConfig
+from vmetal_ironic.agent.sources.reservations import Host
+from vmetal_ironic.agent.sources.reservations import Interner
+from vmetal_ironic.agent.sources.reservations import Network
+from vmetal_ironic.agent.sources.reservations import Table
+from vmetal_ironic import boot_profile
+from vmetal_ironic.boot_profile import BootProfile
 
 LOG = log.getLogger(__name__)
 
 SOURCE = 'ipam'
 
-# Boot profile key -> host spec field.
-PROFILE_FIELDS = {'bootfile': 'bootfile',
-                  'ipxe_script_url': 'ipxe_script_url',
-                  'http_boot_url': 'http_boot_url',
-                  'tftp_server': 'tftp_server'}
+
+class Feed(Protocol):
+    """What the source reads: a read-only view of the IPAM store."""
+
+    def changes_since(self, generation: int) -> Any:
+        """A ``records.ChangeSet`` after ``generation`` (0: everything)."""
 
 
-def pool_spec(pool: Any) -> dict[str, Any]:
-    """Host spec fields of a :class:`~vmetal_ironic.ipam.records.Pool`."""
-    spec = {'prefix': pool.prefixlen, 'gateway': pool.gateway,
-            'dns_servers': list(pool.dns_servers), 'domain': pool.domain,
-            'mtu': pool.mtu,
-            'routes': [{'destination': r.destination, 'gateway': r.gateway}
-                       for r in pool.routes]}
-    return {k: v for k, v in spec.items() if v not in (None, [])}
+def open_feed(conf: Any) -> Feed:
+    """The default feed of the IPAM database of ``[vmetal_database]``."""
+    from vmetal_ironic.ipam import manager
+    return manager.IPAMManager(conf, sync_pools=False)
 
 
-def reservation_spec(res: Any, pool: Any) -> dict[str, Any]:
-    """Host spec of a :class:`~vmetal_ironic.ipam.records.Reservation`."""
-    spec = pool_spec(pool)
-    spec.update(mac=res.mac, ip=res.address, hostname=res.hostname,
-                client_id=res.client_id, node_uuid=res.node_uuid)
-    for key, field in PROFILE_FIELDS.items():
-        value = (res.boot_profile or {}).get(key)
-        if value:
-            spec[field] = value
-    return spec
+def profile_of(res: Any) -> BootProfile:
+    """The boot profile of a reservation record (the one place it is read).
+
+    :param res: a :class:`~vmetal_ironic.ipam.records.Reservation` whose
+        ``boot_profile`` is a :class:`BootProfile` or its stored dict form
+        (keys a profile does not define are ignored).
+    :raises boot_profile.InvalidBootProfile: a field has a bad value.
+    """
+    value = res.boot_profile
+    if isinstance(value, BootProfile):
+        return value
+    if isinstance(value, Mapping):
+        value = {k: v for k, v in value.items() if k in boot_profile.FIELDS}
+    return BootProfile.from_dict(value)
+
+
+def pool_network(pool: Any, ip: bytes, default_lease: int,
+                 interner: Interner) -> Network:
+    """The shared :class:`Network` of ``ip`` in an IPv4 pool record.
+
+    :raises hostspec.HostSpecError: a field of the record is invalid.
+    """
+    mtu = pool.mtu
+    return hostspec.shared_network(
+        hostspec.integer(pool.prefixlen, 'prefix', 1, 32),
+        hostspec.ipv4(pool.gateway, 'gateway') if pool.gateway else None,
+        tuple(hostspec.ipv4(d, 'dns_servers') for d in pool.dns_servers),
+        hostspec.text(pool.domain, 'domain'), default_lease,
+        None if mtu is None else hostspec.integer(mtu, 'mtu', 68, 65535),
+        tuple(hostspec.route(r.destination, r.gateway)
+              for r in pool.routes),
+        ip, interner)
+
+
+def profile_boot(profile: BootProfile, defaults: dict[str, str | None],
+                 interner: Interner) -> BootConfig:
+    """The shared :class:`BootConfig`: the profile over agent defaults.
+
+    :raises hostspec.HostSpecError: the profile's TFTP server is not an
+        IPv4 address.
+    """
+    return hostspec.boot_config(
+        {'ipxe_script_url': profile.ipxe_script_url,
+         'http_boot_url': profile.http_boot_url,
+         'tftp_server': profile.tftp_server},
+        profile.bootfile, defaults, interner)
+
+
+def make_host(res: Any, pool: Any, profile: BootProfile,
+              default_lease: int, boot_defaults: dict[str, str | None],
+              interner: Interner, net: Network | None = None,
+              boot: BootConfig | None = None) -> Host:
+    """The :class:`Host` of a reservation record.
+
+    :param res: the :class:`~vmetal_ironic.ipam.records.Reservation`.
+    :param pool: its IPv4 :class:`~vmetal_ironic.ipam.records.Pool`.
+    :param profile: the node's boot profile.
+    :param net: the pool's Network of an earlier host, reused when it
+        contains the address.
+    :param boot: the BootConfig of ``profile``, when already compiled.
+    :raises hostspec.HostSpecError: a field is invalid.
+    """
+    ip = hostspec.ipv4(res.address, 'ip')
+    if net is None or not net.contains(ip):
+        net = pool_network(pool, ip, default_lease, interner)
+    if boot is None:
+        boot = profile_boot(profile, boot_defaults, interner)
+    return Host(hostspec.mac(res.mac), ip, net, boot,
+                hostname=hostspec.text(res.hostname, 'hostname'),
+                client_id=hostspec.client_id(res.client_id),
+                node_uuid=hostspec.text(res.node_uuid, 'node_uuid'),
+                source=SOURCE)
 
 
 class Compiler:
-    """Turns reservation records into hosts, given the known pools."""
+    """Turns reservation records into hosts, given the known pools.
 
-    def __init__(self, interner: reservations.Interner, default_lease: int,
+    Hosts of one pool and one profile share compiled objects: a full
+    snapshot compiles each pool's Network and each profile's BootConfig
+    once.
+    """
+
+    def __init__(self, interner: Interner, default_lease: int,
                  boot_defaults: dict[str, str | None]) -> None:
         self.interner = interner
         self.default_lease = default_lease
         self.boot_defaults = boot_defaults
         self.pools: dict[str, Any] = {}
+        self._nets: dict[str, Network] = {}
+        self._boots: dict[BootProfile, BootConfig] = {}
+
+    def set_pool(self, pool: Any) -> bool:
+        """Record a pool; True if it is new or changed."""
+        if self.pools.get(pool.name) == pool:
+            return False
+        self.pools[pool.name] = pool
+        self._nets.pop(pool.name, None)
+        return True
+
+    def _make(self, res: Any, pool: Any, profile: BootProfile) -> Host:
+        host = make_host(res, pool, profile, self.default_lease,
+                         self.boot_defaults, self.interner,
+                         self._nets.get(pool.name), self._boots.get(profile))
+        self._nets[pool.name] = host.net
+        if len(self._boots) > 4096:
+            self._boots.clear()
+        self._boots[profile] = host.boot
+        return host
 
     def host(self, res: Any) -> Host | None:
         """The host for a live reservation, or None if it cannot serve."""
@@ -74,43 +171,39 @@ class Compiler:
                       '(pool %s): not served', res.mac, res.node_uuid,
                       res.pool)
             return None
-        spec = reservation_spec(res, pool)
         try:
-            return hostspec.compile_host(spec, None, None, self.default_lease,
-                                         self.boot_defaults, self.interner,
-                                         SOURCE)
-        except hostspec.HostSpecError as e:
+            return self._make(res, pool, profile_of(res))
+        except (hostspec.HostSpecError, boot_profile.InvalidBootProfile) as e:
             LOG.warning('Reservation of %s (node %s): %s; serving it '
                         'without its boot profile', res.mac, res.node_uuid,
                         e)
-        for field in PROFILE_FIELDS.values():
-            spec.pop(field, None)
         try:
-            return hostspec.compile_host(spec, None, None, self.default_lease,
-                                         self.boot_defaults, self.interner,
-                                         SOURCE)
+            return self._make(res, pool, boot_profile.EMPTY)
         except hostspec.HostSpecError as e:
             LOG.error('Reservation of %s (node %s) is not served: %s',
                       res.mac, res.node_uuid, e)
             return None
 
 
-class IpamSource:
+class IpamSource(component.Component):
     """Agent component: keeps the table's ``ipam`` part in sync.
 
-    :param manager: an object with ``changes_since(generation)``; by
-        default the IPAM manager for ``conf``.
+    :param table: the shared reservation table.
+    :param feed: what to read (see :class:`Feed`, :func:`open_feed`);
+        closed by :meth:`stop` when it has ``close()``.
+    :param default_lease: lease time of hosts whose pool sets none.
+    :param boot_defaults: the agent's boot defaults.
+    :param interval: seconds between two incremental reads.
     """
 
     name = 'ipam-source'
 
-    def __init__(self, table: Table, conf, default_lease: int,
-                 boot_defaults: dict[str, str | None], interval: float,
-                 manager: Any = None) -> None:
+    def __init__(self, table: Table, feed: Feed, default_lease: int,
+                 boot_defaults: dict[str, str | None],
+                 interval: float) -> None:
         self.table = table
-        self.conf = conf
+        self.feed = feed
         self.interval = interval
-        self.manager = manager
         self.generation = 0
         self.compiler = Compiler(table.interner, default_lease,
                                  boot_defaults)
@@ -118,28 +211,21 @@ class IpamSource:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def _manager(self):
-        if self.manager is None:
-            from vmetal_ironic.ipam import manager
-            self.manager = manager.IPAMManager(self.conf, sync_pools=False)
-        return self.manager
-
     def sync(self) -> int:
         """Apply the changes since the last generation; returns how many.
 
-        :raises: whatever the manager raises (database errors).
+        :raises: whatever the feed raises (database errors).
         """
         with self._lock:
             return self._sync()
 
     def _sync(self) -> int:
-        mgr = self._manager()
-        cs = mgr.changes_since(self.generation)
+        cs = self.feed.changes_since(self.generation)
         if not cs.full and self._pools_changed(cs.pools):
             # A pool's network parameters changed: every host of it must
             # be recompiled, so read the whole snapshot again (rare). The
             # source keeps no copy of the records, only the compiled hosts.
-            cs = mgr.changes_since(0)
+            cs = self.feed.changes_since(0)
         self._pools_changed(cs.pools)
         if cs.full:
             hosts = [h for h in map(self.compiler.host, cs.reservations)
@@ -164,12 +250,8 @@ class IpamSource:
         return n
 
     def _pools_changed(self, pools: list) -> bool:
-        changed = False
-        for pool in pools:
-            if self.compiler.pools.get(pool.name) != pool:
-                changed = True
-            self.compiler.pools[pool.name] = pool
-        return changed
+        changed = [self.compiler.set_pool(pool) for pool in pools]
+        return any(changed)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -192,10 +274,16 @@ class IpamSource:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the sync thread."""
+        """Stop the sync thread and close the feed."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        close = getattr(self.feed, 'close', None)
+        if close is not None:
+            try:
+                close()
+            except Exception as e:
+                LOG.warning('Closing the IPAM feed failed: %s', e)
 
     def reload(self) -> None:
         """SIGHUP: sync now."""

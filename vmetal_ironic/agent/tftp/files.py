@@ -11,7 +11,7 @@ import dataclasses
 import os
 import stat
 
-from vmetal_ironic.agent import tftp_packet
+from vmetal_ironic.agent.tftp import packet
 
 
 class Refused(Exception):
@@ -34,11 +34,11 @@ class OpenFile:
 
 
 def _access(reason: str) -> Refused:
-    return Refused(tftp_packet.ERR_ACCESS, 'Access violation', reason)
+    return Refused(packet.ERR_ACCESS, 'Access violation', reason)
 
 
 def _not_found(reason: str) -> Refused:
-    return Refused(tftp_packet.ERR_NOT_FOUND, 'File not found', reason)
+    return Refused(packet.ERR_NOT_FOUND, 'File not found', reason)
 
 
 def real_root(root: str) -> str:

@@ -6,11 +6,11 @@ of them with epoll(7) and checks retransmission deadlines every few tens of
 milliseconds, so many transfers proceed at once without a thread each (a
 plain epoll loop costs less per packet than asyncio's, which matters for
 lock-step transfers). Write requests are refused; names that leave the root are
-refused (see :mod:`vmetal_ironic.agent.tftp_files`).
+refused (see :mod:`vmetal_ironic.agent.tftp.files`).
 
 Usage::
 
-    server = TftpServer.from_conf(CONF, address='172.22.0.2')
+    server = TftpServer('/srv/tftp', address='172.22.0.2')
     server.start()   # returns once the socket is bound
     ...
     server.stop()
@@ -23,9 +23,10 @@ import time
 
 from oslo_log import log
 
-from vmetal_ironic.agent import tftp_files
-from vmetal_ironic.agent import tftp_packet as pkt
-from vmetal_ironic.agent import tftp_transfer
+from vmetal_ironic.agent import component
+from vmetal_ironic.agent.tftp import files as tftp_files
+from vmetal_ironic.agent.tftp import packet as pkt
+from vmetal_ironic.agent.tftp import transfer as tftp_transfer
 from vmetal_ironic.conf import bridge as bridge_conf
 from vmetal_ironic import exception
 
@@ -35,7 +36,7 @@ LOG = log.getLogger(__name__)
 _MAX_NETASCII_SIZE = 16 * 1024 * 1024
 
 
-class TftpServer(object):
+class TftpServer(component.Component):
     """A read-only TFTP server for one directory; an agent component.
 
     :param root: the directory served.
@@ -75,24 +76,6 @@ class TftpServer(object):
         self._wake_r, self._wake_w = None, None
         self._stopping = False
         self._tick = min(0.05, timeout / 4)
-
-    @classmethod
-    def from_conf(cls, conf, address, interface=None):
-        """A server configured by ``[dhcp_agent]``.
-
-        :param conf: an oslo.config ConfigOpts.
-        :param address: the provisioning address to listen on.
-        :param interface: the provisioning interface, if known.
-        :raises ConfigError: if ``tftp_root`` is not a directory.
-        """
-        bridge_conf.register_opts(conf)
-        group = conf.dhcp_agent
-        return cls(group.tftp_root, address=address, port=group.tftp_port,
-                   interface=interface, timeout=group.tftp_timeout,
-                   retries=group.tftp_retries,
-                   max_blksize=group.tftp_max_blksize,
-                   max_windowsize=group.tftp_max_windowsize,
-                   max_transfers=group.tftp_max_transfers)
 
     # lifecycle
 
@@ -316,20 +299,20 @@ class TftpServer(object):
                 pass
 
 
-def create_components(conf, table=None):
+def create_components(conf, table):
     """The agent's TFTP component, or none when TFTP is off.
 
-    Called by :class:`vmetal_ironic.agent.service.AgentService`. When
-    ``tftp_root`` is left at its default and that directory does not exist,
-    TFTP stays off with a warning (nothing to serve); a configured root that
-    is not a directory is a configuration error.
+    The :class:`~vmetal_ironic.agent.component.ComponentFactory` of entry
+    point ``tftp``. When ``tftp_root`` is left at its default and that
+    directory does not exist, TFTP stays off with a warning (nothing to
+    serve); a configured root that is not a directory is a configuration
+    error.
 
     :param conf: an oslo.config ConfigOpts with ``[dhcp_agent]``.
     :param table: the agent's reservation table (unused).
     :returns: a list of zero or one :class:`TftpServer`.
     :raises ConfigError: if ``tftp_root`` is set but not a directory.
     """
-    bridge_conf.register_opts(conf)
     group = conf.dhcp_agent
     if not group.tftp_enabled:
         LOG.info('TFTP is off ([dhcp_agent]tftp_enabled = false)')
@@ -340,5 +323,11 @@ def create_components(conf, table=None):
                     'not exist; create it or set tftp_root (or set '
                     'tftp_enabled = false)', group.tftp_root)
         return []
-    return [TftpServer.from_conf(conf, group.server_address or '0.0.0.0',
-                                 interface=group.interface)]
+    return [TftpServer(group.tftp_root,
+                       address=group.server_address or '0.0.0.0',
+                       port=group.tftp_port, interface=group.interface,
+                       timeout=group.tftp_timeout,
+                       retries=group.tftp_retries,
+                       max_blksize=group.tftp_max_blksize,
+                       max_windowsize=group.tftp_max_windowsize,
+                       max_transfers=group.tftp_max_transfers)]

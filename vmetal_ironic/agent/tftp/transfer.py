@@ -14,7 +14,8 @@ import time
 
 from oslo_log import log
 
-from vmetal_ironic.agent import tftp_packet as pkt
+from vmetal_ironic.agent import sockets
+from vmetal_ironic.agent.tftp import packet as pkt
 
 LOG = log.getLogger(__name__)
 
@@ -24,12 +25,7 @@ def udp_socket(address, port, interface=None, connect_to=None):
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if interface:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
-                                interface.encode() + b'\0')
-            except PermissionError:
-                LOG.debug('TFTP: no permission to bind to device %s; the '
-                          'address binding alone restricts it', interface)
+            sockets.bind_to_device(sock, interface, 'TFTP', required=False)
         sock.bind((address, port))
         if connect_to is not None:
             sock.connect(connect_to)

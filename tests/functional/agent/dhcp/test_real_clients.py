@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tests.functional.agent import conftest as c
-from tests.functional.agent import netns
+from tests.fixtures import dhcp_bed as c
+from tests.fixtures import netns
 
 SCRIPT = r'''#!/bin/sh
 # DHCP client script: record what the client got, configure the address.

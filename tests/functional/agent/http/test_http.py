@@ -7,7 +7,7 @@ segment.
 import json
 import os
 
-from tests.functional.bridge import conftest as bridge
+from tests.fixtures import bridge_bed as bridge
 
 UUID = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123'
 GB = 1024 * 1024 * 1024
@@ -162,7 +162,7 @@ def test_body_limit_on_api_paths(bed):
 
 def test_upstream_down_is_502(bed):
     """An unreachable upstream answers 502 (or 504 on a connect timeout)."""
-    from tests.functional.agent import netns
+    from tests.fixtures import netns
     ns = bed.lab.namespace('badup')
     ns.attach(bed.prov, 'prov0', '172.22.0.4/24')
     ns.attach(bed.clus, 'clus0', '10.99.0.4/24')

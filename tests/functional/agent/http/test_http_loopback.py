@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from vmetal_ironic.agent import http_proxy
+from vmetal_ironic.agent.http import server as http_proxy
 from vmetal_ironic import exception
 
 

@@ -16,8 +16,8 @@ import uuid
 import pytest
 
 from tests import confutils
-from tests.functional.agent import conftest as c
-from tests.functional.agent import netns
+from tests.fixtures import dhcp_bed as c
+from tests.fixtures import netns
 from vmetal_ironic.ipam import manager
 
 SYNC_INTERVAL = 2
@@ -74,7 +74,7 @@ def test_reservation_added_to_database_is_served(bed, db):
                               'database')
         ns = bed.client(MAC)
         client = ns.popen(
-            netns.PYTHON, '-m', 'tests.functional.agent.dhcp_client',
+            netns.PYTHON, '-m', 'tests.fixtures.dhcp_client',
             json.dumps({'iface': 'eth0', 'until': SYNC_INTERVAL + 10,
                         'probes': [{'mac': MAC, 'options': {
                             '60': b'PXEClient:Arch:00007'.hex(),

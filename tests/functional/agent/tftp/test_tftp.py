@@ -7,8 +7,8 @@ import hashlib
 import os
 import subprocess
 
-from tests.functional.agent import netns
-from tests.functional.bridge import conftest as bridge
+from tests.fixtures import bridge_bed as bridge
+from tests.fixtures import netns
 
 
 def _sha(path):

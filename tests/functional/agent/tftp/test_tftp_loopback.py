@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from tests.functional.bridge import tftp_probe
-from vmetal_ironic.agent import tftp
-from vmetal_ironic.agent import tftp_packet as pkt
+from tests.fixtures import tftp_probe
+from vmetal_ironic.agent.tftp import packet as pkt
+from vmetal_ironic.agent.tftp import server as tftp
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_error_in_one_transfer_spares_the_server(server, root):
     """An unexpected exception ends only the transfer it happened in."""
     from unittest import mock
 
-    from vmetal_ironic.agent import tftp_transfer
+    from vmetal_ironic.agent.tftp import transfer as tftp_transfer
 
     real = tftp_transfer.Transfer._on_ack
     calls = []

@@ -7,8 +7,8 @@ import pytest
 from scapy.layers.dhcp import BOOTP
 from scapy.layers.dhcp import DHCP
 
-from tests.unit.agent import helpers
-from vmetal_ironic.agent import codec
+from tests.fixtures import agent_packets as helpers
+from vmetal_ironic.agent.dhcp import codec
 
 HERE = os.path.join(os.path.dirname(__file__), 'packets')
 MACS = {'dhclient': '52:54:00:aa:00:01', 'udhcpc': '52:54:00:aa:00:02'}

@@ -6,8 +6,8 @@ import pytest
 from scapy.layers.dhcp import BOOTP
 from scapy.layers.dhcp import DHCP
 
-from tests.unit.agent import helpers
-from vmetal_ironic.agent import codec
+from tests.fixtures import agent_packets as helpers
+from vmetal_ironic.agent.dhcp import codec
 
 
 def test_parse_scapy_discover():

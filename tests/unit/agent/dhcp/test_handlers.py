@@ -6,10 +6,11 @@ from unittest import mock
 
 import pytest
 
-from tests.unit.agent import helpers
-from vmetal_ironic.agent import codec
-from vmetal_ironic.agent import handlers
-from vmetal_ironic.agent import server
+from tests.fixtures import agent_packets as helpers
+from vmetal_ironic.agent.dhcp import codec
+from vmetal_ironic.agent.dhcp import handlers
+from vmetal_ironic.agent.dhcp import reply as reply_mod
+from vmetal_ironic.agent.dhcp import server
 
 PXE = [('vendor_class_id', b'PXEClient:Arch:00000:UNDI:002001'),
        ('param_req_list', [1, 3, 6, 12, 15, 43, 60, 66, 67])]
@@ -24,7 +25,7 @@ def test_discover_offer(srv):
     reply = srv.handle(helpers.request(
         options=[('param_req_list', [1, 3, 6, 12, 15, 51])]))
     assert reply.msg_type == codec.OFFER
-    assert reply.kind == handlers.TO_L2
+    assert reply.kind == reply_mod.TO_L2
     assert socket.inet_ntoa(reply.addr) == helpers.IP1
     b, opts = helpers.decode(reply.payload)
     assert b.yiaddr == helpers.IP1
@@ -86,7 +87,7 @@ def test_request_ack(srv, extra, state):
 def test_renewing_unicast_to_ciaddr(srv):
     reply = srv.handle(helpers.request(msg='request', ciaddr=helpers.IP1))
     assert reply.msg_type == codec.ACK
-    assert reply.kind == handlers.TO_CLIENT
+    assert reply.kind == reply_mod.TO_CLIENT
     b = helpers.decode(reply.payload)[0]
     assert b.ciaddr == helpers.IP1 and b.yiaddr == helpers.IP1
 
@@ -95,7 +96,7 @@ def test_request_wrong_address_nak_broadcast(srv):
     reply = srv.handle(helpers.request(
         msg='request', options=[('requested_addr', '172.22.0.99')]))
     assert reply.msg_type == codec.NAK
-    assert reply.kind == handlers.TO_BROADCAST
+    assert reply.kind == reply_mod.TO_BROADCAST
     b, opts = helpers.decode(reply.payload)
     assert b.yiaddr == '0.0.0.0' and opts['server_id'] == helpers.SERVER
     reply = srv.handle(helpers.request(msg='request', ciaddr='172.22.0.99'))
@@ -115,7 +116,7 @@ def test_request_without_address_dropped(srv):
 def test_inform(srv):
     reply = srv.handle(helpers.request(msg='inform', ciaddr=helpers.IP1))
     b, opts = helpers.decode(reply.payload)
-    assert reply.msg_type == codec.ACK and reply.kind == handlers.TO_CLIENT
+    assert reply.msg_type == codec.ACK and reply.kind == reply_mod.TO_CLIENT
     assert b.yiaddr == '0.0.0.0' and 'lease_time' not in opts
     assert opts['router'] == '172.22.0.1'
     assert srv.handle(helpers.request(msg='inform')) is None
@@ -135,7 +136,7 @@ def test_relay_answered_to_giaddr_with_option_82(srv):
     o82 = b'\x01\x04port\x02\x03sw1'
     reply = srv.handle(helpers.request(
         giaddr='172.22.0.1', options=[('relay_agent_information', o82)]))
-    assert reply.kind == handlers.TO_RELAY
+    assert reply.kind == reply_mod.TO_RELAY
     assert reply.addr == socket.inet_aton('172.22.0.1')
     assert reply.payload.endswith(b'\x52' + bytes([len(o82)]) + o82 + b'\xff')
     b = helpers.decode(reply.payload)[0]
@@ -148,7 +149,7 @@ def test_relay_from_other_subnet_ignored(srv):
 
 def test_broadcast_flag(srv):
     reply = srv.handle(helpers.request(flags=0x8000))
-    assert reply.kind == handlers.TO_BROADCAST
+    assert reply.kind == reply_mod.TO_BROADCAST
     assert reply.addr == b'\xff\xff\xff\xff'
 
 

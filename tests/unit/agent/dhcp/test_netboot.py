@@ -2,8 +2,8 @@
 
 import pytest
 
-from vmetal_ironic.agent import netboot
-from vmetal_ironic.agent.reservations import BootConfig
+from vmetal_ironic.agent.dhcp import netboot
+from vmetal_ironic.agent.sources.reservations import BootConfig
 
 BOOT = BootConfig(bios_bootfile='undionly.kpxe', uefi_bootfile='snponly.efi',
                   arm64_bootfile='snponly-arm64.efi',

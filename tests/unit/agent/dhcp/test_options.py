@@ -1,10 +1,10 @@
 """Reply option policy tests."""
 
-from vmetal_ironic.agent import codec
-from vmetal_ironic.agent import netboot
-from vmetal_ironic.agent import options
-from vmetal_ironic.agent.reservations import BootConfig
-from vmetal_ironic.agent.reservations import Network
+from vmetal_ironic.agent.dhcp import codec
+from vmetal_ironic.agent.dhcp import netboot
+from vmetal_ironic.agent.dhcp import options
+from vmetal_ironic.agent.sources.reservations import BootConfig
+from vmetal_ironic.agent.sources.reservations import Network
 
 SID = bytes([10, 0, 0, 2])
 NET = Network(24, bytes([10, 0, 0, 1]), (bytes([10, 0, 0, 53]),), 'prov',

@@ -5,7 +5,7 @@ import socket
 from scapy.layers.inet import IP
 from scapy.layers.inet import UDP
 
-from vmetal_ironic.agent import transport
+from vmetal_ironic.agent.dhcp import transport
 
 
 def test_ip_udp_datagram_checksums():

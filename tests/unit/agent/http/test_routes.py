@@ -2,7 +2,7 @@
 
 import pytest
 
-from vmetal_ironic.agent import http_routes as routes
+from vmetal_ironic.agent.http import routes
 
 UUID = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123'
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from tests.unit.agent import helpers
-from vmetal_ironic.agent import file_source
-from vmetal_ironic.agent import reservations
+from tests.fixtures import agent_packets as helpers
+from vmetal_ironic.agent.sources import file as file_source
+from vmetal_ironic.agent.sources import reservations
 from vmetal_ironic import exception
 
 DOC = {'defaults': {'prefix': 24, 'gateway': '172.22.0.1',

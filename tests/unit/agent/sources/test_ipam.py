@@ -1,10 +1,16 @@
-"""IPAM database source, against a fake manager returning real records."""
+"""IPAM database source, against a fake feed returning real records."""
+
+import dataclasses
+import threading
+import time
 
 import pytest
 
-from tests.unit.agent import helpers
-from vmetal_ironic.agent import ipam_source
-from vmetal_ironic.agent import reservations
+from tests.fixtures import agent_packets as helpers
+from vmetal_ironic.agent.sources import hostspec
+from vmetal_ironic.agent.sources import ipam as ipam_source
+from vmetal_ironic.agent.sources import reservations
+from vmetal_ironic.boot_profile import BootProfile
 from vmetal_ironic.ipam import records
 
 POOL = records.Pool(name='prov', version=4, cidr='172.22.0.0/24',
@@ -23,25 +29,11 @@ def res(mac, addr, gen, **kw):
                                generation=gen, **kw)
 
 
-class FakeManager:
-    def __init__(self):
-        self.sets = []
-        self.calls = []
-
-    def changes_since(self, generation):
-        self.calls.append(generation)
-        item = self.sets.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-
 @pytest.fixture
-def src():
+def src(fake_feed):
     table = reservations.Table()
-    mgr = FakeManager()
-    return ipam_source.IpamSource(table, None, 3600, helpers.BOOT_DEFAULTS,
-                                  60, manager=mgr), table, mgr
+    return ipam_source.IpamSource(table, fake_feed, 3600,
+                                  helpers.BOOT_DEFAULTS, 60), table, fake_feed
 
 
 def mac(m):
@@ -50,9 +42,8 @@ def mac(m):
 
 def test_full_then_incremental(src):
     s, table, mgr = src
-    profile = {'bootfile': 'snponly.efi', 'tftp_server': '172.22.0.9',
-               'ipxe_script_url': 'http://172.22.0.9/boot.ipxe',
-               'options': [{'opt_name': '67', 'opt_value': 'x'}]}
+    profile = BootProfile(bootfile='snponly.efi', tftp_server='172.22.0.9',
+                          ipxe_script_url='http://172.22.0.9/boot.ipxe')
     mgr.sets.append(records.ChangeSet(5, True, [POOL, POOL6], [
         res(helpers.MAC1, '172.22.0.50', 3, hostname='node-1',
             boot_profile=profile),
@@ -87,7 +78,6 @@ def test_pool_change_recompiles_all(src):
     mgr.sets.append(records.ChangeSet(1, True, [POOL], [
         res(helpers.MAC1, '172.22.0.50', 1)]))
     s.sync()
-    import dataclasses
     changed = dataclasses.replace(POOL, gateway='172.22.0.254', generation=2)
     mgr.sets.append(records.ChangeSet(2, False, [changed], []))
     mgr.sets.append(records.ChangeSet(2, True, [changed], [
@@ -103,7 +93,7 @@ def test_invalid_profile_served_without_it(src):
     s, table, mgr = src
     mgr.sets.append(records.ChangeSet(1, True, [POOL], [
         res(helpers.MAC1, '172.22.0.50', 1,
-            boot_profile={'tftp_server': 'not-an-ip'})]))
+            boot_profile=BootProfile(tftp_server='not-an-ip'))]))
     s.sync()
     h = table.by_mac[mac(helpers.MAC1)]
     assert h.boot.tftp_server == helpers.SERVER
@@ -118,14 +108,83 @@ def test_database_error_keeps_table(src):
     s.interval = 0.01
     s._thread = None
     s._stop.clear()
-    import threading
     t = threading.Thread(target=s._loop)
     t.start()
     for _ in range(200):
         if not mgr.sets:
             break
-        import time
         time.sleep(0.01)
     s._stop.set()
     t.join()
     assert len(table) == 1 and s.generation == 1
+
+
+def test_stop_closes_the_feed(src):
+    s, table, mgr = src
+    mgr.sets.append(records.ChangeSet(1, True, [POOL], []))
+    s.start()
+    s.stop()
+    assert mgr.closed
+
+
+def test_make_host_from_records():
+    interner = reservations.Interner()
+    profile = BootProfile(bootfile='ipxe.efi', http_boot_url='http://h/x')
+    r = res(helpers.MAC1, '172.22.0.50', 1, hostname='node-1',
+            client_id='01:52:54:00:00:00:01')
+    h = ipam_source.make_host(r, POOL, profile, 600, helpers.BOOT_DEFAULTS,
+                              interner)
+    assert (h.mac, h.address, h.node_uuid, h.source) == (
+        mac(helpers.MAC1), '172.22.0.50', NODE, 'ipam')
+    assert h.client_id == bytes.fromhex('01525400000001')
+    assert h.hostname_opt == b'\x0c\x06node-1'
+    assert (h.net.prefixlen, h.net.lease_time, h.net.dns) == (
+        24, 600, (bytes([172, 22, 0, 53]),))
+    assert h.boot.pxe_bootfile == 'ipxe.efi'
+    assert h.boot.http_boot_url == 'http://h/x'
+    assert h.boot.ipxe_script_url == helpers.BOOT_DEFAULTS['ipxe_script_url']
+    assert h.boot.tftp_server == helpers.SERVER
+    # a second host of the pool and profile shares the compiled objects
+    h2 = ipam_source.make_host(res(helpers.MAC2, '172.22.0.51', 2), POOL,
+                               BootProfile(bootfile='ipxe.efi',
+                                           http_boot_url='http://h/x'),
+                               600, helpers.BOOT_DEFAULTS, interner)
+    assert h2.net is h.net and h2.boot is h.boot
+
+
+def test_make_host_empty_profile_uses_agent_defaults():
+    h = ipam_source.make_host(res(helpers.MAC1, '172.22.0.50', 1), POOL,
+                              BootProfile(), 600, helpers.BOOT_DEFAULTS,
+                              reservations.Interner())
+    assert h.boot.pxe_bootfile is None
+    for field, value in helpers.BOOT_DEFAULTS.items():
+        assert getattr(h.boot, field) == value
+
+
+@pytest.mark.parametrize('kw,field', [
+    ({'address': '172.22.0.300'}, 'ip'),
+    ({'mac': 'zz:zz'}, 'mac'),
+])
+def test_make_host_bad_record(kw, field):
+    r = dataclasses.replace(res(helpers.MAC1, '172.22.0.50', 1), **kw)
+    with pytest.raises(hostspec.HostSpecError, match=field):
+        ipam_source.make_host(r, POOL, BootProfile(), 600,
+                              helpers.BOOT_DEFAULTS, reservations.Interner())
+
+
+def test_profile_of_accepts_the_typed_profile_and_its_dict():
+    typed = BootProfile(bootfile='a.efi', tftp_server='172.22.0.9')
+    r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile=typed)
+    assert ipam_source.profile_of(r) is typed
+    stored = {'bootfile': 'a.efi', 'tftp_server': '172.22.0.9',
+              'options': [{'opt_name': '67', 'opt_value': 'x'}]}
+    r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile=stored)
+    assert ipam_source.profile_of(r) == typed
+    r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile={})
+    assert not ipam_source.profile_of(r)
+
+
+def test_open_feed_is_a_read_only_manager(agent_conf):
+    feed = ipam_source.open_feed(agent_conf)
+    assert callable(feed.changes_since)
+    assert feed._sync_pools is False

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from vmetal_ironic.agent import tftp_files
-from vmetal_ironic.agent import tftp_packet as pkt
+from vmetal_ironic.agent.tftp import files
+from vmetal_ironic.agent.tftp import packet as pkt
 
 
 @pytest.fixture
@@ -19,11 +19,11 @@ def root(tmp_path):
     os.symlink('snponly.efi', str(base / 'in-link'))
     os.symlink(str(tmp_path), str(base / 'dir-link'))
     os.mkfifo(str(base / 'fifo'))
-    return tftp_files.real_root(str(base))
+    return files.real_root(str(base))
 
 
 def _open(root, name):
-    opened = tftp_files.open_file(root, name)
+    opened = files.open_file(root, name)
     try:
         return os.pread(opened.fd, 1000, 0), opened.size
     finally:
@@ -46,18 +46,18 @@ def test_symlink_inside_root_is_served(root):
     'out-link', 'dir-link/secret', '..', 'sub/..',
 ])
 def test_escapes_are_access_violations(root, name):
-    with pytest.raises(tftp_files.Refused) as e:
-        tftp_files.open_file(root, name)
+    with pytest.raises(files.Refused) as e:
+        files.open_file(root, name)
     assert e.value.code == pkt.ERR_ACCESS
 
 
 @pytest.mark.parametrize('name', ['missing', 'sub', 'fifo', '.', ''])
 def test_missing_or_not_regular(root, name):
-    with pytest.raises(tftp_files.Refused) as e:
-        tftp_files.open_file(root, name)
+    with pytest.raises(files.Refused) as e:
+        files.open_file(root, name)
     assert e.value.code in (pkt.ERR_NOT_FOUND, pkt.ERR_ACCESS)
 
 
 def test_real_root_must_be_a_directory(tmp_path):
     with pytest.raises(ValueError):
-        tftp_files.real_root(str(tmp_path / 'nope'))
+        files.real_root(str(tmp_path / 'nope'))

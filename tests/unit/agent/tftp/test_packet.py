@@ -2,7 +2,7 @@
 
 import pytest
 
-from vmetal_ironic.agent import tftp_packet as pkt
+from vmetal_ironic.agent.tftp import packet as pkt
 
 
 def test_parse_rrq_with_options():

@@ -14,11 +14,10 @@ the database for a MAC present in both.
 
 from __future__ import annotations
 
-import socket
 import threading
 from typing import Any, Iterable
 
-from vmetal_ironic.agent import codec
+from vmetal_ironic.agent.dhcp import codec
 
 
 class Network:
@@ -112,7 +111,7 @@ class Host:
     @property
     def address(self) -> str:
         """Dotted address, for logs."""
-        return socket.inet_ntoa(self.ip)
+        return codec.ipv4_text(self.ip)
 
     @property
     def label(self) -> str:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.unit.agent import helpers
-from vmetal_ironic.agent import hostspec
-from vmetal_ironic.agent import reservations
+from tests.fixtures import agent_packets as helpers
+from vmetal_ironic.agent.sources import hostspec
+from vmetal_ironic.agent.sources import reservations
 
 
 def host(table, mac, ip, source, **kw):

@@ -1,0 +1,8 @@
+"""The HTTP tests run on the bridge test bed."""
+
+import pytest
+
+
+@pytest.fixture
+def bed(bridge_bed):
+    return bridge_bed
