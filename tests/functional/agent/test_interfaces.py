@@ -10,6 +10,8 @@ from tests.fixtures import bridge_bed as bridge
 
 
 def test_not_served_on_the_cluster_interface(bridge_bed):
+    mark = bridge_bed.agent.mark()
+    bridge_bed.write_http('interfaces/boot.ipxe', b'#!ipxe\n')
     probe_ns = bridge_bed.lab.namespace('clusprobe')
     probe_ns.attach(bridge_bed.clus, 'eth0', '10.99.0.50/24')
     probe_ns.route('172.22.0.0/24', 'via', '10.99.0.2')
@@ -22,10 +24,9 @@ def test_not_served_on_the_cluster_interface(bridge_bed):
                      'tftp://%s/snponly.efi' % bridge.SERVER, check=False)
     assert r.returncode != 0
     r = probe_ns.run('curl', '-sS', '--max-time', '4', '-o', '/dev/null',
-                     bridge.PROXY + '/boot.ipxe', check=False)
+                     bridge.PROXY + '/interfaces/boot.ipxe', check=False)
     assert r.returncode != 0
-    assert '10.99.0.50' not in bridge_bed.agent.log()
+    assert '10.99.0.50' not in bridge_bed.agent.log(since=mark)
     # The same requests from the provisioning segment are served.
-    bridge_bed.write_http('boot.ipxe', b'#!ipxe\n')
-    bridge_bed.curl('-o', '/dev/null', bridge.PROXY + '/boot.ipxe')
+    bridge_bed.curl('-o', '/dev/null', bridge.PROXY + '/interfaces/boot.ipxe')
     bridge_bed.curl('-o', '/dev/null', 'tftp://%s/snponly.efi' % bridge.SERVER)

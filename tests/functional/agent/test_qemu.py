@@ -46,9 +46,10 @@ def _proof_path(mac, ip):
 @pytest.fixture(scope='module')
 def vm_bed(bridge_bed):
     bridge.require_root_and('qemu-system-x86_64')
-    bridge_bed.write_http('boot.ipxe', BOOT_IPXE)
-    for mac, ip in ((bridge.MAC_BIOS_VM, bridge.IP_BIOS_VM),
-                    (bridge.MAC_UEFI_VM, bridge.IP_UEFI_VM)):
+    for name, mac, ip in (('bios-vm', bridge.MAC_BIOS_VM, bridge.IP_BIOS_VM),
+                          ('uefi-vm', bridge.MAC_UEFI_VM, bridge.IP_UEFI_VM)):
+        # each machine's reservation names its own script
+        bridge_bed.write_http(name + '/boot.ipxe', BOOT_IPXE)
         path = _proof_path(mac, ip)
         os.makedirs(os.path.join(bridge_bed.http_root, os.path.dirname(path)),
                     mode=0o755, exist_ok=True)
@@ -108,13 +109,14 @@ def test_bios_ipxe_boots_through_the_agent(vm_bed):
     seen = bridge_bed.requests_seen(bridge_bed.boot_log)
     assert ok, ('no proof request; boot server saw %s; console:\n%s'
                 % (seen[-5:], _console(console)))
-    assert any(line.startswith('GET /boot.ipxe ') for line in seen)
+    assert any(line.startswith('GET /bios-vm/boot.ipxe ') for line in seen)
 
 
 def test_uefi_pxe_tftp_then_ipxe_through_the_agent(vm_bed):
     bridge_bed = vm_bed
     if not os.path.exists(OVMF_CODE):
         pytest.fail('%s missing (Debian package ovmf)' % OVMF_CODE)
+    mark = bridge_bed.agent.mark()
     varstore = bridge_bed.lab.path('uefi-vars.fd')
     shutil.copy(OVMF_VARS, varstore)
     firmware = ['-machine', 'q35', '-drive',
@@ -130,7 +132,7 @@ def test_uefi_pxe_tftp_then_ipxe_through_the_agent(vm_bed):
     finally:
         netns.stop_process(proc)
     print('UEFI machine: proof after %.1f s' % (time.monotonic() - begin))
-    log = bridge_bed.agent.log()
+    log = bridge_bed.agent.log(since=mark)
     assert 'TFTP sent snponly.efi' in log and bridge.IP_UEFI_VM in log, \
         'no TFTP transfer of snponly.efi; console:\n%s' % _console(console)
     assert ok, ('no proof request; console:\n%s' % _console(console))

@@ -34,8 +34,8 @@ def test_client_cannot_reach_cluster_directly(bed):
 
 
 def test_boot_script_through_proxy(bed):
-    bed.write_http('boot.ipxe', b'#!ipxe\nchain http://x/${mac}\n')
-    r = bed.curl('-D', '-', bridge.PROXY + '/boot.ipxe')
+    bed.write_http('script/boot.ipxe', b'#!ipxe\nchain http://x/${mac}\n')
+    r = bed.curl('-D', '-', bridge.PROXY + '/script/boot.ipxe')
     assert r.stdout.endswith('#!ipxe\nchain http://x/${mac}\n')
     head = r.stdout.split('\r\n\r\n', 1)[0].lower()
     assert head.startswith('http/1.1 200')

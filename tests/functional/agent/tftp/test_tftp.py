@@ -30,13 +30,14 @@ def test_tftp_hpa_default_blocksize(bed):
 def test_atftp_blksize_and_tsize(bed):
     # The tftp-hpa client negotiates no options; atftp does.
     out = bed.lab.path('atftp-snponly')
+    mark = bed.agent.mark()
     bed.client.run('atftp', '--option', 'blksize 1468', '--option',
                    'tsize 0', '-g', '-r', 'snponly.efi', '-l', out,
                    bridge.SERVER)
     assert _sha(out) == _root_sha(bed, 'snponly.efi')
     size = os.path.getsize(out)
-    assert 'TFTP sent snponly.efi (%d bytes, blksize 1468' % size in \
-        bed.agent.log()
+    assert bed.agent.wait_log('TFTP sent snponly.efi (%d bytes, blksize 1468'
+                              % size, since=mark)
 
 
 def test_atftp_windowsize(bed):
@@ -76,11 +77,12 @@ def test_lost_acks_are_retransmitted(bed):
 
 
 def test_traversal_is_refused_and_logged(bed):
+    mark = bed.agent.mark()
     for name in ('../secret.txt', '/etc/passwd', 'escape',
                  '..\\secret.txt', 'x/../../secret.txt'):
         res = bridge.probe(bed.client, bridge.SERVER, name)
         assert res.get('error', [None])[0] == 2, (name, res)
-    log = bed.agent.log()
+    log = bed.agent.log(since=mark)
     assert "refused '../secret.txt'" in log
     assert "refused 'escape'" in log
     assert 'SECRET' not in log
@@ -100,6 +102,7 @@ def test_missing_file(bed):
 
 
 def test_write_is_refused(bed):
+    mark = bed.agent.mark()
     res = bridge.probe(bed.client, bridge.SERVER, 'upload.bin', opcode=2)
     assert res['error'][0] == 2
     src = bed.lab.path('upload-src')
@@ -109,7 +112,7 @@ def test_write_is_refused(bed):
                        src, 'upload.bin', check=False)
     assert 'Error code 2' in r.stdout + r.stderr
     assert not os.path.exists(os.path.join(bed.tftp_root, 'upload.bin'))
-    assert 'refused a write request' in bed.agent.log()
+    assert 'refused a write request' in bed.agent.log(since=mark)
 
 
 def test_twenty_parallel_transfers(bed):

@@ -29,15 +29,47 @@ def root(tmp_path):
     return str(base)
 
 
-@pytest.fixture
-def server(root):
-    srv = tftp.TftpServer(root, '127.0.0.1', 0, timeout=0.2, retries=3,
+def _serve(root, timeout):
+    srv = tftp.TftpServer(root, '127.0.0.1', 0, timeout=timeout, retries=3,
                           max_windowsize=64, max_transfers=4)
     srv.start()
+    return srv
+
+
+@pytest.fixture
+def server(root):
+    srv = _serve(root, 0.2)
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def patient_server(root):
+    """A server that retransmits only after 10 s.
+
+    Within a test's waits a transfer ends only by the behaviour under
+    test, never by giving up.
+    """
+    srv = _serve(root, 10)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _rrq(server, name='small.bin', options=None):
+    """A client socket that sent a read request.
+
+    :returns: (socket, first packet, the transfer's address).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(2)
+    sock.sendto(pkt.build_request(pkt.OP_RRQ, name, 'octet', options or {}),
+                ('127.0.0.1', server.port))
+    data, peer = sock.recvfrom(70000)
+    return sock, data, peer
 
 
 def fetch(server, name, **kw):
@@ -85,15 +117,20 @@ def test_netascii(server):
     assert res['oack'] == {}   # no tsize for netascii
 
 
-def test_option_refusal_by_client_ends_transfer(server):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.settimeout(2)
-    sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin', 'octet',
-                                  {'tsize': 0}), ('127.0.0.1', server.port))
-    data, peer = sock.recvfrom(1000)
+def test_option_refusal_by_client_ends_transfer(patient_server):
+    server = patient_server
+    sock, data, peer = _rrq(server, options={'tsize': 0})
     assert pkt.opcode_of(data) == pkt.OP_OACK
+    [transfer] = server.transfers.values()
     sock.sendto(pkt.build_error(pkt.ERR_OPTION, 'size only'), peer)
     _wait(lambda: server.active_transfers == 0)
+    # ended by the client's ERROR (no retransmission is due for 10 s):
+    # its socket is closed and nothing more was sent
+    assert transfer.done and transfer.sock.fileno() == -1
+    assert transfer.retries == 0
+    sock.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        sock.recvfrom(1000)
     sock.close()
 
 
@@ -110,18 +147,39 @@ def test_silent_client_is_given_up(server):
     sock.close()
 
 
-def test_busy_and_duplicate_requests(server):
+def test_duplicate_request_starts_nothing_new(patient_server, root):
+    """A retransmitted request of a running transfer starts nothing new."""
+    server = patient_server
+    sock, first, peer = _rrq(server)
+    assert first == pkt.build_data(1, open(os.path.join(root, 'small.bin'),
+                                           'rb').read(512))
+    [transfer] = server.transfers.values()
+    sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
+                ('127.0.0.1', server.port))
+    # the duplicate is read before the ACK below (same client, in order)
+    sock.sendto(pkt.build_ack(1), peer)
+    packets = [(first, peer)]
+    while len(packets[-1][0]) == 4 + 512:
+        data, src = sock.recvfrom(1000)
+        packets.append((data, src))
+        sock.sendto(pkt.build_ack(len(packets)), peer)
+    sock.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        sock.recvfrom(1000)         # no DATA of a second transfer
+    # every DATA came from the one transfer, each block exactly once
+    assert {src for _, src in packets} == {peer}
+    assert [struct.unpack('!HH', d[:4]) for d, _ in packets] == [
+        (pkt.OP_DATA, n) for n in range(1, 5000 // 512 + 2)]
+    _wait(lambda: server.active_transfers == 0)
+    assert transfer.done and transfer.retries == 0
+    sock.close()
+
+
+def test_busy(server):
     socks = []
     for _ in range(4):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(2)
-        s.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
-                 ('127.0.0.1', server.port))
-        s.recvfrom(1000)
+        s, _, _ = _rrq(server)
         socks.append(s)
-    # A retransmitted request of a running transfer starts nothing new.
-    socks[0].sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
-                    ('127.0.0.1', server.port))
     assert server.active_transfers == 4
     extra = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     extra.settimeout(2)
@@ -178,8 +236,10 @@ def _wait(predicate, timeout=2.0):
     raise AssertionError('condition not met in %.1f s' % timeout)
 
 
-def test_error_in_one_transfer_spares_the_server(server, root):
+def test_error_in_one_transfer_spares_the_server(patient_server, root,
+                                                 caplog):
     """An unexpected exception ends only the transfer it happened in."""
+    server = patient_server
     from unittest import mock
 
     from vmetal_ironic.agent.tftp import transfer as tftp_transfer
@@ -200,8 +260,13 @@ def test_error_in_one_transfer_spares_the_server(server, root):
         sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
                     ('127.0.0.1', server.port))
         _, peer = sock.recvfrom(1000)
+        [transfer] = server.transfers.values()
         sock.sendto(pkt.build_ack(1), peer)
         _wait(lambda: server.active_transfers == 0)
         sock.close()
+        # ended by the error (no retransmission is due for 10 s)
+        assert transfer.done and transfer.retries == 0
+        assert calls == [1]
+        assert 'unexpected error; transfer aborted' in caplog.text
         assert fetch(server, 'small.bin')['sha256'] == sha(root,
                                                            'small.bin')
