@@ -20,8 +20,6 @@ PXE = 1         # PXE ROM (vendor class PXEClient, or only option 93)
 IPXE = 2        # iPXE (user class "iPXE" or option 175)
 HTTP = 3        # UEFI HTTP boot (vendor class HTTPClient)
 
-KIND_NAMES = {NONE: 'none', PXE: 'pxe', IPXE: 'ipxe', HTTP: 'http'}
-
 UEFI_X86_ARCHES = frozenset((6, 7, 9))
 ARM_ARCHES = frozenset((10, 11))
 

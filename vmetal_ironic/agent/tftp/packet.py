@@ -15,14 +15,11 @@ OP_ACK = 4
 OP_ERROR = 5
 OP_OACK = 6
 
+# The error codes this server sends (RFC 1350 section 5, RFC 2347).
 ERR_UNDEFINED = 0
 ERR_NOT_FOUND = 1
 ERR_ACCESS = 2
-ERR_DISK_FULL = 3
 ERR_ILLEGAL_OP = 4
-ERR_UNKNOWN_TID = 5
-ERR_EXISTS = 6
-ERR_NO_USER = 7
 ERR_OPTION = 8
 
 MIN_BLKSIZE = 8
@@ -104,17 +101,22 @@ def parse_request(data: bytes) -> Request:
     return Request(opcode, filename, mode, options)
 
 
+def _field(data: bytes, expected: int, what: str) -> int:
+    """The 16-bit field after the opcode, which must be ``expected``."""
+    if len(data) < 4:
+        raise PacketError('packet too short (%d bytes)' % len(data))
+    opcode, value = _HEAD.unpack_from(data)
+    if opcode != expected:
+        raise PacketError('opcode %d is not %s' % (opcode, what))
+    return value
+
+
 def parse_ack(data: bytes) -> int:
     """The block number of an ACK.
 
     :raises PacketError: if the datagram is not an ACK.
     """
-    if len(data) < 4:
-        raise PacketError('packet too short (%d bytes)' % len(data))
-    opcode, block = _HEAD.unpack_from(data)
-    if opcode != OP_ACK:
-        raise PacketError('opcode %d is not an ACK' % opcode)
-    return block
+    return _field(data, OP_ACK, 'an ACK')
 
 
 def parse_error(data: bytes) -> tuple[int, str]:
@@ -122,11 +124,7 @@ def parse_error(data: bytes) -> tuple[int, str]:
 
     :raises PacketError: if the datagram is not an ERROR.
     """
-    if len(data) < 4:
-        raise PacketError('packet too short (%d bytes)' % len(data))
-    opcode, code = _HEAD.unpack_from(data)
-    if opcode != OP_ERROR:
-        raise PacketError('opcode %d is not an ERROR' % opcode)
+    code = _field(data, OP_ERROR, 'an ERROR')
     message = data[4:].split(b'\0', 1)[0].decode('ascii', 'replace')
     return code, message
 
