@@ -50,8 +50,15 @@ class Component(abc.ABC):
         Must not raise.
         """
 
-    def reload(self) -> None:
-        """Re-read data or configuration on SIGHUP (default: nothing)."""
+    def reload(self) -> bool | None:
+        """Re-read data or configuration on SIGHUP (default: nothing).
+
+        Must not raise.
+
+        :returns: optionally, whether the new data is in service (False:
+            it was invalid and the previous data stays).
+        """
+        return None
 
 
 class ComponentFactory(Protocol):
