@@ -50,7 +50,8 @@ LOG = log.getLogger(__name__)
 
 #: Modules that may provide ``create_components(conf, table)``.
 EXTRA_COMPONENT_MODULES = ('vmetal_ironic.agent.tftp',
-                           'vmetal_ironic.agent.http_proxy')
+                           'vmetal_ironic.agent.http_proxy',
+                           'vmetal_ironic.agent.http.callback')
 
 
 class Component(abc.ABC):
@@ -123,6 +124,8 @@ def validate(conf) -> list[str]:
     sources = list(g.sources) or (
         [dhcp_conf.SOURCE_FILE] if g.reservations_file
         else [dhcp_conf.SOURCE_IPAM])
+    from vmetal_ironic.agent.http import callback
+    callback.validate(conf)
     if dhcp_conf.SOURCE_FILE in sources and not g.reservations_file:
         raise exception.ConfigError(
             reason=_('[dhcp_agent]sources includes "file" but '
