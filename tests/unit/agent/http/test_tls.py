@@ -6,8 +6,8 @@ import socket
 import ssl
 import threading
 
-import pytest
 from cryptography import x509
+import pytest
 
 from vmetal_ironic.agent.http import tls
 
