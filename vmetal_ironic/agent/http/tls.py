@@ -113,6 +113,10 @@ def issue_server_cert(ca_pem: str, ca_key_pem: str,
     """
     ca = x509.load_pem_x509_certificate(ca_pem.encode())
     ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
+    ca_public = ca.public_key()
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey) or \
+            not isinstance(ca_public, ec.EllipticCurvePublicKey):
+        raise TLSError('the agent CA is not an EC key pair')
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
     ip = ipaddress.ip_address(address)
@@ -139,7 +143,7 @@ def issue_server_cert(ca_pem: str, ca_key_pem: str,
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(
                 key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca.public_key()), critical=False)
+                ca_public), critical=False)
             .sign(ca_key, hashes.SHA256()))
     return _cert_pem(cert), _key_pem(key)
 
