@@ -278,7 +278,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if no_body:
             return 0
+        # conn.sock is None when the upstream closes after this response
+        # (HTTP/1.0, "Connection: close"): http.client then hands the
+        # socket to the response, so the body is copied instead.
         if (length is not None and hasattr(os, 'splice')
+                and conn.sock is not None
                 and not isinstance(conn.sock, ssl.SSLSocket)
                 and not isinstance(self.connection, ssl.SSLSocket)):
             return self._splice_body(response, conn.sock, int(length))
