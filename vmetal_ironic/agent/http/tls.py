@@ -80,6 +80,15 @@ def _cert_pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
+_KEY_USAGES = ('digital_signature', 'content_commitment', 'key_encipherment',
+               'data_encipherment', 'key_agreement', 'key_cert_sign',
+               'crl_sign', 'encipher_only', 'decipher_only')
+
+
+def _key_usage(*on: str) -> x509.KeyUsage:
+    return x509.KeyUsage(**{u: u in on for u in _KEY_USAGES})
+
+
 def generate_ca(common_name: str = 'vmetal-dhcp-agent CA') -> tuple[str,
                                                                     str]:
     """A new self-signed CA: (certificate PEM, key PEM)."""
@@ -95,11 +104,8 @@ def generate_ca(common_name: str = 'vmetal-dhcp-agent CA') -> tuple[str,
             .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0),
                            critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=False, content_commitment=False,
-                key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(_key_usage('key_cert_sign', 'crl_sign'),
+                           critical=True)
             .add_extension(ski, critical=False)
             .sign(key, hashes.SHA256()))
     return _cert_pem(cert), _key_pem(key)
@@ -131,11 +137,7 @@ def issue_server_cert(ca_pem: str, ca_key_pem: str,
                                  ca.not_valid_after_utc))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None),
                            critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(_key_usage('digital_signature'), critical=True)
             .add_extension(x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectAlternativeName(
