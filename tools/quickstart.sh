@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
-# Quick start: install vmetal-ironic in .venv, create the IPAM database (a
-# SQLite file in ./quickstart-state) from etc/vmetal-ironic/quickstart.conf
-# and walk through what an operator does with vmetal-ipam.
+# Quick start. Part 1 (needs root: network namespaces): three segments on
+# this machine, nothing routed between them but vmetal-dhcp-agent; a real
+# Ironic enrolls, cleans, deploys, undeploys and deletes one node across
+# the agent, and what happened is printed (DHCP, boot files, lookup,
+# heartbeat, the conductor's calls through the callback listener). Nothing
+# is left behind. Part 2: the IPAM command line on a SQLite file
+# (./quickstart-state), from etc/vmetal-ironic/quickstart.conf.
+#
+#   tools/quickstart.sh          both parts
+#   tools/quickstart.sh --tls    part 1 with an HTTPS (automatic TLS) ramdisk
 set -eu
 cd "$(dirname "$0")/.."
 tools/setup.sh --python-only
-mkdir -p quickstart-state
-conf=etc/vmetal-ironic/quickstart.conf
 export PATH="$PWD/.venv/bin:$PATH"
 
-step() { printf '\n$ %s\n' "$*"; "$@"; }
+if [ "$(id -u)" = 0 ] && command -v udhcpc >/dev/null; then
+    printf '== Part 1: a deploy across the agent ==\n'
+    PYTHONPATH=$PWD .venv/bin/python -m tests.fixtures.demo "$@"
+else
+    printf '== Part 1 skipped: needs root and udhcpc (tools/setup.sh) ==\n'
+fi
 
+printf '\n== Part 2: the IPAM command line ==\n'
+mkdir -p quickstart-state
+conf=etc/vmetal-ironic/quickstart.conf
+step() { printf '\n$ %s\n' "$*"; "$@"; }
 step vmetal-dbsync --config-file $conf upgrade
-step vmetal-ipam --config-file $conf check-config
 step vmetal-ipam --config-file $conf allocation create node-a1 --resource-class baremetal-compute
-step vmetal-ipam --config-file $conf allocation create node-s1 --resource-class storage
-step vmetal-ipam --config-file $conf allocation pin node-a2 192.168.100.240
 step vmetal-ipam --config-file $conf allocation list
 step vmetal-ipam --config-file $conf pool list
 printf '\nState kept in ./quickstart-state (delete it to start over).\n'

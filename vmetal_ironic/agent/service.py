@@ -97,6 +97,8 @@ def validate(conf) -> list[str]:
     sources = list(g.sources) or (
         [dhcp_conf.SOURCE_FILE] if g.reservations_file
         else [dhcp_conf.SOURCE_IPAM])
+    from vmetal_ironic.agent.http import callback
+    callback.validate(conf)
     if dhcp_conf.SOURCE_FILE in sources and not g.reservations_file:
         raise exception.ConfigError(
             reason=_('[dhcp_agent]sources includes "file" but '

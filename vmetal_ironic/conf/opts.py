@@ -9,6 +9,7 @@ _MODULES = (
     'vmetal',
     'dhcp_agent',
     'bridge',
+    'callback',
 )
 
 

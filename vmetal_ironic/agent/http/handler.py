@@ -53,7 +53,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_one_request(self):
         try:
             super().handle_one_request()
-        except (ConnectionError, socket.timeout) as e:
+        except (ConnectionError, socket.timeout, ssl.SSLError) as e:
             LOG.debug('HTTP %s: connection dropped: %s',
                       self.client_address[0], e)
             self.close_connection = True
@@ -76,13 +76,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != 'HEAD':
             self.wfile.write(body)
 
+    def _route(self):
+        """(decision, upstream); upstream is None for a refusal."""
+        proxy = self.server.proxy
+        decision = routes.route(self.command, self.path,
+                                api_configured=proxy.api is not None,
+                                boot_configured=proxy.boot is not None)
+        if isinstance(decision, routes.Refusal):
+            return decision, None
+        upstream = proxy.api if decision.upstream == routes.API else \
+            proxy.boot
+        return decision, upstream
+
+    def _shown_path(self):
+        """The request target as logged."""
+        return self.path
+
     def _proxy(self):
         proxy = self.server.proxy
         client = self.client_address[0]
         begin = time.monotonic()
-        decision = routes.route(self.command, self.path,
-                                api_configured=proxy.api is not None,
-                                boot_configured=proxy.boot is not None)
+        decision, upstream = self._route()
         body_length, chunked = self._request_body_framing()
         if body_length < 0:
             self.close_connection = True
@@ -93,11 +107,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
             level = LOG.warning if decision.status == 403 else LOG.info
             level('HTTP %s: refused %s %r with %d: %s', client,
-                  self.command, self.path, decision.status, decision.reason)
+                  self.command, self._shown_path(), decision.status,
+                  decision.reason)
             self._refuse(decision.status, decision.reason)
             return
-        upstream = proxy.api if decision.upstream == routes.API else \
-            proxy.boot
         if decision.upstream == routes.BOOT and (body_length or chunked):
             self.close_connection = True
             self._refuse(400, 'request bodies are not accepted here')
@@ -105,8 +118,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if body_length is not None and body_length > proxy.max_body_size:
             self.close_connection = True
             LOG.warning('HTTP %s: refused %s %r: body of %d bytes exceeds '
-                        'the limit of %d', client, self.command, self.path,
-                        body_length, proxy.max_body_size)
+                        'the limit of %d', client, self.command,
+                        self._shown_path(), body_length, proxy.max_body_size)
             self._refuse(413, 'request body larger than %d bytes'
                          % proxy.max_body_size)
             return
@@ -124,18 +137,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              % proxy.max_body_size)
                 return
             body_length = len(body)
+        pending = None
+        hook = getattr(proxy, 'heartbeat', None)
+        if hook is not None and hook.applies(self.command, self.path):
+            # The callback path: vmetal_ironic.agent.http.callback
+            if body is None:
+                body = self.rfile.read(body_length) if body_length else b''
+            outcome = hook.check(client, self.path,
+                                 self.headers.get('Content-Type'), body)
+            if isinstance(outcome, routes.Refusal):
+                self._refuse(outcome.status, outcome.reason)
+                return
+            body, pending = outcome
+            body_length = len(body)
         try:
             sent = self._forward(upstream, decision, body_length, body)
         except UpstreamError as e:
             LOG.warning('HTTP %s: %s %r: upstream %s: %s', client,
-                        self.command, self.path, upstream.netloc, e)
+                        self.command, self._shown_path(), upstream.netloc,
+                        e)
             self.close_connection = True
             self._refuse(e.status, str(e))
             return
         status, size = sent
+        if pending is not None:
+            pending(status)
         LOG.info('HTTP %s: %s %r -> %s %d, %d bytes in %.3f s', client,
-                 self.command, self.path, decision.upstream, status, size,
-                 time.monotonic() - begin)
+                 self.command, self._shown_path(), decision.upstream, status,
+                 size, time.monotonic() - begin)
 
     def _request_body_framing(self):
         te = self.headers.get('Transfer-Encoding', '')
@@ -173,7 +202,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if upstream.scheme == 'https':
             conn = http.client.HTTPSConnection(
                 upstream.host, upstream.port,
-                timeout=proxy.connect_timeout, context=proxy.ssl_context)
+                timeout=proxy.connect_timeout,
+                context=getattr(upstream, 'context', None)
+                or proxy.ssl_context)
         else:
             conn = http.client.HTTPConnection(
                 upstream.host, upstream.port, timeout=proxy.connect_timeout)
@@ -247,8 +278,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if no_body:
             return 0
+        # conn.sock is None when the upstream closes after this response
+        # (HTTP/1.0, "Connection: close"): http.client then hands the
+        # socket to the response, so the body is copied instead.
         if (length is not None and hasattr(os, 'splice')
-                and not isinstance(conn.sock, ssl.SSLSocket)):
+                and conn.sock is not None
+                and not isinstance(conn.sock, ssl.SSLSocket)
+                and not isinstance(self.connection, ssl.SSLSocket)):
             return self._splice_body(response, conn.sock, int(length))
         return self._copy_body(response, chunk)
 
@@ -278,8 +314,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Status and headers are gone: all that is left is to drop the
         # connection so the client sees a short body.
         LOG.warning('HTTP %s: %s %r: transfer aborted after %d bytes: %s',
-                    self.client_address[0], self.command, self.path, total,
-                    error)
+                    self.client_address[0], self.command, self._shown_path(),
+                    total, error)
         self.close_connection = True
 
     def _copy_body(self, response, chunk):

@@ -91,7 +91,8 @@ def parse_upstream(url: str) -> Upstream:
                     parts.path.rstrip('/'))
 
 
-def _bad_path(path: str) -> str | None:
+def bad_path(path: str) -> str | None:
+    """Why an origin-form path is refused, or None."""
     if not path.startswith('/'):
         return 'not an origin-form request target'
     decoded = urllib.parse.unquote(path)
@@ -121,7 +122,7 @@ def route(method: str, target: str, api_configured: bool = True,
     if not target.startswith('/'):
         return Refusal(400, 'only origin-form request targets are served')
     path, sep, query = target.partition('?')
-    bad = _bad_path(path)
+    bad = bad_path(path)
     if bad:
         return Refusal(400, bad)
     if path == '/' or path == '/v1' or path.startswith('/v1/'):

@@ -41,11 +41,22 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, proxy, address, interface):
+    def __init__(self, proxy, address, interface, context=None):
         self.proxy = proxy
         self.slots = threading.BoundedSemaphore(proxy.max_connections)
         self._interface = interface
-        super().__init__(address, handler.Handler)
+        self._context = context
+        super().__init__(address, getattr(proxy, 'handler_class',
+                                          handler.Handler))
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self._context is not None:
+            # The handshake runs on the first read, in the request's
+            # thread and under its timeout, never in the accept loop.
+            sock = self._context.wrap_socket(sock, server_side=True,
+                                             do_handshake_on_connect=False)
+        return sock, address
 
     def server_bind(self):
         if self._interface:
@@ -58,6 +69,8 @@ class _Server(http.server.ThreadingHTTPServer):
             LOG.warning('HTTP %s: %d connections in use; answered 503',
                         client_address[0], self.proxy.max_connections)
             try:
+                if isinstance(request, ssl.SSLSocket):
+                    raise OSError('no handshake in the accept loop')
                 request.sendall(b'HTTP/1.1 503 Service Unavailable\r\n'
                                 b'Content-Length: 0\r\n'
                                 b'Connection: close\r\n\r\n')
@@ -95,7 +108,7 @@ class HttpProxy(component.Component):
     def __init__(self, address, port=8080, http_url=None, api_url=None,
                  connect_timeout=10.0, read_timeout=60.0,
                  max_body_size=1048576, max_connections=200, cafile=None,
-                 interface=None):
+                 interface=None, https_port=0, https_context=None):
         if not http_url and not api_url:
             raise exception.ConfigError(
                 reason='[dhcp_agent]ironic_http_url is required when '
@@ -110,8 +123,15 @@ class HttpProxy(component.Component):
         self.max_connections = max_connections
         self.interface = interface
         self.ssl_context = ssl.create_default_context(cafile=cafile)
+        # The HTTPS listener (same routes) when a certificate is set.
+        self.https_port = https_port
+        self.https_context = https_context
+        # Set by create_components when the callback path is on: the
+        # heartbeat rewrite (vmetal_ironic.agent.http.callback).
+        self.heartbeat = None
         self._server = None
         self._thread = None
+        self._https = None
 
     @staticmethod
     def _upstream(option, url):
@@ -139,9 +159,21 @@ class HttpProxy(component.Component):
                  self.address, self.port,
                  self.boot.netloc if self.boot else None,
                  self.api.netloc if self.api else None)
+        if self.https_context is not None:
+            self._https = _Server(self, (self.address, self.https_port),
+                                  self.interface, self.https_context)
+            self.https_port = self._https.server_address[1]
+            threading.Thread(target=self._https.serve_forever,
+                             kwargs={'poll_interval': 0.5},
+                             name='https-proxy', daemon=True).start()
+            LOG.info('HTTPS proxy on %s:%d', self.address, self.https_port)
 
     def stop(self):
         """Stop accepting connections and close the socket."""
+        if self._https is not None:
+            self._https.shutdown()
+            self._https.server_close()
+            self._https = None
         if self._server is None:
             return
         self._server.shutdown()
@@ -159,7 +191,8 @@ def create_components(conf, table):
     have nowhere to forward).
 
     :param conf: an oslo.config ConfigOpts with ``[dhcp_agent]``.
-    :param table: the agent's reservation table (unused).
+    :param table: the agent's reservation table (heartbeats are checked
+        against it when the callback path is on).
     :returns: a list of zero or one :class:`HttpProxy`.
     :raises ConfigError: if an upstream URL is invalid.
     """
@@ -172,7 +205,17 @@ def create_components(conf, table):
         LOG.warning('HTTP proxy is off: set [dhcp_agent]ironic_http_url '
                     '(and ironic_api_url), or http_proxy_enabled = false')
         return []
-    return [HttpProxy(group.server_address or '0.0.0.0',
+    https_context = None
+    if group.https_port:
+        from vmetal_ironic.agent.http import tls
+        try:
+            https_context = tls.file_server_context(
+                group.https_cert_file, group.https_key_file)
+        except tls.TLSError as e:
+            raise exception.ConfigError(
+                reason='[dhcp_agent]https_cert_file / https_key_file: '
+                       '%s' % e)
+    proxy = HttpProxy(group.server_address or '0.0.0.0',
                       port=group.http_port,
                       http_url=group.ironic_http_url,
                       api_url=group.ironic_api_url,
@@ -181,7 +224,13 @@ def create_components(conf, table):
                       max_body_size=group.http_max_body_size,
                       max_connections=group.http_max_connections,
                       cafile=group.ironic_cafile,
-                      interface=group.interface)]
+                      interface=group.interface,
+                      https_port=group.https_port,
+                      https_context=https_context)
+    if table is not None:
+        from vmetal_ironic.agent.http import callback
+        proxy.heartbeat = callback.heartbeat_hook(conf, table)
+    return [proxy]
 
 
 def proxy_url(conf, path=''):
