@@ -193,7 +193,9 @@ def test_pool_sync_lists_the_changes(fake, capsys):
 
 
 @pytest.mark.parametrize('argv', [[], ['frobnicate'], ['pool', 'nope'],
-                                  ['allocation', 'pin', 'only-node']])
+                                  ['allocation', 'pin', 'only-node'],
+                                  ['allocation', 'release', 'n', '--forget',
+                                   '--scope', 'node']])
 def test_usage_errors_exit_2_in_one_line(fake, capsys, argv):
     status, out, err = run(capsys, *argv)
     assert status == 2

@@ -92,10 +92,11 @@ class AllocationRelease(base.Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         _node_argument(parser)
-        parser.add_argument('--forget', action='store_true',
-                            help='also drop pins and the claim on the '
-                                 'addresses (the node is gone)')
-        _scope_argument(parser, 'release only the allocation of this '
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument('--forget', action='store_true',
+                           help='also drop pins and the claim on the '
+                                'addresses (the node is gone)')
+        _scope_argument(which, 'release only the allocation of this '
                         'scope (default: every scope)')
         return parser
 
