@@ -15,6 +15,13 @@ def _node_argument(parser):
                         help='node UUID (or name)')
 
 
+def _node_rows(node, allocations):
+    """Rows of a node's allocations; none is an error (exit status 1)."""
+    if not allocations:
+        raise exception.AllocationNotFound(node=node, where='')
+    return output.rows(ALLOCATION_COLUMNS, allocations)
+
+
 def _scope_argument(parser, help):
     parser.add_argument('--scope', choices=base.SCOPES, help=help)
 
@@ -41,12 +48,9 @@ class AllocationShow(base.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        found = [a for a in self.ipam.list_allocations()
-                 if a.node_uuid == parsed_args.node]
-        if not found:
-            raise exception.AllocationNotFound(node=parsed_args.node,
-                                               where='')
-        return output.rows(ALLOCATION_COLUMNS, found)
+        return _node_rows(parsed_args.node, [
+            a for a in self.ipam.list_allocations()
+            if a.node_uuid == parsed_args.node])
 
 
 class AllocationCreate(base.ShowOne):
@@ -102,14 +106,10 @@ class AllocationRelease(base.Lister):
 
     def take_action(self, parsed_args):
         if parsed_args.forget:
-            released = self.ipam.forget(parsed_args.node)
-        else:
-            released = self.ipam.release(parsed_args.node,
-                                         scope=parsed_args.scope)
-            if not released:
-                raise exception.AllocationNotFound(node=parsed_args.node,
-                                                   where='')
-        return output.rows(ALLOCATION_COLUMNS, released)
+            return output.rows(ALLOCATION_COLUMNS,
+                               self.ipam.forget(parsed_args.node))
+        return _node_rows(parsed_args.node, self.ipam.release(
+            parsed_args.node, scope=parsed_args.scope))
 
 
 class ReservationList(base.Lister):
