@@ -6,14 +6,16 @@ rule, one line per row), so that what ``vmetal-ipam`` printed before cliff
 reads the same. A cell never carries a control character to the terminal.
 """
 
+from collections.abc import Iterable, Sequence
 import json
+from typing import Any
 
 from cliff.formatters import base
 
 from vmetal_ironic.cmd import common
 
 
-def cell(value):
+def cell(value: Any) -> str:
     """The text of one table cell."""
     if value is None:
         return '-'
@@ -24,7 +26,8 @@ def cell(value):
     return common.printable(value)
 
 
-def format_table(columns, rows):
+def format_table(columns: Sequence[str],
+                 rows: Iterable[Sequence[Any]]) -> str:
     """Plain text table: a header, a rule, one line per row."""
     cells = [[cell(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells])
@@ -36,7 +39,7 @@ def format_table(columns, rows):
     return '\n'.join(lines)
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """``value`` as JSON-ready data (dates and addresses become text)."""
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
@@ -47,20 +50,21 @@ def plain(value):
     return str(value)
 
 
-def as_dict(record):
+def as_dict(record: Any) -> dict[str, Any]:
     """A record of the IPAM API (``to_dict()``) or a mapping, as a dict."""
     if hasattr(record, 'to_dict'):
         record = record.to_dict()
     return {k: plain(v) for k, v in dict(record).items()}
 
 
-def rows(columns, records):
+def rows(columns: Sequence[str], records: Iterable[Any]
+         ) -> tuple[Sequence[str], list[tuple[Any, ...]]]:
     """``(columns, rows)`` for a cliff Lister from IPAM records."""
     dicts = [as_dict(r) for r in records]
     return columns, [tuple(d.get(c) for c in columns) for d in dicts]
 
 
-def one(record):
+def one(record: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """``(fields, values)`` for a cliff ShowOne from one record."""
     d = as_dict(record)
     return tuple(d), tuple(d.values())
