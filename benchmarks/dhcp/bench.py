@@ -152,7 +152,8 @@ def bench_server(name, bed, opts):
     server = subprocess.Popen(bed.exec_in(bed.srv, 0) + argv, env=env,
                               stdout=log, stderr=subprocess.STDOUT)
     result = {'server': name, 'clients': len(bed.reservations),
-              'duration_s': opts.duration}
+              'duration_s': opts.duration,
+              'loadavg_start': round(os.getloadavg()[0], 2)}
     try:
         last_mac = bed.reservations[-1][0]
         deadline = started + opts.start_timeout
@@ -203,6 +204,7 @@ def bench_server(name, bed, opts):
                 if exchanges else None,
                 limited_by_max_rate=best is steps[-1])
         result['rss_mb'] = round(proc_rss_mb(server.pid), 1)
+        result['loadavg_end'] = round(os.getloadavg()[0], 2)
     finally:
         server.terminate()
         try:
@@ -218,7 +220,8 @@ def bench_server(name, bed, opts):
 
 COLUMNS = (('server', '%s'), ('clients', '%d'), ('startup_s', '%.3f'),
            ('rate_per_s', '%.0f'), ('drops_pct', '%.2f'),
-           ('cpu_us_per_dora', '%.1f'), ('rss_mb', '%.1f'))
+           ('cpu_us_per_dora', '%.1f'), ('rss_mb', '%.1f'),
+           ('loadavg_start', '%.2f'))
 RATIOS = (('rate_per_s', 'rate'), ('cpu_us_per_dora', 'CPU/DORA'),
           ('rss_mb', 'RSS'), ('startup_s', 'start-up'))
 
@@ -245,7 +248,7 @@ def main(argv=None):
     p.add_argument('--servers', default='vmetal-agent,dnsmasq,kea')
     p.add_argument('--duration', type=int, default=5,
                    help='seconds of perfdhcp per offered rate')
-    p.add_argument('--start-rate', type=int, default=250)
+    p.add_argument('--start-rate', type=int, default=50)
     p.add_argument('--max-rate', type=int, default=64000)
     p.add_argument('--max-drop', type=float, default=1.0,
                    help='percent of lost exchanges a rate may have')
