@@ -15,7 +15,7 @@ wait_for() {  # wait_for NAME SECONDS CMD...
 }
 
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q; }
-mysql_up() { mariadb-admin -h 127.0.0.1 -u root ping; }
+mysql_up() { mariadb-admin -h 127.0.0.1 -u root ping >/dev/null 2>&1; }
 rabbit_up() { timeout 2 bash -c '</dev/tcp/127.0.0.1/5672'; }
 
 rc=0

@@ -2,28 +2,66 @@
 
 Each test gets a database of its own, created here and dropped afterwards,
 so tests never see each other's rows and never touch anything else.
+
+The servers and the credentials come from the environment (doc/testing.md)::
+
+    VMETAL_TEST_PG_URL     default postgresql://postgres@127.0.0.1:5432/test
+    VMETAL_TEST_MYSQL_URL  default mysql://root@127.0.0.1:3306/
+
+The user needs the right to create and drop databases; the database named
+in the PostgreSQL URL is the one the admin connection opens.
 """
 
 import contextlib
+import os
+import urllib.parse
 import uuid
 
 BACKENDS = ('sqlite', 'postgresql', 'mysql')
 
-PG = {'host': '127.0.0.1', 'port': 5432, 'user': 'postgres',
-      'dbname': 'test'}
-MYSQL = {'host': '127.0.0.1', 'port': 3306, 'user': 'root', 'password': ''}
+DEFAULT_PG_URL = 'postgresql://postgres@127.0.0.1:5432/test'
+DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/'
+
+
+def _server(variable, default, port):
+    """host, port, user, password and database of a server URL."""
+    url = urllib.parse.urlsplit(os.environ.get(variable) or default)
+    return {'host': url.hostname or '127.0.0.1', 'port': url.port or port,
+            'user': urllib.parse.unquote(url.username or ''),
+            'password': urllib.parse.unquote(url.password or ''),
+            'database': url.path.lstrip('/')}
+
+
+def pg_server():
+    return _server('VMETAL_TEST_PG_URL', DEFAULT_PG_URL, 5432)
+
+
+def mysql_server():
+    return _server('VMETAL_TEST_MYSQL_URL', DEFAULT_MYSQL_URL, 3306)
+
+
+def _credentials(server):
+    user = urllib.parse.quote(server['user'], safe='')
+    if server['password']:
+        user += ':' + urllib.parse.quote(server['password'], safe='')
+    return user
 
 
 def _pg_admin():
     import psycopg2
-    connection = psycopg2.connect(**PG)
+    s = pg_server()
+    connection = psycopg2.connect(host=s['host'], port=s['port'],
+                                  user=s['user'], password=s['password'],
+                                  dbname=s['database'] or 'postgres')
     connection.autocommit = True
     return connection
 
 
 def _mysql_admin():
     import pymysql
-    return pymysql.connect(autocommit=True, **MYSQL)
+    s = mysql_server()
+    return pymysql.connect(autocommit=True, host=s['host'], port=s['port'],
+                           user=s['user'], password=s['password'])
 
 
 @contextlib.contextmanager
@@ -34,12 +72,13 @@ def temporary_database(backend, directory):
         yield 'sqlite:///%s' % (directory / ('%s.sqlite' % name))
         return
     if backend == 'postgresql':
+        s = pg_server()
         admin = _pg_admin()
         with admin.cursor() as cursor:
             cursor.execute('CREATE DATABASE %s' % name)
         try:
             yield 'postgresql+psycopg2://%s@%s:%d/%s' % (
-                PG['user'], PG['host'], PG['port'], name)
+                _credentials(s), s['host'], s['port'], name)
         finally:
             with admin.cursor() as cursor:
                 cursor.execute('DROP DATABASE IF EXISTS %s WITH (FORCE)'
@@ -47,12 +86,13 @@ def temporary_database(backend, directory):
             admin.close()
         return
     if backend == 'mysql':
+        s = mysql_server()
         admin = _mysql_admin()
         with admin.cursor() as cursor:
             cursor.execute('CREATE DATABASE %s CHARACTER SET utf8mb4' % name)
         try:
             yield 'mysql+pymysql://%s@%s:%d/%s?charset=utf8mb4' % (
-                MYSQL['user'], MYSQL['host'], MYSQL['port'], name)
+                _credentials(s), s['host'], s['port'], name)
         finally:
             with admin.cursor() as cursor:
                 cursor.execute('DROP DATABASE IF EXISTS %s' % name)

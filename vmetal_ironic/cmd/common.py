@@ -36,9 +36,22 @@ def parse_config(argv, prog, description=None, default_log_level=None):
     return conf
 
 
+def printable(text):
+    """``text`` with every non-printable character escaped (``\\x1b``).
+
+    What a user typed or a database holds never reaches the terminal raw:
+    a newline cannot forge a second line, an ANSI escape cannot recolour
+    or rewrite the screen.
+    """
+    return ''.join(
+        ch if ch.isprintable()
+        else ch.encode('unicode_escape').decode('ascii')
+        for ch in str(text))
+
+
 def fail(message, status):
     """Print a one-line message to stderr and return ``status``."""
-    sys.stderr.write('%s\n' % str(message).replace('\n', ' '))
+    sys.stderr.write('%s\n' % printable(str(message).replace('\n', ' ')))
     return status
 
 

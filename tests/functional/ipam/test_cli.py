@@ -7,6 +7,9 @@ import sys
 
 import pytest
 
+from tests import confutils
+from vmetal_ironic.ipam import manager as manager_mod
+
 BIN = os.path.dirname(sys.executable)
 
 CONFIG = """
@@ -49,7 +52,7 @@ def config(tmp_path):
 
 
 def ipam_json(config, *args, check=0):
-    proc = run('vmetal-ipam', '--format', 'json', *args, config=config,
+    proc = run('vmetal-ipam', *args, '-f', 'json', config=config,
                check=check)
     return json.loads(proc.stdout) if check == 0 else proc
 
@@ -152,3 +155,47 @@ def test_missing_schema_and_file(tmp_path):
     proc = run('vmetal-ipam', 'pool', 'list', config=tmp_path / 'nope.conf',
                check=2)
     assert 'nope.conf' in proc.stderr
+
+
+def test_input_checked_and_output_printable(config, tmp_path):
+    for node in ('bad\nnode', 'x\x1b[31mred'):
+        proc = run('vmetal-ipam', 'allocation', 'create', node,
+                   config=config, check=2)
+        assert '\x1b' not in proc.stderr and proc.stdout == ''
+        assert len(proc.stderr.strip().splitlines()) == 1
+    proc = run('vmetal-ipam', 'allocation', 'create', 'n', '--scope',
+               's' * 200, config=config, check=2)
+    assert 'invalid choice' in proc.stderr
+    assert ipam_json(config, 'allocation', 'list') == []
+    # a name stored before the command checked its input is escaped
+    conf = confutils.conf_from_text(config.read_text(), tmp_path, 'in.conf')
+    mgr = manager_mod.IPAMManager(conf)
+    try:
+        mgr.pin('a\x1b[2Jb', '192.168.100.50')
+    finally:
+        mgr.close()
+    table = run('vmetal-ipam', 'allocation', 'list', config=config,
+                check=0).stdout
+    assert '\x1b' not in table and 'a\\x1b[2Jb' in table
+    assert ipam_json(config, 'allocation', 'list', '-c', 'node_uuid') == \
+        [{'node_uuid': 'a\x1b[2Jb'}]
+    proc = run('vmetal-ipam', 'allocation', 'list', '-f', 'value', '-c',
+               'address', config=config, check=0)
+    assert proc.stdout == '192.168.100.50\n'
+
+
+def test_pool_drift_and_sync(config):
+    """Needs the IPAM manager's sync_pools() and pool_drift()."""
+    text = config.read_text()
+    config.write_text(text.replace('cidr = 192.168.200.1/24',
+                                   'cidr = 192.168.201.1/24'))
+    proc = run('vmetal-ipam', 'check-config', config=config, check=1)
+    assert 'pool storage: cidr' in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    drifted = ipam_json(config, 'check-config', check=1)
+    assert [p['drift'] for p in json.loads(drifted.stdout)] == [[], ['cidr']]
+    changes = ipam_json(config, 'pool', 'sync')
+    assert [c['pool'] for c in changes] == ['storage']
+    proc = run('vmetal-ipam', 'check-config', config=config, check=0)
+    assert 'configuration OK: 2 pool(s)' in proc.stdout
+    assert ipam_json(config, 'pool', 'sync') == []

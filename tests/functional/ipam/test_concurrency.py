@@ -54,6 +54,8 @@ def _worker(url, config_dir, index, barrier):
     return result
 
 
+# 8 processes x 500 nodes on one database: its workers may take 300 s each
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize('backend', ['postgresql', 'mysql', 'sqlite'])
 def test_concurrent_allocations(backend, tmp_path):
     with databases.temporary_database(backend, tmp_path) as url:

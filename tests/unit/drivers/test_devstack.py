@@ -14,6 +14,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
+BIN = os.path.dirname(sys.executable)
 FILES = [os.path.join(ROOT, 'devstack', name)
          for name in ('plugin.sh', 'lib/vmetal-ironic', 'settings')]
 
@@ -46,7 +47,14 @@ database_connection_url() { echo "mysql+pymysql://root:pw@db/$1"; }
 trueorfalse() { local v=${!2:-$1}; echo "$v"; }
 define_plugin() { :; }
 plugin_requires() { :; }
-sudo() { if [[ "$1" == install ]]; then mkdir -p "${@: -2}"; else "$@"; fi; }
+sudo() {
+    if [[ "$1" != install ]]; then "$@"; return; fi
+    shift
+    while [[ "$1" == -* ]]; do [[ "$1" == -o ]] && shift; shift; done
+    mkdir -p "$@"
+}
+run_process() { printf '%s\n' "$@" > "$RUN_LOG"; }
+die() { echo "die: $2" >&2; exit 1; }
 '''
 
 
@@ -64,7 +72,7 @@ def test_bashate():
     subprocess.run([bashate, '-i', 'E005'] + FILES, check=True)
 
 
-def _configure(tmp_path, hardware_types):
+def _configure(tmp_path, hardware_types, extra=''):
     conf = tmp_path / 'ironic.conf'
     conf.write_text('[DEFAULT]\nenabled_hardware_types = %s\n'
                     'enabled_network_interfaces = flat,noop\n'
@@ -76,11 +84,12 @@ DEST=%(root)s/..; DATA_DIR=%(tmp)s/data; STACK_USER=$(id -un)
 IRONIC_CONF_FILE=%(conf)s
 VMETAL_IRONIC_CONF_DIR=%(tmp)s/etc
 VMETAL_POOL_RANGES=10.0.5.100-10.0.5.200
+%(extra)s
 source %(root)s/devstack/settings
 source %(root)s/devstack/lib/vmetal-ironic
 configure_vmetal_ironic
 configure_vmetal_ironic   # twice: idempotent
-''' % {'root': ROOT, 'tmp': tmp_path, 'conf': conf}
+''' % {'root': ROOT, 'tmp': tmp_path, 'conf': conf, 'extra': extra}
     out = subprocess.run(['bash', '-c', script], check=True,
                          capture_output=True, text=True,
                          env=dict(os.environ, PYTHON=sys.executable))
@@ -117,3 +126,89 @@ def test_no_default_when_a_type_rejects_vmetal(tmp_path):
     conf, out = _configure(tmp_path, 'ipmi')
     assert 'default_network_interface' not in conf['DEFAULT']
     assert 'WARNING' in out
+
+
+def test_agent_configuration_starts(tmp_path):
+    """The agent's file passes the agent's own start-up checks."""
+    from oslo_config import cfg
+
+    from vmetal_ironic.agent import service
+    from vmetal_ironic.conf import database
+    from vmetal_ironic.conf import dhcp_agent
+
+    _configure(tmp_path, 'fake-hardware',
+               'VMETAL_DHCP_AGENT_INTERFACE=lo\n'
+               'VMETAL_DHCP_AGENT_ADDRESS=127.0.0.1')
+    path = tmp_path / 'etc' / 'vmetal-dhcp-agent.conf'
+    agent = configparser.RawConfigParser()
+    agent.read(path)
+    assert agent['dhcp_agent']['interface'] == 'lo'
+    assert agent['dhcp_agent']['server_address'] == '127.0.0.1'
+    assert agent['dhcp_agent']['sources'] == 'ipam'
+    assert agent['dhcp_agent']['tftp_root'] == str(
+        tmp_path / 'data' / 'vmetal-ironic' / 'tftpboot')
+    assert agent['dhcp_agent']['ironic_api_url'].endswith('/baremetal')
+    conf = cfg.ConfigOpts()
+    database.register_opts(conf)
+    dhcp_agent.register_opts(conf)
+    conf(['--config-file', str(path)], project='vmetal-test',
+         default_config_files=[])
+    assert service.validate(conf) == ['ipam']
+
+
+def test_agent_defaults(tmp_path):
+    _configure(tmp_path, 'fake-hardware',
+               'IRONIC_VM_NETWORK_BRIDGE=brbm\n'
+               'IRONIC_PROVISION_SUBNET_GATEWAY=10.0.5.1')
+    agent = configparser.RawConfigParser()
+    agent.read(tmp_path / 'etc' / 'vmetal-dhcp-agent.conf')
+    assert agent['dhcp_agent']['interface'] == 'brbm'
+    assert agent['dhcp_agent']['server_address'] == '10.0.5.1'
+
+
+def _start(tmp_path, interface, address):
+    ipxe = tmp_path / 'ipxe'
+    ipxe.mkdir()
+    (ipxe / 'undionly.kpxe').write_bytes(b'ipxe')
+    script = STUBS + '''
+set -eu
+DEST=%(root)s/..; DATA_DIR=%(tmp)s/data; STACK_USER=$(id -un)
+VMETAL_IRONIC_CONF_DIR=%(tmp)s/etc
+VMETAL_DHCP_AGENT_INTERFACE=%(dev)s
+VMETAL_DHCP_AGENT_ADDRESS=%(addr)s
+VMETAL_DHCP_AGENT_IPXE_DIR=%(tmp)s/ipxe
+source %(root)s/devstack/settings
+source %(root)s/devstack/lib/vmetal-ironic
+start_vmetal_dhcp_agent
+''' % {'root': ROOT, 'tmp': tmp_path, 'dev': interface, 'addr': address}
+    return subprocess.run(['bash', '-c', script], capture_output=True,
+                          text=True, env=dict(
+                                              os.environ,
+                                              PYTHON=sys.executable,
+                                              RUN_LOG=str(tmp_path / 'run'),
+                                              PATH=BIN + os.pathsep +
+                                              os.environ['PATH']))
+
+
+def test_agent_runs_as_root_on_an_existing_interface(tmp_path):
+    proc = _start(tmp_path, 'lo', '127.0.0.1')
+    assert proc.returncode == 0, proc.stderr
+    args = (tmp_path / 'run').read_text().splitlines()
+    assert args[0] == 'vmetal-dhcp-agent'
+    assert args[1].endswith('vmetal-dhcp-agent --config-file %s' % (
+        tmp_path / 'etc' / 'vmetal-dhcp-agent.conf'))
+    assert args[2:] == ['', 'root']
+    tftp = tmp_path / 'data' / 'vmetal-ironic' / 'tftpboot'
+    assert (tftp / 'undionly.kpxe').read_bytes() == b'ipxe'
+
+
+@pytest.mark.parametrize('interface, address, words', [
+    ('vmetal-none0', '127.0.0.1', 'does not exist'),
+    ('lo', '192.0.2.77', 'does not carry'),
+])
+def test_agent_refuses_a_missing_interface_or_address(tmp_path, interface,
+                                                      address, words):
+    proc = _start(tmp_path, interface, address)
+    assert proc.returncode == 1
+    assert words in proc.stderr
+    assert not (tmp_path / 'run').exists()

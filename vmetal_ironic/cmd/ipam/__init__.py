@@ -1,0 +1,1 @@
+"""``vmetal-ipam``: the operator's command line (cliff)."""
