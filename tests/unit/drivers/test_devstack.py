@@ -133,6 +133,8 @@ def test_agent_configuration_starts(tmp_path):
     from oslo_config import cfg
 
     from vmetal_ironic.agent import service
+    from vmetal_ironic.conf import bridge
+    from vmetal_ironic.conf import callback
     from vmetal_ironic.conf import database
     from vmetal_ironic.conf import dhcp_agent
 
@@ -149,8 +151,8 @@ def test_agent_configuration_starts(tmp_path):
         tmp_path / 'data' / 'vmetal-ironic' / 'tftpboot')
     assert agent['dhcp_agent']['ironic_api_url'].endswith('/baremetal')
     conf = cfg.ConfigOpts()
-    database.register_opts(conf)
-    dhcp_agent.register_opts(conf)
+    for group in (database, dhcp_agent, bridge, callback):
+        group.register_opts(conf)
     conf(['--config-file', str(path)], project='vmetal-test',
          default_config_files=[])
     assert service.validate(conf) == ['ipam']
