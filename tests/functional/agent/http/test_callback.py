@@ -21,6 +21,7 @@ import ipaddress
 import json
 import os
 import pwd
+import re
 import subprocess
 import time
 
@@ -392,3 +393,32 @@ def test_restart_keeps_the_callback_url_and_the_ca(cb):
     ca = cb.ca_file(again['agent_verify_ca'])
     assert cb.conductor('--cacert', ca, again['callback_url']
                         + '/v1/commands/')[0] == 200
+
+
+def test_a_restart_between_heartbeat_and_command_is_invisible(cb):
+    # A ramdisk that heartbeats once, then the agent restarts: the
+    # conductor's next call reaches it without another heartbeat.
+    cb.ramdisk(cb.server_a, IP_A, 9997, 'a-restart')
+    doc = cb.register(cb.server_a, NODE_A, 'http://%s:9997' % IP_A)
+    ca = cb.ca_file(doc['agent_verify_ca'])
+    cb.agent.stop()
+    cb.start_agent()
+    assert re.search(r'Callback: [1-9]\d* ramdisks loaded from',
+                     cb.agent.log())
+    status, body, _ = cb.conductor('--cacert', ca, doc['callback_url']
+                                   + '/v1/commands/')
+    assert (status, json.loads(body)['ramdisk']) == (200, 'a-restart')
+    # Loaded entries are still checked against the reservations.
+    hosts = {'defaults': HOSTS['defaults'],
+             'hosts': [h for h in HOSTS['hosts'] if h['mac'] != MAC_A]}
+    cb.agent.write_hosts(hosts)
+    cb.agent.hup()
+    for _ in range(50):
+        status = cb.conductor('--cacert', ca, doc['callback_url']
+                              + '/v1/commands/')[0]
+        if status != 200:
+            break
+        time.sleep(0.1)
+    assert status == 403
+    cb.agent.write_hosts(HOSTS)
+    cb.agent.hup()
