@@ -80,7 +80,8 @@ def self_signed(ip, path_prefix):
 class Bed:
     def __init__(self, lab):
         self.lab = lab
-        prov, clus = lab.segment('prov'), lab.segment('clus')
+        prov = lab.segment('prov')
+        self.clus = clus = lab.segment('clus')
         self.agent_ns = lab.namespace('agent')
         self.agent_ns.attach(prov, 'prov0', AGENT_PROV + '/24')
         self.agent_ns.attach(clus, 'clus0', AGENT_CLUS + '/24')
