@@ -22,7 +22,8 @@ stand-in Ironic API and ramdisks, :mod:`tests.functional.agent.http.
 test_callback`): from the cluster namespace, ``--calls`` requests as the
 conductor makes them (``GET /v1/commands/`` and a ``POST`` with a JSON
 body, a new connection and TLS handshake each, as Ironic's per-task
-client does) through the listener to a ramdisk on the provisioning
+client does, and the POST on one keep-alive connection, as the calls
+within one task go) through the listener to a ramdisk on the provisioning
 segment, versus directly to an identical ramdisk on the cluster segment;
 p50 / p99. Then a ``--big-mb`` response through the listener versus
 direct (median of 3, MB/s).
@@ -114,20 +115,28 @@ def deploy_table(n):
 
 # --- agent commands ----------------------------------------------------------
 
-def _client(inside, ca, calls, url, method, body):
-    """Timings (s) of ``calls`` requests, a new connection each."""
+def _client(inside, ca, calls, url, method, body, keep_alive=False):
+    """Timings (s) of ``calls`` requests, a new connection each or one."""
     import requests
+
+    shared = requests.Session() if keep_alive else None
 
     def one():
         t = time.perf_counter()
-        with requests.Session() as s:
-            r = s.request(method, url, data=body, verify=ca, timeout=30,
-                          headers={'Content-Type': 'application/json'})
-            r.raise_for_status()
-            r.content
+        s = shared or requests.Session()
+        r = s.request(method, url, data=body, verify=ca, timeout=30,
+                      headers={'Content-Type': 'application/json'})
+        r.raise_for_status()
+        r.content
+        if shared is None:
+            s.close()
         return time.perf_counter() - t
 
-    return inside.call(lambda: [one() for _ in range(calls)])
+    try:
+        return inside.call(lambda: [one() for _ in range(calls)])
+    finally:
+        if shared is not None:
+            inside.call(shared.close)
 
 
 def _download(inside, ca, url):
@@ -190,6 +199,12 @@ def command_table(calls, big_mb):
                                 data)
                     rows.append(('%s ramdisk, %s %s (ms)' % (
                         ramdisk, method, q), d, v))
+                d = _client(inside, d_ca, calls, d_url + q, method, data,
+                            keep_alive=True)
+                v = _client(inside, v_ca, calls, v_url + q, method, data,
+                            keep_alive=True)
+                rows.append(('%s ramdisk, POST, one keep-alive connection '
+                             '(ms)' % ramdisk, d, v))
                 big = '/big/%d' % (big_mb * 1000 * 1000)
                 d = [_download(inside, d_ca, d_url + big) for _ in range(3)]
                 v = [_download(inside, v_ca, v_url + big) for _ in range(3)]

@@ -128,9 +128,23 @@ class CallbackHandler(http_handler.Handler):
     def _shown_path(self):
         return _TOKEN_RE.sub(r'\1***', self.path)
 
+    def _connect(self, upstream):
+        # Headers and body leave in separate writes: without TCP_NODELAY
+        # the body of a command could wait for the ramdisk's delayed ACK.
+        conn = super()._connect(upstream)
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
+
 
 class _DeviceBoundServer(http_proxy._Server):
     """The proxy's server, bound to its device or not at all."""
+
+    def get_request(self):
+        sock, address = super().get_request()
+        # Status line and headers, then the body: two writes (see
+        # CallbackHandler._connect) on a keep-alive connection.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
 
     def server_bind(self):
         if self._interface:
