@@ -349,18 +349,28 @@ def test_a_gone_reservation_closes_the_path(cb):
     ca = cb.ca_file(doc['agent_verify_ca'])
     url = doc['callback_url'] + '/v1/commands/'
     assert cb.conductor('--cacert', ca, url)[0] == 200
+    assert _status_without_reservation(cb, MAC_B, ca, url) == 403
+
+
+def _status_without_reservation(cb, mac, ca, url):
+    """The listener's answer once ``mac``'s reservation is gone.
+
+    The reservations are restored afterwards.
+    """
     hosts = {'defaults': HOSTS['defaults'],
-             'hosts': [h for h in HOSTS['hosts'] if h['mac'] != MAC_B]}
+             'hosts': [h for h in HOSTS['hosts'] if h['mac'] != mac]}
     cb.agent.write_hosts(hosts)
     cb.agent.hup()
-    for _ in range(50):
-        status = cb.conductor('--cacert', ca, url)[0]
-        if status != 200:
-            break
-        time.sleep(0.1)
-    assert status == 403
-    cb.agent.write_hosts(HOSTS)
-    cb.agent.hup()
+    try:
+        for _ in range(50):
+            status = cb.conductor('--cacert', ca, url)[0]
+            if status != 200:
+                break
+            time.sleep(0.1)
+        return status
+    finally:
+        cb.agent.write_hosts(HOSTS)
+        cb.agent.hup()
 
 
 def _hwm_kib(pid):
@@ -410,16 +420,5 @@ def test_a_restart_between_heartbeat_and_command_is_invisible(cb):
                                    + '/v1/commands/')
     assert (status, json.loads(body)['ramdisk']) == (200, 'a-restart')
     # Loaded entries are still checked against the reservations.
-    hosts = {'defaults': HOSTS['defaults'],
-             'hosts': [h for h in HOSTS['hosts'] if h['mac'] != MAC_A]}
-    cb.agent.write_hosts(hosts)
-    cb.agent.hup()
-    for _ in range(50):
-        status = cb.conductor('--cacert', ca, doc['callback_url']
-                              + '/v1/commands/')[0]
-        if status != 200:
-            break
-        time.sleep(0.1)
-    assert status == 403
-    cb.agent.write_hosts(HOSTS)
-    cb.agent.hup()
+    assert _status_without_reservation(
+        cb, MAC_A, ca, doc['callback_url'] + '/v1/commands/') == 403
