@@ -291,4 +291,5 @@ def create_components(conf, table=None) -> list:
                     'ironic_api_url); set [dhcp_agent]callback_port = 0 to '
                     'silence this')
         return []
-    return [bridge(conf, table).listener]
+    made = bridge(conf, table)
+    return [made.listener] if made is not None else []

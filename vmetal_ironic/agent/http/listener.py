@@ -184,7 +184,7 @@ class CallbackListener:
         self.max_connections = max_connections
         self.ssl_context = None
         self.interface: str | None = None
-        self._server = None
+        self._server: _DeviceBoundServer | None = None
 
     def start(self) -> None:
         """Bind to the device of the address and serve in a thread.
@@ -196,10 +196,11 @@ class CallbackListener:
         if self.interface is None:
             raise OSError('callback_address %s is not an address of this '
                           'host' % self.address)
-        self._server = _DeviceBoundServer(self, (self.address, self.port),
-                                          self.interface, self.context)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever,
+        server = _DeviceBoundServer(self, (self.address, self.port),
+                                    self.interface, self.context)
+        self._server = server
+        self.port = server.server_address[1]
+        threading.Thread(target=server.serve_forever,
                          kwargs={'poll_interval': 0.5},
                          name='callback-listener', daemon=True).start()
         LOG.info('Callback listener on https://%s:%d%s/ (device %s)',

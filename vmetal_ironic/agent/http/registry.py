@@ -164,7 +164,8 @@ class Registry:
         """The file's bytes: the most recent entries within the bound."""
         with self._lock:
             items = list(self._entries.items())
-        records, size = [], 64
+        records: list[str] = []
+        size = 64
         for rid, entry in reversed(items):
             line = json.dumps(_record(rid, entry.target),
                               separators=(',', ':'))
