@@ -11,7 +11,15 @@
 #   tools/quickstart.sh --tls    part 1 with an HTTPS (automatic TLS) ramdisk
 set -eu
 cd "$(dirname "$0")/.."
-tools/setup.sh --python-only
+# Set up (or refresh) .venv when it is missing or older than what defines
+# it; the package is installed editable, so code changes need no reinstall.
+stamp=.venv/.quickstart-setup
+if [ ! -e "$stamp" ] || [ -n "$(find setup.cfg setup.py pyproject.toml \
+        requirements.txt test-requirements.txt -newer "$stamp" 2>/dev/null)" ]
+then
+    tools/setup.sh --python-only
+    touch "$stamp"
+fi
 export PATH="$PWD/.venv/bin:$PATH"
 
 if [ "$(id -u)" = 0 ] && command -v udhcpc >/dev/null; then

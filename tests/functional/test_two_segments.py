@@ -103,14 +103,18 @@ def test_1_segments_are_separated(bed):
     for address, port in provisioning_side:
         assert seg.connect(bed.cluster, address, port) != '', address
     # Even with routes through the agent nothing crosses it: forwarding
-    # is off. (The agent's own cluster address answers a server that
-    # routes it via the agent: Linux accepts traffic for any local
-    # address on any interface, see doc/two-segments.md.)
+    # is off, and the agent's listeners are bound to their devices, so
+    # its cluster address does not answer on the provisioning leg (nor
+    # its provisioning address on the cluster leg), although Linux
+    # accepts traffic for any local address on any interface.
     probe.route('10.99.0.0/24', 'via', seg.AGENT_PROV)
     bed.cluster.route('172.22.0.0/24', 'via', seg.AGENT_CLUS)
-    for address, port in cluster_side[:2]:
+    assert seg.connect(probe, seg.AGENT_PROV, seg.PROXY_PORT) == ''
+    for address, port in cluster_side:
         assert seg.connect(probe, address, port) != '', (address, port)
-    assert seg.connect(bed.cluster, PROBE_IP, 9999) != ''
+    assert seg.connect(bed.cluster, seg.AGENT_CLUS, seg.CALLBACK_PORT) == ''
+    for address, port in provisioning_side:
+        assert seg.connect(bed.cluster, address, port) != '', address
     bed.cluster.run('ip', 'route', 'del', '172.22.0.0/24')
     netns.stop_process(listener)
 

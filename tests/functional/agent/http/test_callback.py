@@ -21,6 +21,7 @@ import ipaddress
 import json
 import os
 import pwd
+import re
 import subprocess
 import time
 
@@ -79,7 +80,8 @@ def self_signed(ip, path_prefix):
 class Bed:
     def __init__(self, lab):
         self.lab = lab
-        prov, clus = lab.segment('prov'), lab.segment('clus')
+        prov = lab.segment('prov')
+        self.clus = clus = lab.segment('clus')
         self.agent_ns = lab.namespace('agent')
         self.agent_ns.attach(prov, 'prov0', AGENT_PROV + '/24')
         self.agent_ns.attach(clus, 'clus0', AGENT_CLUS + '/24')
@@ -347,18 +349,28 @@ def test_a_gone_reservation_closes_the_path(cb):
     ca = cb.ca_file(doc['agent_verify_ca'])
     url = doc['callback_url'] + '/v1/commands/'
     assert cb.conductor('--cacert', ca, url)[0] == 200
+    assert _status_without_reservation(cb, MAC_B, ca, url) == 403
+
+
+def _status_without_reservation(cb, mac, ca, url):
+    """The listener's answer once ``mac``'s reservation is gone.
+
+    The reservations are restored afterwards.
+    """
     hosts = {'defaults': HOSTS['defaults'],
-             'hosts': [h for h in HOSTS['hosts'] if h['mac'] != MAC_B]}
+             'hosts': [h for h in HOSTS['hosts'] if h['mac'] != mac]}
     cb.agent.write_hosts(hosts)
     cb.agent.hup()
-    for _ in range(50):
-        status = cb.conductor('--cacert', ca, url)[0]
-        if status != 200:
-            break
-        time.sleep(0.1)
-    assert status == 403
-    cb.agent.write_hosts(HOSTS)
-    cb.agent.hup()
+    try:
+        for _ in range(50):
+            status = cb.conductor('--cacert', ca, url)[0]
+            if status != 200:
+                break
+            time.sleep(0.1)
+        return status
+    finally:
+        cb.agent.write_hosts(HOSTS)
+        cb.agent.hup()
 
 
 def _hwm_kib(pid):
@@ -392,3 +404,21 @@ def test_restart_keeps_the_callback_url_and_the_ca(cb):
     ca = cb.ca_file(again['agent_verify_ca'])
     assert cb.conductor('--cacert', ca, again['callback_url']
                         + '/v1/commands/')[0] == 200
+
+
+def test_a_restart_between_heartbeat_and_command_is_invisible(cb):
+    # A ramdisk that heartbeats once, then the agent restarts: the
+    # conductor's next call reaches it without another heartbeat.
+    cb.ramdisk(cb.server_a, IP_A, 9997, 'a-restart')
+    doc = cb.register(cb.server_a, NODE_A, 'http://%s:9997' % IP_A)
+    ca = cb.ca_file(doc['agent_verify_ca'])
+    cb.agent.stop()
+    cb.start_agent()
+    assert re.search(r'Callback: [1-9]\d* ramdisks loaded from',
+                     cb.agent.log())
+    status, body, _ = cb.conductor('--cacert', ca, doc['callback_url']
+                                   + '/v1/commands/')
+    assert (status, json.loads(body)['ramdisk']) == (200, 'a-restart')
+    # Loaded entries are still checked against the reservations.
+    assert _status_without_reservation(
+        cb, MAC_A, ca, doc['callback_url'] + '/v1/commands/') == 403

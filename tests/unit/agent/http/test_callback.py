@@ -8,6 +8,7 @@ import pytest
 from tests.fixtures import agent_packets as helpers
 from vmetal_ironic.agent.http import callback
 from vmetal_ironic.agent.http import heartbeat as hb
+from vmetal_ironic.agent.http import registry
 from vmetal_ironic.agent.http import routes
 from vmetal_ironic.agent.http import tls
 from vmetal_ironic.conf import bridge as bridge_conf
@@ -25,7 +26,7 @@ def _table(node=NODE, ip='172.22.0.61'):
 
 def _hook(table):
     material = tls.generate_material('10.0.0.2')
-    return callback.HeartbeatHook(callback.Registry(table), material,
+    return callback.HeartbeatHook(registry.Registry(table), material,
                                   hb.callback_base('10.0.0.2', 8081))
 
 
@@ -85,7 +86,7 @@ def test_https_ramdisk_gets_a_pinned_context():
 
 
 def test_registry_is_bounded():
-    reg = callback.Registry(_table(), max_entries=2)
+    reg = registry.Registry(_table(), max_entries=2)
     t = hb.Target(NODE, '172.22.0.61', 1, 'http', b'\0' * 6)
     for rid in ('a', 'b', 'c'):
         reg.register(rid, t, None)
