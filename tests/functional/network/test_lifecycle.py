@@ -5,7 +5,7 @@ from openstack.baremetal import configdrive as os_configdrive
 from vmetal_ironic.network import configdrive
 from vmetal_ironic.network import network_data
 
-from tests.functional.ironic import helpers
+from tests.fixtures import ironic_helpers as helpers
 
 
 def _written_config_drive(env, node_uuid):

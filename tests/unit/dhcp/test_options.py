@@ -5,22 +5,11 @@ import pytest
 from vmetal_ironic.dhcp import options
 from vmetal_ironic import exception
 
-
-def _opt(name, value, version=4):
-    return {'opt_name': name, 'opt_value': value, 'ip_version': version}
+from tests.fixtures import dhcp_options
 
 
-# What Ironic 39 sends for ipxe + UEFI with a tag-aware provider
-# (ironic-notes section 2, verified with dnsmasq).
-IPXE_UEFI = [
-    _opt('tag:!ipxe,67', 'snponly.efi'),
-    _opt('tag:ipxe,67', 'http://10.0.0.2:8080/boot.ipxe'),
-    _opt('66', '10.0.0.2'),
-    _opt('150', '10.0.0.2'),
-    _opt('255', '10.0.0.2'),
-    _opt('tag:!ipxe6,59', 'tftp://[fd00::2]/snponly.efi', 6),
-    _opt('tag:ipxe6,59', 'http://[fd00::2]:8080/boot.ipxe', 6),
-]
+_opt = dhcp_options.opt
+IPXE_UEFI = dhcp_options.IPXE_UEFI
 
 
 def test_ipxe_uefi():

@@ -9,9 +9,9 @@ from vmetal_ironic.dhcp import options
 from vmetal_ironic.dhcp import provider
 from vmetal_ironic import exception
 
-from tests.unit.dhcp import test_options
-from tests.unit.network import fake_task
-from tests.unit.network import fixtures
+from tests.fixtures import dhcp_options as test_options
+from tests.fixtures import fake_task
+from tests.fixtures import network as fixtures
 
 
 @pytest.fixture

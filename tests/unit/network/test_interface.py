@@ -11,8 +11,8 @@ from vmetal_ironic import exception
 from vmetal_ironic.ipam import records
 from vmetal_ironic.network import interface
 
-from tests.unit.network import fake_task
-from tests.unit.network import fixtures
+from tests.fixtures import fake_task
+from tests.fixtures import network as fixtures
 
 
 @pytest.fixture
