@@ -10,6 +10,7 @@ from vmetal_ironic.ipam import manager
 
 POOLS = ipam_fixtures.POOLS
 
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     url = 'sqlite:///%s' % (tmp_path / 'ipam.sqlite')

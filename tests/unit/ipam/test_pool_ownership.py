@@ -99,4 +99,3 @@ def test_recorded_spec_round_trip(tmp_path):
     for spec in config.pools:
         again = recorded.spec_of(spec.name, recorded.values_of(spec))
         assert recorded.values_of(again) == recorded.values_of(spec)
-
