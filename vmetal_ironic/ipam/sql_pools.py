@@ -38,7 +38,7 @@ def _values(row: PoolRow) -> dict[str, Any]:
 
 def recorded(session: orm.Session) -> dict[str, dict[str, Any]]:
     """The pools in service: name -> recorded values (+ ``generation``)."""
-    result = {}
+    result: dict[str, dict[str, Any]] = {}
     for row in session.execute(sa.select(PoolRow).where(
             PoolRow.retired.is_(False)).order_by(PoolRow.id)).scalars():
         values = _values(row)
@@ -67,9 +67,9 @@ def sync(session: orm.Session, specs: Sequence[pools_mod.PoolSpec],
     :returns: the names of the pools that were written.
     """
     by_name = {spec.name: spec for spec in specs}
-    rows = {row.name: row for row in
-            session.execute(sa.select(PoolRow)).scalars()}
-    written = []
+    rows: dict[str, Any] = {str(row.name): row for row in
+                            session.execute(sa.select(PoolRow)).scalars()}
+    written: list[str] = []
     for name, spec in by_name.items():
         values = recorded_mod.values_of(spec)
         row = rows.get(name)

@@ -52,7 +52,7 @@ def _decode(node_uuid: str, data: Any) -> boot_profile.BootProfile:
 def for_nodes(session: orm.Session, node_uuids: Iterable[str] | None
               ) -> dict[str, boot_profile.BootProfile]:
     """node UUID -> profile, for the given nodes (None: all of them)."""
-    query = sa.select(Profile.node_uuid, Profile.profile)
+    query: Any = sa.select(Profile.node_uuid, Profile.profile)
     if node_uuids is not None:
         wanted = sorted({n for n in node_uuids if n})
         if not wanted:
@@ -70,7 +70,7 @@ def get(session: orm.Session, node_uuid: str) -> boot_profile.BootProfile:
 def put(session: orm.Session, node_uuid: str,
         profile: boot_profile.BootProfile, now: datetime.datetime) -> bool:
     """Store the node's profile (EMPTY deletes it); True if it changed."""
-    row = session.get(Profile, node_uuid)
+    row: Any = session.get(Profile, node_uuid)
     current = _decode(node_uuid, row.profile) if row is not None else (
         boot_profile.EMPTY)
     if current == profile:
