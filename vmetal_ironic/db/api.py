@@ -103,7 +103,7 @@ def _is_retryable(exc: BaseException) -> bool:
 def _setup_sqlite(engine: sa.engine.Engine, immediate: bool,
                   synchronous: bool) -> None:
     # oslo.db turns pysqlite's own BEGIN off and emits a plain BEGIN
-    # unless conn.info says a transaction is open: ours goes first.
+    # unless conn.info says a transaction is open.
     @event.listens_for(engine, 'connect')
     def _on_connect(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -113,6 +113,13 @@ def _setup_sqlite(engine: sa.engine.Engine, immediate: bool,
         if synchronous:
             cursor.execute('PRAGMA synchronous=FULL')
         cursor.close()
+
+    # oslo.db's own listener emits a plain BEGIN: ours replaces it (with
+    # insert=True alone it would still run first on an engine the facade
+    # made).
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, '__name__', '') == '_sqlite_emit_begin':
+            event.remove(engine, 'begin', listener)
 
     @event.listens_for(engine, 'begin', insert=True)
     def _on_begin(connection: Any) -> None:
