@@ -32,8 +32,8 @@ from vmetal_ironic.db import migration
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import operations
+from vmetal_ironic.ipam import ownership
 from vmetal_ironic.ipam import pools as pools_mod
-from vmetal_ironic.ipam import recorded as recorded_mod
 from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import scope as scope_mod
 from vmetal_ironic.ipam import selection
@@ -49,7 +49,7 @@ LOG = log.getLogger(__name__)
 TOMBSTONE_TTL = 7 * 24 * 3600
 
 
-class IPAMManager(operations.NodeOperations):
+class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
     """Pools, allocations and reservations for one configuration.
 
     :param conf: an oslo.config ConfigOpts with the vmetal groups
@@ -81,17 +81,6 @@ class IPAMManager(operations.NodeOperations):
         self._opened = False
 
     # -- set-up ------------------------------------------------------------
-
-    @property
-    def pool_config(self) -> pools_mod.PoolConfig:
-        """The validated pools of this process's configuration (read once).
-
-        What :meth:`sync_pools` records and :meth:`pool_drift` compares;
-        the other methods work on the recorded pools.
-        """
-        if self._pool_config is None:
-            self._pool_config = pools_mod.load_pools(self.conf)
-        return self._pool_config
 
     @property
     def database(self) -> db_api.Database:
@@ -126,73 +115,6 @@ class IPAMManager(operations.NodeOperations):
         return self.database.write(lambda session: fn(session, clock()))
 
     # -- pools ------------------------------------------------------------
-
-    def sync_pools(self) -> list[str]:
-        """Record the configured pools (the one writer of the pool table).
-
-        :returns: the names of the pools written (empty: all in place).
-        :raises: ConfigError when no pool is configured (that would retire
-            every recorded pool), PoolConfigError.
-        """
-        config = self.pool_config
-        if not config.pools:
-            raise exception.ConfigError(
-                reason=_('[vmetal_ipam]pools is empty: refusing to retire '
-                         'every recorded pool'))
-        written = self._write(
-            lambda s, now: sql_pools.sync(s, config.pools, now))
-        with self._lock:
-            self._effective = None
-        return written
-
-    def pool_drift(self) -> list[recorded_mod.Drift]:
-        """How this process's pool configuration differs from the DB's."""
-        recorded = self._read(sql_pools.recorded)
-        return recorded_mod.drift(self.pool_config, recorded)
-
-    @property
-    def pools(self) -> pools_mod.PoolConfig:
-        """The recorded pools in service, as validated specs."""
-        if self._effective is None:
-            if self._manage is None:
-                self._manage = self._group.manage_pools
-            if self._manage and self.pool_config.pools:
-                self._manage = False
-                self.sync_pools()
-            self._load_pools(self._read(sql_pools.recorded))
-        assert self._effective is not None
-        return self._effective
-
-    def _load_pools(self, recorded: dict[str, dict[str, Any]]) -> None:
-        configured = self.pool_config
-        drift = recorded_mod.drift(configured, recorded)
-        if drift and configured.pools and not self._warned_drift:
-            self._warned_drift = True
-            LOG.warning('The IPAM pools configured here differ from the '
-                        'pools recorded in the database; using the '
-                        'database\'s (record these with "vmetal-ipam pool '
-                        'sync"): %s', '; '.join(map(str, drift)))
-        specs = []
-        for name, values in recorded.items():
-            if values.get('ranges') is None and name in (
-                    configured.pools_by_name):
-                # Recorded before ranges were: the configuration's.
-                specs.append(configured.get(name))
-            else:
-                specs.append(recorded_mod.spec_of(name, values))
-        default = configured.default_pool
-        if default not in recorded:
-            default = None
-        self._effective = pools_mod.PoolConfig(pools=tuple(specs),
-                                               default_pool=default)
-        self._pools_generation = max(
-            [v['generation'] for v in recorded.values()] or [0])
-
-    def _pools_seen(self, generation: int) -> None:
-        """Reload the pools when a sync elsewhere changed them."""
-        if self._effective is not None and (
-                generation != self._pools_generation):
-            self._load_pools(self._read(sql_pools.recorded))
 
     def _spec(self, name: str) -> pools_mod.PoolSpec:
         return self.pools.get(name)
