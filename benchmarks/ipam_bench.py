@@ -34,9 +34,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from tests import confutils  # noqa: E402
 from tests.functional import databases  # noqa: E402
+from vmetal_ironic.db import api as db_api  # noqa: E402
+from vmetal_ironic.db import migration  # noqa: E402
 from vmetal_ironic.db import models  # noqa: E402
 from vmetal_ironic.ipam import manager  # noqa: E402
-from vmetal_ironic.ipam import store as store_mod  # noqa: E402
 
 CONFIG = """
 [vmetal_ipam]
@@ -50,9 +51,9 @@ cidr = 10.128.0.1/16
 
 def make_manager(url, workdir, name='bench.conf'):
     conf = confutils.conf_from_text(CONFIG, pathlib.Path(workdir), name=name)
-    mgr = manager.IPAMManager(conf, store=store_mod.Store(url,
-                                                          max_retries=200))
-    mgr.get_pools()
+    mgr = manager.IPAMManager(conf, database=db_api.Database(url),
+                              manage_pools=True)
+    mgr.pools
     return mgr
 
 
@@ -63,7 +64,7 @@ def fill(mgr, count, recycle_tail=0):
     ``recycle_tail`` addresses instead (the cursor is past the end).
     """
     spec = mgr.pool_config.get('bench')
-    store = mgr.store
+    database = mgr.database
     now = datetime.datetime.utcnow() - datetime.timedelta(hours=1)
     total = spec.space.size if recycle_tail else count
     rows = []
@@ -75,7 +76,7 @@ def fill(mgr, count, recycle_tail=0):
             'state': 'released' if released else 'active',
             'scope': 'deployment', 'pinned': False, 'allocated_at': now,
             'released_at': now if released else None})
-    with store.db.writer.begin() as connection:
+    with database.writer.begin() as connection:
         for start in range(0, len(rows), 5000):
             connection.execute(sa.insert(models.AllocationRecord),
                                rows[start:start + 5000])
@@ -125,9 +126,9 @@ def bench_backend(backend, args, workdir):
              ('90% recycle', 90, 10)]
     for label, percent, recycle in cases:
         with databases.temporary_database(backend, workdir) as url:
-            store = store_mod.Store(url)
-            store.upgrade()
-            store.close()
+            database = db_api.Database(url)
+            migration.upgrade(database.writer)
+            database.dispose()
             mgr = make_manager(url, workdir)
             size = mgr.pool_config.get('bench').space.size
             if recycle:
@@ -143,9 +144,9 @@ def bench_backend(backend, args, workdir):
             print('%s %s: %s' % (backend, label, result[label]),
                   file=sys.stderr)
     with databases.temporary_database(backend, workdir) as url:
-        store = store_mod.Store(url)
-        store.upgrade()
-        store.close()
+        database = db_api.Database(url)
+        migration.upgrade(database.writer)
+        database.dispose()
         make_manager(url, workdir).close()
         rate = throughput(url, workdir, args.procs, args.per_proc)
         result['throughput_per_s'] = round(rate, 1)

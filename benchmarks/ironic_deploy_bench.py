@@ -130,7 +130,7 @@ class Side(object):
     """One Ironic process and its hook timings."""
 
     def __init__(self, label, network, dhcp):
-        from tests.functional.ironic import ironic_env
+        from tests.fixtures import ironic as ironic_env
 
         self.label = label
         self.network = network

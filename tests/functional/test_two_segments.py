@@ -23,10 +23,10 @@ import tempfile
 
 import pytest
 
+from tests.fixtures import ironic_helpers as helpers
 from tests.fixtures import netns
 from tests.fixtures import segments as seg
 from tests.functional import databases
-from tests.functional.ironic import helpers
 from vmetal_ironic.agent.http import heartbeat as hb
 
 MAC_A = '52:54:00:5e:00:0a'

@@ -1,19 +1,20 @@
 """Options of the ``[vmetal_ipam]`` group and the per-pool groups.
 
 Pools are named in ``[vmetal_ipam]pools``; each has its own group
-``[vmetal_pool:NAME]`` whose options are registered when the pools are read
-(:func:`register_pool_opts`), since their names are only known then.
+``[vmetal_pool:NAME]``. Those groups are the one exception to "every option
+is registered once, at import of :mod:`vmetal_ironic.conf`": their names
+are only known once ``pools`` is parsed, so
+:func:`vmetal_ironic.ipam.pools.load_pools` (and nothing else) registers
+them with :func:`register_pool_opts` when it reads the pools.
 """
 
 from oslo_config import cfg
 
 from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam.scope import Scope
 
 GROUP = 'vmetal_ipam'
 POOL_GROUP_PREFIX = 'vmetal_pool:'
-
-SCOPE_DEPLOYMENT = 'deployment'
-SCOPE_NODE = 'node'
 
 opts = [
     cfg.ListOpt('pools',
@@ -32,14 +33,23 @@ opts = [
                       'another node may receive it. The node that held it '
                       'gets it back at any time while it is still free.')),
     cfg.StrOpt('allocation_scope',
-               default=SCOPE_DEPLOYMENT,
-               choices=[(SCOPE_DEPLOYMENT,
+               default=Scope.DEPLOYMENT.value,
+               choices=[(Scope.DEPLOYMENT.value,
                          _('an address is allocated when a deployment '
                            'starts and released at tear down')),
-                        (SCOPE_NODE,
+                        (Scope.NODE.value,
                          _('an address stays with the node until the '
                            'node is deleted'))],
                help=_('How long an allocation lives.')),
+    cfg.BoolOpt('manage_pools',
+                default=False,
+                help=_('Let this process record the configured pools in '
+                       'the IPAM database when it first uses it (for a '
+                       'single conductor that owns them). Otherwise the '
+                       'pools are recorded only by "vmetal-dbsync upgrade" '
+                       'and "vmetal-ipam pool sync"; a process whose pools '
+                       'differ from the recorded ones logs the difference '
+                       'once and uses the recorded pools.')),
     cfg.IntOpt('max_retries',
                default=20,
                min=1,

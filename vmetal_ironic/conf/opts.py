@@ -1,21 +1,15 @@
 """The option lists of every group, for oslo-config-generator."""
 
-import importlib
-
-# One module per option group; each has list_opts() -> [(group, opts)].
-_MODULES = (
-    'database',
-    'ipam',
-    'vmetal',
-    'dhcp_agent',
-    'bridge',
-    'callback',
-)
+from vmetal_ironic.conf import bridge
+from vmetal_ironic.conf import callback
+from vmetal_ironic.conf import database
+from vmetal_ironic.conf import dhcp_agent
+from vmetal_ironic.conf import ipam
+from vmetal_ironic.conf import vmetal
 
 
 def list_opts():
-    result = []
-    for name in _MODULES:
-        module = importlib.import_module('vmetal_ironic.conf.' + name)
-        result.extend(module.list_opts())
-    return result
+    """[(group, options)] of every vmetal-ironic group."""
+    return (database.list_opts() + ipam.list_opts() + vmetal.list_opts()
+            + dhcp_agent.list_opts() + bridge.list_opts()
+            + callback.list_opts())

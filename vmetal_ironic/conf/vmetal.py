@@ -58,9 +58,6 @@ redfish_opts = [
 
 def register_opts(conf):
     conf.register_opts(opts, group=GROUP)
-
-
-def register_redfish_opts(conf):
     conf.register_opts(redfish_opts, group=REDFISH_GROUP)
 
 

@@ -1,141 +1,243 @@
-"""Engine, sessions and retried transactions of the IPAM store.
+"""Engines, sessions and retried transactions of the IPAM database.
 
-Every write runs in one short transaction that is retried, as a whole, when
-the database reports a uniqueness conflict with a concurrent writer or a
-deadlock: uniqueness is the database's job and a conflict is a retry, never
-an error for the caller. On SQLite, write transactions start with
-``BEGIN IMMEDIATE`` (one writer at a time, no upgrade deadlocks) and the
-journal is WAL, so readers are never blocked.
+One :class:`Database` per URL: an oslo.db ``enginefacade`` transaction
+context of its own (the drivers run inside Ironic, whose global facade is
+Ironic's database), configured from ``[vmetal_database]``. Every write runs
+in one short transaction that oslo.db's ``wrap_db_retry`` runs again, as a
+whole, on a uniqueness conflict with a concurrent writer, a deadlock, a
+lost connection or SQLite's "database is locked": uniqueness is the
+database's job and a conflict is a retry, never an error for the caller.
+
+On SQLite, write transactions start with ``BEGIN IMMEDIATE`` (one writer at
+a time, no upgrade deadlocks), readers use a second engine with a plain
+``BEGIN``, the journal is WAL (readers are never blocked) and
+``synchronous`` is FULL: an allocation that was answered is on disk.
 """
 
-import random
-import time
+from __future__ import annotations
 
+from collections.abc import Callable
+import os
+import types
+from typing import Any, TypeVar
+
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
-from oslo_db.sqlalchemy import engines
+from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import orm
 
+from vmetal_ironic.conf import database as db_conf
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 
 LOG = log.getLogger(__name__)
 
+T = TypeVar('T')
+
 SQLITE_BUSY_TIMEOUT_MS = 30000
 
+#: Seconds before the first retry; doubled (with jitter) up to the maximum.
+RETRY_INTERVAL = 0.01
+MAX_RETRY_INTERVAL = 0.5
 
-class Retry(Exception):
+#: oslo.db engine options taken from ``[vmetal_database]``.
+ENGINE_OPTIONS = ('max_pool_size', 'max_overflow', 'pool_timeout',
+                  'connection_recycle_time', 'max_retries',
+                  'retry_interval', 'sqlite_synchronous', 'mysql_sql_mode',
+                  'mysql_wsrep_sync_wait', 'connection_debug',
+                  'connection_trace', 'connection_parameters')
+
+# Every setting the facade would otherwise read from the process's global
+# ``[database]`` group, which inside Ironic is Ironic's own database.
+_FACADE_DEFAULTS: dict[str, Any] = {
+    'asyncio_connection': None, 'asyncio_slave_connection': None,
+    'sqlite_fk': False, 'mysql_sql_mode': 'TRADITIONAL',
+    'mysql_wsrep_sync_wait': None, 'connection_recycle_time': 3600,
+    'connection_debug': 0, 'max_pool_size': 5, 'max_overflow': 50,
+    'pool_timeout': None, 'sqlite_synchronous': True,
+    'connection_trace': False, 'max_retries': 10, 'retry_interval': 10,
+    'thread_checkin': True, 'json_serializer': None,
+    'json_deserializer': None, 'logging_name': None,
+    'connection_parameters': None, 'expire_on_commit': False,
+}
+
+
+class RetriesExhausted(Exception):
+    """The inner error of :class:`Retry` when no attempt is left."""
+
+
+class Retry(db_exc.RetryRequest):
     """Raised inside a transaction to run it again from the start."""
 
+    def __init__(self, reason: str = 'retry requested') -> None:
+        super().__init__(RetriesExhausted(reason))
 
-def _is_sqlite(url):
+
+def is_sqlite(url: str) -> bool:
     return sa.engine.make_url(url).get_backend_name() == 'sqlite'
 
 
-def _setup_sqlite(engine, immediate):
-    # oslo.db already turns pysqlite's own BEGIN off and emits a plain
-    # BEGIN unless conn.info says a transaction is open: ours goes first.
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (None for other backends or memory)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != 'sqlite':
+        return None
+    database = parsed.database
+    if not database or database == ':memory:':
+        return None
+    return database
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    """wrap_db_retry's checker: conflicts and SQLite's busy database."""
+    if isinstance(exc, db_exc.DBDuplicateEntry):
+        return True
+    if isinstance(exc, (db_exc.DBError, sa.exc.OperationalError)):
+        return 'database is locked' in str(exc)
+    return False
+
+
+def _setup_sqlite(engine: sa.engine.Engine, immediate: bool,
+                  synchronous: bool) -> None:
+    # oslo.db turns pysqlite's own BEGIN off and emits a plain BEGIN
+    # unless conn.info says a transaction is open.
     @event.listens_for(engine, 'connect')
-    def _on_connect(dbapi_connection, record):
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute('PRAGMA journal_mode=WAL')
         cursor.execute('PRAGMA busy_timeout=%d' % SQLITE_BUSY_TIMEOUT_MS)
         cursor.execute('PRAGMA foreign_keys=ON')
+        if synchronous:
+            cursor.execute('PRAGMA synchronous=FULL')
         cursor.close()
 
+    # oslo.db's own listener emits a plain BEGIN: ours replaces it (with
+    # insert=True alone it would still run first on an engine the facade
+    # made).
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, '__name__', '') == '_sqlite_emit_begin':
+            event.remove(engine, 'begin', listener)
+
     @event.listens_for(engine, 'begin', insert=True)
-    def _on_begin(connection):
+    def _on_begin(connection: Any) -> None:
         if not connection.connection.dbapi_connection.in_transaction:
             connection.exec_driver_sql(
                 'BEGIN IMMEDIATE' if immediate else 'BEGIN')
         connection.info['in_transaction'] = True
 
 
-def create_engine(url, immediate=True, **kwargs):
-    """An engine for ``url`` with oslo.db's error translation.
-
-    :param immediate: SQLite only: writer (BEGIN IMMEDIATE) or reader.
-    :param kwargs: oslo.db engine options (pool size, timeouts ...).
-    """
-    engine = engines.create_engine(url, **kwargs)
-    backend = engine.dialect.name
-    if backend == 'sqlite':
-        _setup_sqlite(engine, immediate)
-        # oslo.db connected once to test the URL, before our hooks.
-        engine.dispose()
-    elif backend == 'mysql':
-        engine = engine.execution_options(isolation_level='READ COMMITTED')
-    return engine
-
-
 class Database:
-    """Engines and retried transactions for one database URL."""
+    """The engines and retried transactions of one database URL.
 
-    def __init__(self, url, max_retries=20, engine_options=None):
-        options = {'mysql_sql_mode': 'TRADITIONAL'}
-        options.update(engine_options or {})
+    :param url: SQLAlchemy URL.
+    :param max_retries: how often one transaction is run again.
+    :param engine_options: oslo.db engine options (:data:`ENGINE_OPTIONS`).
+    :raises: StoreError for a bad URL or an unreachable database.
+    """
+
+    def __init__(self, url: str, max_retries: int = 20,
+                 engine_options: dict[str, Any] | None = None) -> None:
+        options = dict(_FACADE_DEFAULTS)
+        options.update({k: v for k, v in (engine_options or {}).items()
+                        if v is not None or k == 'pool_timeout'})
+        options['connection_parameters'] = (
+            options['connection_parameters'] or None)
+        self.url = url
+        self.max_retries = max_retries
+        self._check_sqlite_directory(url)
+        sqlite = is_sqlite(url)
+        self._ctx = enginefacade.transaction_context()
+        self._ctx.configure(connection=url,
+                            slave_connection=url if sqlite else None,
+                            synchronous_reader=not sqlite, **options)
         try:
-            self.writer = create_engine(url, immediate=True, **options)
-            if _is_sqlite(url):
-                self.reader = create_engine(url, immediate=False, **options)
-            else:
-                self.reader = self.writer
+            self.writer = self._ctx.writer.get_engine()
+            self.reader = self._ctx.reader.get_engine()
         except db_exc.DBError as exc:
             raise exception.StoreError(
                 reason=_('cannot connect to %(url)s: %(err)s')
-                % {'url': sa.engine.make_url(url).render_as_string(
-                    hide_password=True), 'err': exc})
+                % {'url': self.safe_url, 'err': exc})
         except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
             raise exception.StoreError(
                 reason=_('bad [vmetal_database]connection: %s') % exc)
-        self.url = url
-        self.max_retries = max_retries
-        self._writer_sessions = orm.sessionmaker(bind=self.writer,
-                                                 expire_on_commit=False)
-        self._reader_sessions = orm.sessionmaker(bind=self.reader,
-                                                 expire_on_commit=False)
+        if sqlite:
+            synchronous = options.get('sqlite_synchronous', True)
+            _setup_sqlite(self.writer, True, synchronous)
+            _setup_sqlite(self.reader, False, synchronous)
+            # oslo.db connected once to test the URL, before our hooks.
+            self._ctx.dispose_pool()
+        elif self.writer.dialect.name == 'mysql':
+            for engine in (self.writer, self.reader):
+                engine.update_execution_options(
+                    isolation_level='READ COMMITTED')
+
+    @classmethod
+    def from_conf(cls, conf: Any, max_retries: int | None = None
+                  ) -> Database:
+        """The database of ``[vmetal_database]``."""
+        group = conf[db_conf.GROUP]
+        options = {name: group[name] for name in ENGINE_OPTIONS}
+        if max_retries is None:
+            max_retries = conf.vmetal_ipam.max_retries
+        return cls(group.connection, max_retries=max_retries,
+                   engine_options=options)
+
+    @staticmethod
+    def _check_sqlite_directory(url: str) -> None:
+        path = sqlite_path(url)
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise exception.StoreError(
+                reason=_('the directory of the SQLite database %s does not '
+                         'exist: create it (vmetal-dbsync upgrade does) or '
+                         'set [vmetal_database]connection') % path)
 
     @property
-    def backend(self):
+    def safe_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(
+            hide_password=True)
+
+    @property
+    def backend(self) -> str:
         return self.writer.dialect.name
 
-    def dispose(self):
-        self.writer.dispose()
-        if self.reader is not self.writer:
-            self.reader.dispose()
+    def dispose(self) -> None:
+        self._ctx.dispose_pool()
 
-    def read(self, fn):
+    def read(self, fn: Callable[[orm.Session], T]) -> T:
         """Run ``fn(session)`` in a read transaction; return its result."""
-        return self._run(fn, self._reader_sessions, 'read')
+        return self._run(fn, self._ctx.reader, 'read')
 
-    def write(self, fn):
+    def write(self, fn: Callable[[orm.Session], T]) -> T:
         """Run ``fn(session)`` in a write transaction, retried on conflict.
 
         ``fn`` must do nothing outside the database: it may run several
         times. It raises :class:`Retry` to ask for another run.
         """
-        return self._run(fn, self._writer_sessions, 'write')
+        return self._run(fn, self._ctx.writer, 'write')
 
-    def _run(self, fn, sessions, kind):
-        last = None
-        for attempt in range(self.max_retries):
-            try:
-                with sessions() as session, session.begin():
-                    return fn(session)
-            except (db_exc.DBDuplicateEntry, db_exc.DBDeadlock, Retry) as exc:
-                last = exc
-            except (db_exc.DBError, sa.exc.OperationalError) as exc:
-                # SQLite: "database is locked" after busy_timeout.
-                if 'locked' not in str(exc):
-                    raise exception.StoreError(reason=str(exc))
-                last = exc
-            LOG.debug('IPAM %(kind)s transaction retried (attempt %(n)d): '
-                      '%(exc)s', {'kind': kind, 'n': attempt + 1,
-                                  'exc': last})
-            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
-        raise exception.StoreError(
-            reason=_('a %(kind)s transaction still conflicted after '
-                     '%(n)d attempts: %(exc)s')
-            % {'kind': kind, 'n': self.max_retries, 'exc': last})
+    def _run(self, fn: Callable[[orm.Session], T], mode: Any,
+             kind: str) -> T:
+        @oslo_db_api.wrap_db_retry(
+            max_retries=self.max_retries, retry_interval=RETRY_INTERVAL,
+            inc_retry_interval=True, max_retry_interval=MAX_RETRY_INTERVAL,
+            jitter=True, retry_on_deadlock=True, retry_on_disconnect=True,
+            exception_checker=_is_retryable)
+        def _transaction() -> T:
+            with mode.using(types.SimpleNamespace()) as session:
+                return fn(session)
+
+        try:
+            return _transaction()
+        except exception.VmetalError:
+            raise
+        except (db_exc.DBDuplicateEntry, db_exc.DBDeadlock,
+                db_exc.DBConnectionError, RetriesExhausted) as exc:
+            raise exception.StoreError(
+                reason=_('a %(kind)s transaction still failed after '
+                         '%(n)d attempts: %(exc)s')
+                % {'kind': kind, 'n': self.max_retries, 'exc': exc})
+        except (db_exc.DBError, sa.exc.SQLAlchemyError) as exc:
+            raise exception.StoreError(reason=str(exc))

@@ -12,6 +12,8 @@ from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
 
+from vmetal_ironic import exception
+
 VERSION_TABLE = 'vmetal_alembic_version'
 _SCRIPT_LOCATION = os.path.join(os.path.dirname(__file__), 'migrations')
 
@@ -42,3 +44,12 @@ def upgrade(engine, revision='head'):
     """Create or upgrade the schema to ``revision``."""
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)
+
+
+def check(engine):
+    """:raises: SchemaNotCurrent unless the schema is at the head."""
+    revision = current(engine)
+    expected = head()
+    if revision != expected:
+        raise exception.SchemaNotCurrent(current=revision or 'none',
+                                         expected=expected)

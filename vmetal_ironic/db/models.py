@@ -5,6 +5,7 @@ per (pool, node); one reservation per MAC. The schema itself is created and
 upgraded by the alembic migrations in ``vmetal_ironic/db/migrations``.
 """
 
+from oslo_db.sqlalchemy import types as db_types
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -27,12 +28,18 @@ class PoolRecord(Base):
     prefixlen = sa.Column(sa.SmallInteger, nullable=False)
     netmask = sa.Column(sa.String(ADDRESS_LEN), nullable=False)
     gateway = sa.Column(sa.String(ADDRESS_LEN), nullable=True)
-    dns_servers = sa.Column(sa.Text, nullable=False, default='[]')
+    dns_servers = sa.Column(db_types.JsonEncodedList, nullable=False,
+                            default=list)
     mtu = sa.Column(sa.Integer, nullable=True)
-    routes = sa.Column(sa.Text, nullable=False, default='[]')
+    routes = sa.Column(db_types.JsonEncodedList, nullable=False, default=list)
     vlan_id = sa.Column(sa.Integer, nullable=True)
     domain = sa.Column(sa.String(255), nullable=True)
-    resource_classes = sa.Column(sa.Text, nullable=False, default='[]')
+    resource_classes = sa.Column(db_types.JsonEncodedList, nullable=False,
+                                 default=list)
+    # The address ranges and exclusions as configured (None: recorded
+    # before schema 0002; the next pool sync fills them).
+    ranges = sa.Column(db_types.JsonEncodedList, nullable=True)
+    exclude = sa.Column(db_types.JsonEncodedList, nullable=True)
     size = sa.Column(sa.String(SIZE_LEN), nullable=False)
     # Digest of the address space; the cursor restarts when it changes.
     space_fingerprint = sa.Column(sa.String(64), nullable=False)
@@ -76,7 +83,7 @@ class AllocationRecord(Base):
 
 
 class ReservationRecord(Base):
-    """A DHCP reservation (MAC -> address, boot profile).
+    """A DHCP reservation (MAC -> address); the boot profile is the node's.
 
     A deleted reservation stays as a tombstone (``deleted``) so that agents
     asking "what changed since generation N" learn of the deletion.
@@ -97,9 +104,23 @@ class ReservationRecord(Base):
     address = sa.Column(sa.String(ADDRESS_LEN), nullable=True)
     hostname = sa.Column(sa.String(255), nullable=True)
     client_id = sa.Column(sa.String(255), nullable=True)
-    boot_profile = sa.Column(sa.Text, nullable=False, default='{}')
     generation = sa.Column(sa.BigInteger, nullable=False)
     deleted = sa.Column(sa.Boolean, nullable=False, default=False)
+    updated_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class BootProfileRecord(Base):
+    """The boot profile of a node (one per node, whatever its MACs).
+
+    Written by the Ironic DHCP provider; every reservation of the node
+    serves it. ``profile`` holds the fields of
+    :class:`vmetal_ironic.boot_profile.BootProfile`.
+    """
+
+    __tablename__ = 'vmetal_boot_profiles'
+
+    node_uuid = sa.Column(sa.String(36), primary_key=True)
+    profile = sa.Column(db_types.JsonEncodedDict, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
 
 

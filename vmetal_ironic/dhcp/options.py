@@ -5,14 +5,13 @@ Ironic hands a DHCP provider a list of ``{'opt_name', 'opt_value',
 dhcp_options_for_instance``. Names are dnsmasq-flavoured: ``'67'``,
 ``'tag:!ipxe,67'``, ``'tag:ipxe6,59'``, ``'!175,67'``... The DHCP agent
 does not speak dnsmasq, so :func:`to_boot_profile` turns the list into the
-boot profile stored with each reservation::
+node's :class:`~vmetal_ironic.boot_profile.BootProfile` (``bootfile``,
+``ipxe_script_url``, ``http_boot_url``, ``tftp_server``): what the agent
+acts on.
 
-    {"bootfile": ..., "ipxe_script_url": ..., "tftp_server": ...,
-     "http_boot_url": ..., "ipv6_bootfile_url": ...,
-     "ipv6_ipxe_script_url": ..., "options": [<Ironic's list, verbatim>]}
-
-Every option is kept verbatim under ``options`` (unknown ones included), so
-nothing Ironic sent is lost; the named keys are what the agent acts on.
+Not kept: the IPv6 options (59 by client class) and the verbatim option
+list. Nothing read them; the profile gains IPv6 fields when the agent
+speaks DHCPv6. Every option is still validated (name, ip_version).
 """
 
 from __future__ import annotations
@@ -20,17 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from vmetal_ironic import boot_profile
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 
-# Profile keys.
+# Profile fields.
 BOOTFILE = 'bootfile'
 IPXE_SCRIPT_URL = 'ipxe_script_url'
 TFTP_SERVER = 'tftp_server'
 HTTP_BOOT_URL = 'http_boot_url'
-IPV6_BOOTFILE_URL = 'ipv6_bootfile_url'
-IPV6_IPXE_SCRIPT_URL = 'ipv6_ipxe_script_url'
-OPTIONS = 'options'
 
 # dnsmasq option names Ironic (or an operator's hook) may use instead of
 # the numbers.
@@ -102,31 +99,28 @@ def _normalise(option: Any, index: int) -> dict[str, Any]:
 
 
 def to_boot_profile(options: Iterable[Mapping[str, Any]] | None
-                    ) -> dict[str, Any]:
+                    ) -> boot_profile.BootProfile:
     """Translate Ironic's DHCP option list into a boot profile.
 
     :param options: Ironic's list of ``opt_name``/``opt_value``/
-        ``ip_version`` dicts (``None`` or empty: an empty profile).
-    :returns: the boot profile; ``{}`` for no options.
+        ``ip_version`` dicts (``None`` or empty: the empty profile).
+    :returns: the :class:`~vmetal_ironic.boot_profile.BootProfile`.
     :raises: vmetal_ironic.exception.InvalidInput for an option that is not
-        a dict, has no name or a bad ip_version.
+        a dict, has no name or a bad ip_version, or a value a profile
+        cannot hold (control characters, more than 255 bytes).
     """
     normalised = [_normalise(opt, i) for i, opt in enumerate(options or ())]
-    if not normalised:
-        return {}
     v4: dict[tuple[frozenset[str], str], str] = {}
-    v6: dict[tuple[frozenset[str], str], str] = {}
     for opt in normalised:
-        if opt['opt_value'] is None:
-            continue        # Neutron's "remove this option": nothing to set
-        table = v6 if opt['ip_version'] == 6 else v4
-        table[_split(opt['opt_name'])] = opt['opt_value']
-
-    profile: dict[str, Any] = {}
-    _translate_v4(v4, profile)
-    _translate_v6(v6, profile)
-    profile[OPTIONS] = normalised
-    return profile
+        if opt['opt_value'] is None or opt['ip_version'] != 4:
+            continue        # None: Neutron's "remove this option"
+        v4[_split(opt['opt_name'])] = opt['opt_value']
+    fields: dict[str, Any] = {}
+    _translate_v4(v4, fields)
+    try:
+        return boot_profile.BootProfile.from_dict(fields)
+    except boot_profile.InvalidBootProfile as exc:
+        raise exception.InvalidInput(reason=str(exc))
 
 
 def _translate_v4(v4: dict[tuple[frozenset[str], str], str],
@@ -160,18 +154,3 @@ def _translate_v4(v4: dict[tuple[frozenset[str], str], str],
         if plain in servers:
             profile[TFTP_SERVER] = servers[plain]
             break
-
-
-def _translate_v6(v6: dict[tuple[frozenset[str], str], str],
-                  profile: dict[str, Any]) -> None:
-    urls = {tags: value for (tags, number), value in v6.items()
-            if number == '59'}
-    not_ipxe = frozenset({'!ipxe6'})
-    ipxe = frozenset({'ipxe6'})
-    if not_ipxe in urls:
-        profile[IPV6_BOOTFILE_URL] = urls[not_ipxe]
-    if ipxe in urls:
-        profile[IPV6_IPXE_SCRIPT_URL] = urls[ipxe]
-    plain = urls.get(frozenset()) or urls.get(frozenset({'!ipxe'}))
-    if plain and IPV6_BOOTFILE_URL not in profile:
-        profile[IPV6_BOOTFILE_URL] = plain

@@ -2,9 +2,10 @@
 
 Ironic calls it whenever it writes a PXE/iPXE configuration: the option
 list is translated into a boot profile (:mod:`vmetal_ironic.dhcp.options`)
-and stored with each of the node's reservations, where the vmetal DHCP
-agent reads it. The reservations themselves (MAC -> address) are made by
-the ``vmetal`` network interface, which knows the address.
+and stored once for the node; every reservation of the node (also of a
+MAC added later) serves it, and the vmetal DHCP agent reads it with
+them. The reservations themselves (MAC -> address) are made by the
+``vmetal`` network interface, which knows the address.
 """
 
 from ironic.dhcp import base
@@ -35,10 +36,10 @@ class VmetalDHCP(base.BaseDHCP):
                   'Neutron ports here', port_id)
 
     def update_dhcp_opts(self, task, options, vifs=None):
-        """Store Ironic's boot options in the node's reservations.
+        """Store Ironic's boot options as the node's boot profile.
 
-        Idempotent and cheap: the store is written only when the profile
-        changed.
+        Idempotent and cheap: the database is written only when the
+        profile changed.
 
         :param task: a TaskManager instance.
         :param options: Ironic's DHCP option list.
@@ -49,13 +50,13 @@ class VmetalDHCP(base.BaseDHCP):
         with errors.translated(node.uuid, 'store the DHCP boot options',
                                errors.DHCP):
             profile = dhcp_options.to_boot_profile(options)
-            # One write transaction; it writes nothing (and takes no
-            # generation) when the profile is unchanged.
+            # One read; a write only when the profile changed.
             reservations = _ipam().set_boot_profile(node.uuid, profile)
             if not reservations:
-                LOG.warning('vmetal DHCP: node %s has no reservation, so '
-                            'its boot options cannot reach the DHCP agent; '
-                            'is its network interface "vmetal"?', node.uuid)
+                LOG.warning('vmetal DHCP: node %s has no reservation yet: '
+                            'its boot profile is stored and served once a '
+                            'MAC is reserved; is its network interface '
+                            '"vmetal"?', node.uuid)
                 return
             LOG.debug('vmetal DHCP: boot profile of node %(node)s (MACs '
                       '%(macs)s) set to %(profile)s',
@@ -64,17 +65,14 @@ class VmetalDHCP(base.BaseDHCP):
                        'profile': profile})
 
     def clean_dhcp_opts(self, task):
-        """Clear the boot profile of the node's reservations.
+        """Clear the boot profile of the node (no write if it has none).
 
         :raises: FailedToUpdateDHCPOptOnPort naming the node.
         """
         node = task.node
         with errors.translated(node.uuid, 'clear the DHCP boot options',
                                errors.DHCP):
-            mgr = _ipam()
-            if any(r.boot_profile
-                   for r in mgr.list_reservations(node_uuid=node.uuid)):
-                mgr.set_boot_profile(node.uuid, None)
+            _ipam().set_boot_profile(node.uuid, None)
 
     def get_ip_addresses(self, task):
         """The node's allocated addresses.

@@ -15,12 +15,10 @@ Enable them in ironic.conf::
 
 from ironic.drivers import ipmi
 from ironic.drivers import redfish
-from oslo_config import cfg
 
-from vmetal_ironic.conf import vmetal as vmetal_conf
+# Importing the interface imports vmetal_ironic.conf, which registers
+# [vmetal-redfish] (read by Ironic's redfish code for these nodes).
 from vmetal_ironic.network import interface
-
-vmetal_conf.register_redfish_opts(cfg.CONF)
 
 
 def _with_vmetal(supported):

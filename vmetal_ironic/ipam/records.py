@@ -11,6 +11,9 @@ import dataclasses
 import datetime
 from typing import Any
 
+from vmetal_ironic.boot_profile import BootProfile
+from vmetal_ironic.boot_profile import EMPTY
+
 ACTIVE = 'active'
 RELEASED = 'released'
 
@@ -87,10 +90,11 @@ class Allocation:
 class Reservation:
     """A DHCP reservation: a MAC address bound to an allocated address.
 
-    ``boot_profile`` is a JSON document filled by the Ironic DHCP provider
-    (see :mod:`vmetal_ironic.dhcp`); ``{}`` means no boot options from
-    Ironic. A deleted reservation is reported once by
-    ``changes_since`` with ``deleted=True``.
+    ``boot_profile`` is the node's profile (one per node, written by the
+    Ironic DHCP provider, see :mod:`vmetal_ironic.dhcp`): every MAC of the
+    node serves it as soon as it is reserved; ``EMPTY`` means no boot
+    options from Ironic. A deleted reservation is reported once by
+    ``changes_since`` with ``deleted=True`` and an empty profile.
     """
 
     mac: str                  # lower case, colon separated
@@ -99,12 +103,14 @@ class Reservation:
     address: str | None
     hostname: str | None = None
     client_id: str | None = None
-    boot_profile: dict[str, Any] = dataclasses.field(default_factory=dict)
+    boot_profile: BootProfile = EMPTY
     generation: int = 0
     deleted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        result = dataclasses.asdict(self)
+        result['boot_profile'] = self.boot_profile.to_dict()
+        return result
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import node as node_mod
 from vmetal_ironic.ipam.pools import PoolConfig
 from vmetal_ironic.ipam.pools import PoolSpec
 
@@ -30,20 +31,29 @@ def select_pool(config: PoolConfig, node_uuid: str,
     :raises: NoPoolForNode for an explicit name that is not a pool
         (naming where it was set) and when nothing matches.
     """
-    for source, where in ((instance_info, 'instance_info'),
-                          (properties, 'properties'),
-                          (driver_info, 'driver_info')):
-        name = (source or {}).get('vmetal_pool')
-        if name:
-            try:
-                return config.get(str(name))
-            except exception.UnknownPool:
-                raise exception.NoPoolForNode(
-                    node=node_uuid,
-                    reason=_('%(where)s/vmetal_pool names "%(name)s", which '
-                             'is not a pool (pools: %(pools)s)')
-                    % {'where': where, 'name': name,
-                       'pools': ', '.join(p.name for p in config.pools)})
+    facts = node_mod.NodeFacts(
+        uuid=node_uuid, resource_class=resource_class,
+        instance_info=instance_info or {}, properties=properties or {},
+        driver_info=driver_info or {})
+    return select_for(config, facts)
+
+
+def select_for(config: PoolConfig, facts: node_mod.NodeFacts) -> PoolSpec:
+    """:func:`select_pool` for a node's facts."""
+    node_uuid = facts.uuid
+    resource_class = facts.resource_class
+    explicit = facts.explicit_pool()
+    if explicit is not None:
+        where, name = explicit
+        try:
+            return config.get(name)
+        except exception.UnknownPool:
+            raise exception.NoPoolForNode(
+                node=node_uuid,
+                reason=_('%(where)s/%(key)s names "%(name)s", which '
+                         'is not a pool (pools: %(pools)s)')
+                % {'where': where, 'name': name, 'key': node_mod.POOL_KEY,
+                   'pools': ', '.join(p.name for p in config.pools)})
     if resource_class:
         pool = config.by_resource_class(resource_class)
         if pool is not None:

@@ -22,7 +22,9 @@ from vmetal_ironic.db import models
 from vmetal_ironic import exception
 from vmetal_ironic.ipam import allocator
 from vmetal_ironic.ipam import records
+from vmetal_ironic.ipam import scope as scope_mod
 from vmetal_ironic.ipam import sql_common
+from vmetal_ironic.ipam import sql_profiles
 from vmetal_ironic.ipam import sql_reservations
 
 LOG = log.getLogger(__name__)
@@ -30,14 +32,17 @@ LOG = log.getLogger(__name__)
 Alloc = models.AllocationRecord
 PoolRow = models.PoolRecord
 
-# A longer-lived scope replaces a shorter one on the same allocation
-# (a cleaning-time allocation that a deployment then asks for becomes the
-# deployment's). Phase scopes (cleaning, inspection ...) rank lowest.
-_SCOPE_RANK = {'node': 3, 'deployment': 2}
-
 
 def _rank(scope):
-    return _SCOPE_RANK.get(scope, 1)
+    """A longer-lived scope replaces a shorter one on an allocation.
+
+    (A cleaning-time allocation that a deployment then asks for becomes
+    the deployment's.) Phase scopes rank lowest.
+    """
+    try:
+        return scope_mod.parse(scope).rank
+    except ValueError:          # a scope stored before they were checked
+        return 1
 
 
 def _pool_row(session, name, lock=False):
@@ -66,7 +71,7 @@ def to_record(row, pool):
 def _activate(row, node_uuid, scope, now):
     row.node_uuid = node_uuid
     row.state = records.ACTIVE
-    row.scope = scope
+    row.scope = str(scope)
     row.allocated_at = now
     row.released_at = None
 
@@ -95,7 +100,7 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
     if row is not None:
         if row.state == records.ACTIVE:
             if _rank(scope) > _rank(row.scope):
-                row.scope = scope
+                row.scope = str(scope)
             return to_record(row, pool)
         if row.pinned or int(netaddr.IPAddress(row.address)) in spec.space:
             _activate(row, node_uuid, scope, now)
@@ -178,7 +183,7 @@ def pin(session, spec, node_uuid, address, scope, now):
     if row.state != records.ACTIVE or row.node_uuid != node_uuid:
         _activate(row, node_uuid, scope, now)
     elif _rank(scope) > _rank(row.scope):
-        row.scope = scope
+        row.scope = str(scope)
     row.pinned = True
     session.flush()
     sql_reservations.readdress(session, node_uuid, pool_row.id, address, now)
@@ -235,7 +240,7 @@ def release(session, node_uuid, scope, forget, now):
     pool_ids = set()
     for row in rows:
         if row.state == records.ACTIVE and (scope is None
-                                            or row.scope == scope):
+                                            or row.scope == str(scope)):
             row.state = records.RELEASED
             row.released_at = now
             released.append(row)
@@ -249,6 +254,8 @@ def release(session, node_uuid, scope, forget, now):
         # where it holds nothing (or of no pool at all).
         sql_reservations.delete(session, now, node_uuid=node_uuid,
                                 pool_ids=None if forget else pool_ids)
+    if forget:
+        sql_profiles.delete(session, node_uuid)
     pools = _pools_by_id(session)
     for row in released:
         LOG.info('Node %(node)s released %(addr)s in pool %(pool)s',
@@ -277,6 +284,10 @@ def reconcile(session, live, now, tombstone_ttl):
         released.extend(release(session, node_uuid, None, True, now))
     for node_uuid in sorted(reserved - held - live):
         sql_reservations.delete(session, now, node_uuid=node_uuid)
+    profiled = set(session.execute(sa.select(
+        models.BootProfileRecord.node_uuid)).scalars())
+    for node_uuid in sorted(profiled - held - live):
+        sql_profiles.delete(session, node_uuid)
     sql_reservations.purge_tombstones(
         session, now - datetime.timedelta(seconds=tombstone_ttl))
     return released

@@ -1,7 +1,6 @@
 """Helpers shared by the SQL modules of the IPAM store."""
 
 import datetime
-import json
 
 import sqlalchemy as sa
 
@@ -37,8 +36,14 @@ def pool_record(row):
     return records.Pool(
         name=row.name, version=row.version, cidr=row.cidr,
         prefixlen=row.prefixlen, netmask=row.netmask, gateway=row.gateway,
-        dns_servers=tuple(json.loads(row.dns_servers)), mtu=row.mtu,
-        routes=tuple(records.Route(**r) for r in json.loads(row.routes)),
+        dns_servers=tuple(row.dns_servers), mtu=row.mtu,
+        routes=tuple(records.Route(**r) for r in row.routes),
         vlan_id=row.vlan_id, domain=row.domain,
-        resource_classes=tuple(json.loads(row.resource_classes)),
+        resource_classes=tuple(row.resource_classes),
         size=int(row.size), generation=row.generation)
+
+
+def pools_generation(session):
+    """The newest generation of any pool: it changes when pools do."""
+    return session.execute(sa.select(sa.func.max(
+        models.PoolRecord.generation))).scalar() or 0

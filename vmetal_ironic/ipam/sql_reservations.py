@@ -7,17 +7,17 @@ Tombstones older than a retention are purged; a reader whose N is below
 the purge mark gets a full snapshot instead.
 """
 
-import json
-
 import netaddr
 from oslo_log import log
 import sqlalchemy as sa
 
+from vmetal_ironic.boot_profile import EMPTY
 from vmetal_ironic.db import models
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import sql_common
+from vmetal_ironic.ipam import sql_profiles
 
 LOG = log.getLogger(__name__)
 
@@ -42,27 +42,23 @@ def normalize_mac(mac):
     return str(eui.format(netaddr.mac_unix_expanded)).lower()
 
 
-def _profile_text(profile):
-    if profile is None:
-        return None
-    if not isinstance(profile, dict):
-        raise exception.InvalidInput(
-            reason=_('a boot profile is a JSON object, not %s')
-            % type(profile).__name__)
-    try:
-        return json.dumps(profile, sort_keys=True, separators=(',', ':'))
-    except (TypeError, ValueError) as exc:
-        raise exception.InvalidInput(
-            reason=_('the boot profile is not JSON-able: %s') % exc)
-
-
-def to_record(row, pool_names):
+def to_record(row, pool_names, profiles):
+    """The record of a row; ``profiles``: node UUID -> BootProfile."""
+    profile = EMPTY if row.deleted else profiles.get(row.node_uuid, EMPTY)
     return records.Reservation(
         mac=row.mac, node_uuid=row.node_uuid,
         pool=pool_names.get(row.pool_id), address=row.address,
         hostname=row.hostname, client_id=row.client_id,
-        boot_profile=json.loads(row.boot_profile or '{}'),
-        generation=row.generation, deleted=row.deleted)
+        boot_profile=profile, generation=row.generation,
+        deleted=row.deleted)
+
+
+def _records(session, rows):
+    rows = list(rows)
+    profiles = sql_profiles.for_nodes(
+        session, [r.node_uuid for r in rows if not r.deleted])
+    names = _pool_names(session)
+    return [to_record(r, names, profiles) for r in rows]
 
 
 def _pool_names(session):
@@ -74,17 +70,21 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
     """Create or update the reservation of ``mac`` for ``node_uuid``.
 
     ``address`` and ``pool`` default to the node's active allocation.
-    ``boot_profile`` None keeps the stored profile. A write that changes
-    nothing takes no generation (the DHCP provider calls this often).
+    ``boot_profile`` (a BootProfile or its dict) sets the node's profile;
+    None keeps it. A write that changes nothing takes no generation.
 
     :raises: InvalidInput, AllocationNotFound, Conflict (the MAC is
         reserved for another node).
     """
     mac = normalize_mac(mac)
-    profile_text = _profile_text(boot_profile)
+    profile = sql_profiles.parse(boot_profile)
     address, pool_id = _target(session, node_uuid, address, pool)
-    return _put(session, mac, node_uuid, address, pool_id, now,
-                _pool_names(session), hostname, client_id, profile_text)
+    _put(session, mac, node_uuid, address, pool_id, now, hostname,
+         client_id)
+    if profile is not None:
+        sql_profiles.put(session, node_uuid, profile, now)
+    row = session.execute(sa.select(Res).where(Res.mac == mac)).scalar_one()
+    return _records(session, [row])[0]
 
 
 def sync_node(session, node_uuid, pool, address, ports, hostname, now):
@@ -98,15 +98,14 @@ def sync_node(session, node_uuid, pool, address, ports, hostname, now):
     wanted = sorted((normalize_mac(mac), client_id)
                     for mac, client_id in ports.items())
     address, pool_id = _target(session, node_uuid, address, pool)
-    names = _pool_names(session)
-    result = [_put(session, mac, node_uuid, address, pool_id, now, names,
-                   hostname, client_id)
-              for mac, client_id in wanted]
+    rows = [_put(session, mac, node_uuid, address, pool_id, now, hostname,
+                 client_id)
+            for mac, client_id in wanted]
     stale = session.execute(sa.select(Res.mac).where(
         Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars().all()
     for mac in set(stale) - {mac for mac, _ in wanted}:
         delete(session, now, mac=mac)
-    return result
+    return _records(session, rows)
 
 
 def _target(session, node_uuid, address, pool):
@@ -139,9 +138,12 @@ def _target(session, node_uuid, address, pool):
     return address, pool_id
 
 
-def _put(session, mac, node_uuid, address, pool_id, now, names,
-         hostname=None, client_id=None, profile_text=None):
-    """Write one reservation row unless it already says all this."""
+def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
+         client_id=None):
+    """Write one reservation row unless it already says all this.
+
+    :returns: the row.
+    """
     row = session.execute(sa.select(Res).where(Res.mac == mac)
                           ).scalar_one_or_none()
     if row is not None and not row.deleted and row.node_uuid != node_uuid:
@@ -154,18 +156,16 @@ def _put(session, mac, node_uuid, address, pool_id, now, names,
         values['hostname'] = hostname or None
     if client_id is not None:
         values['client_id'] = client_id or None
-    if profile_text is not None:
-        values['boot_profile'] = profile_text
     if row is not None and all(getattr(row, k) == v
                                for k, v in values.items()):
-        return to_record(row, names)
+        return row
     generation = sql_common.bump_generation(session)
     if row is None:
-        row = Res(mac=mac, boot_profile='{}', hostname=None, client_id=None)
+        row = Res(mac=mac, hostname=None, client_id=None)
         session.add(row)
     elif row.deleted:
-        # A re-added MAC starts clean, not with its old profile.
-        row.boot_profile, row.hostname, row.client_id = '{}', None, None
+        # A re-added MAC starts clean (it serves its node's profile).
+        row.hostname, row.client_id = None, None
     for key, value in values.items():
         setattr(row, key, value)
     row.generation = generation
@@ -175,22 +175,7 @@ def _put(session, mac, node_uuid, address, pool_id, now, names,
               '(generation %(gen)d)', {'mac': mac, 'addr': address,
                                        'node': node_uuid,
                                        'gen': row.generation})
-    return to_record(row, names)
-
-
-def set_boot_profile(session, node_uuid, profile, now):
-    """Set the boot profile of every live reservation of the node."""
-    text = _profile_text(profile or {})
-    rows = session.execute(sa.select(Res).where(
-        Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars().all()
-    for row in rows:
-        if row.boot_profile != text:
-            row.boot_profile = text
-            row.generation = sql_common.bump_generation(session)
-            row.updated_at = now
-    session.flush()
-    names = _pool_names(session)
-    return [to_record(r, names) for r in rows]
+    return row
 
 
 def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
@@ -209,7 +194,6 @@ def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
     rows = session.execute(query).scalars().all()
     for row in rows:
         row.deleted = True
-        row.boot_profile = '{}'
         row.generation = sql_common.bump_generation(session)
         row.updated_at = now
         LOG.info('Reservation %(mac)s of node %(node)s deleted',
@@ -233,9 +217,8 @@ def listing(session, node_uuid=None):
     query = sa.select(Res).where(Res.deleted.is_(False))
     if node_uuid is not None:
         query = query.where(Res.node_uuid == node_uuid)
-    names = _pool_names(session)
-    return [to_record(r, names)
-            for r in session.execute(query.order_by(Res.mac)).scalars()]
+    return _records(session, session.execute(query.order_by(Res.mac))
+                    .scalars())
 
 
 def changes_since(session, generation):
@@ -253,9 +236,8 @@ def changes_since(session, generation):
         res_query = res_query.where(Res.generation > generation)
     pools = [sql_common.pool_record(r) for r in
              session.execute(pool_query.order_by(PoolRow.id)).scalars()]
-    names = _pool_names(session)
-    reservations = [to_record(r, names) for r in session.execute(
-        res_query.order_by(Res.generation)).scalars()]
+    reservations = _records(session, session.execute(
+        res_query.order_by(Res.generation)).scalars())
     seen = max([current] + [r.generation for r in reservations]
                + [p.generation for p in pools])
     return records.ChangeSet(generation=seen, full=full, pools=pools,

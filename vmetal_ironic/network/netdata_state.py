@@ -21,13 +21,11 @@ import json
 from oslo_config import cfg
 from oslo_log import log
 
-from vmetal_ironic.conf import vmetal as vmetal_conf
+from vmetal_ironic.conf import CONF
 from vmetal_ironic.network import configdrive
 from vmetal_ironic.network import network_data
 
 LOG = log.getLogger(__name__)
-CONF = cfg.CONF
-vmetal_conf.register_opts(CONF)
 
 KEY = 'vmetal_network_data'
 GENERATED = 'generated'

@@ -24,7 +24,7 @@ import threading
 from oslo_log import log
 from oslo_messaging.notify import notifier
 
-from vmetal_ironic.conf import vmetal as vmetal_conf
+from vmetal_ironic.conf import CONF
 
 LOG = log.getLogger(__name__)
 
@@ -86,7 +86,11 @@ class Releaser(object):
 
 
 def release_node(node_uuid):
-    """Release every allocation, claim, pin and reservation of a node."""
+    """Release every allocation, claim, pin and reservation of a node.
+
+    The manager's forget() never loads or records pools: this process
+    (Ironic's API) only deletes what belonged to the node.
+    """
     from vmetal_ironic.ipam import manager
     released = manager.get_manager().forget(node_uuid)
     LOG.info('vmetal: node %(node)s was deleted; released %(addrs)s and '
@@ -99,18 +103,12 @@ class VmetalNotifyDriver(notifier.Driver):
 
     def __init__(self, conf, topics, transport):
         super().__init__(conf, topics, transport)
-        try:
-            vmetal_conf.register_opts(conf)
-        except Exception:       # already registered, or a foreign conf
-            LOG.debug('vmetal notify driver: [vmetal] options not '
-                      'registered again', exc_info=True)
         self.releaser = Releaser(release_node)
 
     def _enabled(self):
-        try:
-            return self.conf.vmetal.release_on_delete_notification
-        except Exception:
-            return True
+        # vmetal_ironic.conf registered [vmetal] on the global CONF, the
+        # one Ironic hands its notifier.
+        return CONF.vmetal.release_on_delete_notification
 
     def notify(self, ctxt, message, priority, retry):
         """Queue the release of a deleted node; never raises.

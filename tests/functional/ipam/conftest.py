@@ -4,8 +4,9 @@ import pytest
 
 from tests import confutils
 from tests.functional import databases
+from vmetal_ironic.db import api as db_api
+from vmetal_ironic.db import migration
 from vmetal_ironic.ipam import manager
-from vmetal_ironic.ipam import store as store_mod
 
 
 class FakeClock:
@@ -34,15 +35,21 @@ def clock():
 
 @pytest.fixture
 def make_manager(db_url, tmp_path, clock):
-    """make_manager(config_text) -> IPAMManager on a migrated database."""
+    """make_manager(config_text) -> IPAMManager on a migrated database.
+
+    The configuration's pools are recorded (the explicit act of
+    ``vmetal-ipam pool sync``) before the manager is handed out.
+    """
     made = []
 
-    def _make(text, name='vmetal.conf'):
+    def _make(text, name='vmetal.conf', sync=True):
         conf = confutils.conf_from_text(text, tmp_path, name=name)
-        store = store_mod.Store(db_url, clock=clock)
+        database = db_api.Database(db_url)
         if not made:
-            store.upgrade()
-        mgr = manager.IPAMManager(conf, store=store)
+            migration.upgrade(database.writer)
+        mgr = manager.IPAMManager(conf, database=database, clock=clock)
+        if sync:
+            mgr.sync_pools()
         made.append(mgr)
         return mgr
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy
 
 from tests import confutils
 from vmetal_ironic.ipam import manager as manager_mod
@@ -167,13 +168,20 @@ def test_input_checked_and_output_printable(config, tmp_path):
                's' * 200, config=config, check=2)
     assert 'invalid choice' in proc.stderr
     assert ipam_json(config, 'allocation', 'list') == []
-    # a name stored before the command checked its input is escaped
+    # a name stored before input was checked (an older release wrote it
+    # straight into the table) is escaped on output
     conf = confutils.conf_from_text(config.read_text(), tmp_path, 'in.conf')
     mgr = manager_mod.IPAMManager(conf)
     try:
-        mgr.pin('a\x1b[2Jb', '192.168.100.50')
+        mgr.pin('legacy-node', '192.168.100.50')
     finally:
         mgr.close()
+    engine = sqlalchemy.create_engine(conf.vmetal_database.connection)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(
+            "UPDATE vmetal_allocations SET node_uuid = :bad "
+            "WHERE node_uuid = 'legacy-node'"), {'bad': 'a\x1b[2Jb'})
+    engine.dispose()
     table = run('vmetal-ipam', 'allocation', 'list', config=config,
                 check=0).stdout
     assert '\x1b' not in table and 'a\\x1b[2Jb' in table
@@ -185,7 +193,6 @@ def test_input_checked_and_output_printable(config, tmp_path):
 
 
 def test_pool_drift_and_sync(config):
-    """Needs the IPAM manager's sync_pools() and pool_drift()."""
     text = config.read_text()
     config.write_text(text.replace('cidr = 192.168.200.1/24',
                                    'cidr = 192.168.201.1/24'))
@@ -193,7 +200,9 @@ def test_pool_drift_and_sync(config):
     assert 'pool storage: cidr' in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     drifted = ipam_json(config, 'check-config', check=1)
-    assert [p['drift'] for p in json.loads(drifted.stdout)] == [[], ['cidr']]
+    # the shorthand cidr names the gateway too
+    assert [p['drift'] for p in json.loads(drifted.stdout)] == [
+        [], ['cidr', 'gateway']]
     changes = ipam_json(config, 'pool', 'sync')
     assert [c['pool'] for c in changes] == ['storage']
     proc = run('vmetal-ipam', 'check-config', config=config, check=0)

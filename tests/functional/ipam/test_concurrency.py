@@ -14,10 +14,11 @@ import sqlalchemy as sa
 
 from tests import confutils
 from tests.functional import databases
+from vmetal_ironic.db import api as db_api
+from vmetal_ironic.db import migration
 from vmetal_ironic.db import models
 from vmetal_ironic.ipam import manager
 from vmetal_ironic.ipam import pools
-from vmetal_ironic.ipam import store as store_mod
 
 PROCESSES = 8
 NODES_EACH = 500
@@ -35,11 +36,12 @@ ranges = 10.20.0.10-10.20.15.250
 
 def _worker(url, config_dir, index, barrier):
     import pathlib
-    conf = confutils.conf_from_text(CONFIG, pathlib.Path(config_dir),
-                                    name='worker-%d.conf' % index)
-    store = store_mod.Store(url, max_retries=200)
-    mgr = manager.IPAMManager(conf, store=store)
-    mgr.get_pools()  # open and sync before the race starts
+    conf = confutils.conf_from_text(
+        CONFIG + '[vmetal_database]\nconnection = %s\n' % url,
+        pathlib.Path(config_dir), name='worker-%d.conf' % index)
+    # The shipped retry settings ([vmetal_ipam]max_retries).
+    mgr = manager.IPAMManager(conf, database=db_api.Database.from_conf(conf))
+    mgr.pools  # open and read the pools before the race starts
     nodes = ['w%d-%04d' % (index, n) for n in range(NODES_EACH)]
     shared = ['shared-%02d' % n for n in range(SHARED)]
     # interleave shared nodes among the worker's own
@@ -59,9 +61,12 @@ def _worker(url, config_dir, index, barrier):
 @pytest.mark.parametrize('backend', ['postgresql', 'mysql', 'sqlite'])
 def test_concurrent_allocations(backend, tmp_path):
     with databases.temporary_database(backend, tmp_path) as url:
-        store = store_mod.Store(url)
-        store.upgrade()
-        store.close()
+        database = db_api.Database(url)
+        migration.upgrade(database.writer)
+        conf = confutils.conf_from_text(CONFIG + '[vmetal_database]\n'
+                                        'connection = %s\n' % url, tmp_path)
+        manager.IPAMManager(conf, database=database).sync_pools()
+        database.dispose()
         ctx = multiprocessing.get_context('spawn')
         barrier = ctx.Manager().Barrier(PROCESSES)
         with ctx.Pool(PROCESSES) as workers:
@@ -77,15 +82,15 @@ def test_concurrent_allocations(backend, tmp_path):
                 assert seen.setdefault(node, address) == address
         assert len(seen) == PROCESSES * NODES_EACH + SHARED
 
-        store = store_mod.Store(url)
+        database = db_api.Database(url)
         try:
-            with store.db.reader.connect() as connection:
+            with database.reader.connect() as connection:
                 rows = connection.execute(sa.select(
                     models.AllocationRecord.node_uuid,
                     models.AllocationRecord.address,
                     models.AllocationRecord.state)).all()
         finally:
-            store.close()
+            database.dispose()
         assert len(rows) == len(seen)
         assert all(state == 'active' for _, _, state in rows)
         by_node = {node: address for node, address, _ in rows}

@@ -4,9 +4,9 @@ import netaddr
 import pytest
 import sqlalchemy as sa
 
+from vmetal_ironic.db import api as db_api
 from vmetal_ironic.db import migration
 from vmetal_ironic import exception
-from vmetal_ironic.ipam import store as store_mod
 
 SMALL = """
 [vmetal_ipam]
@@ -32,20 +32,21 @@ cidr = 2001:db8::1/64
 
 
 def test_migrations_from_empty(db_url):
-    store = store_mod.Store(db_url)
+    database = db_api.Database(db_url)
     try:
         with pytest.raises(exception.SchemaNotCurrent) as info:
-            store.check_schema()
+            migration.check(database.reader)
         assert 'vmetal-dbsync' in str(info.value)
-        store.upgrade()
-        store.check_schema()
-        assert migration.current(store.db.reader) == migration.head()
-        store.upgrade()  # again: nothing to do
-        tables = set(sa.inspect(store.db.reader).get_table_names())
+        migration.upgrade(database.writer)
+        migration.check(database.reader)
+        assert migration.current(database.reader) == migration.head()
+        migration.upgrade(database.writer)  # again: nothing to do
+        tables = set(sa.inspect(database.reader).get_table_names())
         assert {'vmetal_pools', 'vmetal_allocations', 'vmetal_reservations',
-                'vmetal_counters', migration.VERSION_TABLE} <= tables
+                'vmetal_boot_profiles', 'vmetal_counters',
+                migration.VERSION_TABLE} <= tables
     finally:
-        store.close()
+        database.dispose()
 
 
 def test_pools_recorded(make_manager):
@@ -233,11 +234,11 @@ def test_reservations_and_generations(make_manager):
     profile = {'bootfile': 'snponly.efi',
                'ipxe_script_url': 'http://10.0.0.2:8080/boot.ipxe'}
     updated = mgr.set_boot_profile('node-1', profile)
-    assert updated[0].boot_profile == profile
+    assert updated[0].boot_profile.to_dict() == profile
     assert updated[0].generation > res.generation
     assert mgr.changes_since(updated[0].generation).reservations == []
     mgr.set_boot_profile('node-1', None)
-    assert mgr.list_reservations('node-1')[0].boot_profile == {}
+    assert mgr.list_reservations('node-1')[0].boot_profile.to_dict() == {}
     # release deletes: the agent learns it from a tombstone
     before = mgr.changes_since(0).generation
     mgr.release('node-1')
@@ -347,7 +348,7 @@ def test_changed_pool_config(make_manager):
 
 def test_store_survives_bad_url():
     with pytest.raises(exception.StoreError) as info:
-        store_mod.Store('nosuchdb://x/y')
+        db_api.Database('nosuchdb://x/y')
     assert 'connection' in str(info.value) or 'nosuchdb' in str(info.value)
 
 

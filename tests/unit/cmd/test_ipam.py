@@ -185,10 +185,9 @@ def test_check_config_shows_drift(fake, capsys):
 def test_pool_sync_lists_the_changes(fake, capsys):
     status, out, _ = run(capsys, 'pool', 'sync', '-f', 'json')
     assert (status, json.loads(out)) == (0, [])
-    fake.changes = [{'pool': 'compute', 'change': 'updated',
-                     'fields': ['cidr']}]
+    fake.changes = ['compute']
     status, out, _ = run(capsys, 'pool', 'sync', '-f', 'json')
-    assert json.loads(out) == fake.changes
+    assert json.loads(out) == [{'pool': 'compute'}]
     assert fake.calls.count(('sync_pools',)) == 2
 
 

@@ -2,43 +2,32 @@
 
 import pytest
 
+from vmetal_ironic import boot_profile
 from vmetal_ironic.dhcp import options
 from vmetal_ironic import exception
 
-
-def _opt(name, value, version=4):
-    return {'opt_name': name, 'opt_value': value, 'ip_version': version}
+from tests.fixtures import dhcp_options
 
 
-# What Ironic 39 sends for ipxe + UEFI with a tag-aware provider
-# (ironic-notes section 2, verified with dnsmasq).
-IPXE_UEFI = [
-    _opt('tag:!ipxe,67', 'snponly.efi'),
-    _opt('tag:ipxe,67', 'http://10.0.0.2:8080/boot.ipxe'),
-    _opt('66', '10.0.0.2'),
-    _opt('150', '10.0.0.2'),
-    _opt('255', '10.0.0.2'),
-    _opt('tag:!ipxe6,59', 'tftp://[fd00::2]/snponly.efi', 6),
-    _opt('tag:ipxe6,59', 'http://[fd00::2]:8080/boot.ipxe', 6),
-]
+_opt = dhcp_options.opt
+IPXE_UEFI = dhcp_options.IPXE_UEFI
 
 
 def test_ipxe_uefi():
-    profile = options.to_boot_profile(IPXE_UEFI)
+    profile = options.to_boot_profile(IPXE_UEFI).to_dict()
     assert profile['bootfile'] == 'snponly.efi'
     assert profile['ipxe_script_url'] == 'http://10.0.0.2:8080/boot.ipxe'
     assert profile['tftp_server'] == '10.0.0.2'
-    assert profile['ipv6_bootfile_url'] == 'tftp://[fd00::2]/snponly.efi'
-    assert profile['ipv6_ipxe_script_url'] == \
-        'http://[fd00::2]:8080/boot.ipxe'
     assert 'http_boot_url' not in profile
-    assert profile['options'] == IPXE_UEFI
+    # IPv6 options and the verbatim list are not stored: nothing reads
+    # them (yet).
+    assert set(profile) == {'bootfile', 'ipxe_script_url', 'tftp_server'}
 
 
 def test_plain_pxe_bios():
     profile = options.to_boot_profile([
         _opt('67', 'pxelinux.0'), _opt('66', '10.0.0.9'),
-        _opt('150', '10.0.0.3'), _opt('255', '10.0.0.4')])
+        _opt('150', '10.0.0.3'), _opt('255', '10.0.0.4')]).to_dict()
     assert profile['bootfile'] == 'pxelinux.0'
     # 150 (an address) wins over 255 and 66.
     assert profile['tftp_server'] == '10.0.0.3'
@@ -48,7 +37,7 @@ def test_plain_pxe_bios():
 def test_ipxe_without_tag_support():
     profile = options.to_boot_profile([
         _opt('!175,67', 'undionly.kpxe'),
-        _opt('67', 'http://10.0.0.2/boot.ipxe')])
+        _opt('67', 'http://10.0.0.2/boot.ipxe')]).to_dict()
     assert profile['bootfile'] == 'undionly.kpxe'
     assert profile['ipxe_script_url'] == 'http://10.0.0.2/boot.ipxe'
 
@@ -56,7 +45,7 @@ def test_ipxe_without_tag_support():
 def test_http_boot():
     profile = options.to_boot_profile([
         _opt('67', 'http://10.0.0.2:8080/snponly.efi'),
-        _opt('60', 'HTTPClient')])
+        _opt('60', 'HTTPClient')]).to_dict()
     assert profile['http_boot_url'] == 'http://10.0.0.2:8080/snponly.efi'
     assert 'bootfile' not in profile
 
@@ -66,26 +55,30 @@ def test_unknown_options_kept_and_ip_version_defaulted():
             {'opt_name': 'tag:foo,224', 'opt_value': 'x'},
             {'opt_name': '59', 'opt_value': 'tftp://[::1]/f'}]
     profile = options.to_boot_profile(opts)
-    assert [o['opt_name'] for o in profile['options']] == \
+    normalised = [options._normalise(o, i) for i, o in enumerate(opts)]
+    assert [o['opt_name'] for o in normalised] == \
         ['210', 'tag:foo,224', '59']
-    assert [o['ip_version'] for o in profile['options']] == [4, 4, 6]
-    assert profile['ipv6_bootfile_url'] == 'tftp://[::1]/f'
+    assert [o['ip_version'] for o in normalised] == [4, 4, 6]
+    # Options the agent does not act on (and IPv6) are validated, not
+    # stored.
+    assert profile == boot_profile.EMPTY
 
 
 def test_aliases_and_none_values():
     profile = options.to_boot_profile([
         _opt('bootfile-name', 'ipxe.efi'),
         _opt('server-ip-address', '10.1.1.1'),
-        _opt('tag:ipxe,67', None)])
+        _opt('tag:ipxe,67', None)]).to_dict()
     assert profile['bootfile'] == 'ipxe.efi'
     assert profile['tftp_server'] == '10.1.1.1'
     assert 'ipxe_script_url' not in profile
-    assert len(profile['options']) == 3
+    assert len(profile) == 2
 
 
 def test_empty():
-    assert options.to_boot_profile([]) == {}
-    assert options.to_boot_profile(None) == {}
+    assert options.to_boot_profile([]) == boot_profile.EMPTY
+    assert options.to_boot_profile(None) == boot_profile.EMPTY
+    assert options.to_boot_profile([]).to_dict() == {}
 
 
 def test_idempotent():
@@ -96,6 +89,8 @@ def test_idempotent():
 @pytest.mark.parametrize('bad', [
     ['67'], [{'opt_value': 'x'}], [{'opt_name': '', 'opt_value': 'x'}],
     [{'opt_name': '67', 'opt_value': 'x', 'ip_version': 5}],
+    [{'opt_name': '67', 'opt_value': 'x' * 256}],
+    [{'opt_name': '67', 'opt_value': 'boot\nfile'}],
 ])
 def test_bad_input(bad):
     with pytest.raises(exception.InvalidInput):

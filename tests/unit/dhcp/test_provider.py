@@ -9,9 +9,9 @@ from vmetal_ironic.dhcp import options
 from vmetal_ironic.dhcp import provider
 from vmetal_ironic import exception
 
-from tests.unit.dhcp import test_options
-from tests.unit.network import fake_task
-from tests.unit.network import fixtures
+from tests.fixtures import dhcp_options as test_options
+from tests.fixtures import fake_task
+from tests.fixtures import network as fixtures
 
 
 @pytest.fixture
@@ -57,14 +57,18 @@ def test_bad_options(mgr):
 
 
 def test_clean(mgr):
-    dhcp = provider.VmetalDHCP()
-    mgr.list_reservations.return_value = [fake_task.reservation()]
-    dhcp.clean_dhcp_opts(fake_task.task())
-    mgr.set_boot_profile.assert_not_called()        # nothing to clear
-    mgr.list_reservations.return_value = [fake_task.reservation(
-        profile={'bootfile': 'x'})]
-    dhcp.clean_dhcp_opts(fake_task.task())
+    # One call; the manager writes nothing when there is nothing to clear
+    # (tests/unit/ipam/test_operations.py proves it).
+    provider.VmetalDHCP().clean_dhcp_opts(fake_task.task())
     mgr.set_boot_profile.assert_called_once_with(fixtures.NODE, None)
+    mgr.list_reservations.assert_not_called()
+
+
+def test_clean_failure(mgr):
+    mgr.set_boot_profile.side_effect = exception.StoreError(reason='x')
+    with pytest.raises(ironic_exc.FailedToUpdateDHCPOptOnPort,
+                       match=fixtures.NODE):
+        provider.VmetalDHCP().clean_dhcp_opts(fake_task.task())
 
 
 def test_addresses_and_tag(mgr):

@@ -11,7 +11,7 @@ import pytest
 
 from vmetal_ironic.network import configdrive
 
-from tests.unit.network import fixtures
+from tests.fixtures import network as fixtures
 
 ND = {'links': [{'id': 'p', 'type': 'phy',
                  'ethernet_mac_address': '52:54:00:aa:00:01'}],

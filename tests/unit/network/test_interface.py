@@ -8,11 +8,12 @@ from ironic.common import states
 import pytest
 
 from vmetal_ironic import exception
-from vmetal_ironic.ipam import records
+from vmetal_ironic.ipam import node
+from vmetal_ironic.ipam.scope import Scope
 from vmetal_ironic.network import interface
 
-from tests.unit.network import fake_task
-from tests.unit.network import fixtures
+from tests.fixtures import fake_task
+from tests.fixtures import network as fixtures
 
 
 @pytest.fixture
@@ -81,39 +82,40 @@ class TestValidate:
             iface.validate(fake_task.task(network_data=template))
 
 
+def _facts(**fields):
+    values = dict(uuid=fixtures.NODE, name='node-1',
+                  resource_class='baremetal-compute',
+                  ports=(node.PxePort('52:54:00:aa:00:01'),))
+    values.update(fields)
+    return node.NodeFacts(**values)
+
+
 class TestDeploy:
 
     def test_add_provisioning_network(self, mgr, iface):
         task = fake_task.task()
         iface.add_provisioning_network(task)
-        # One write: the allocation and exactly the PXE port's MAC,
-        # lower-cased (the store deletes the node's other reservations).
-        mgr.allocate_and_reserve.assert_called_once_with(
-            fixtures.NODE, {'52:54:00:aa:00:01': None}, hostname='node-1',
-            scope='deployment', instance_info=mock.ANY, properties={},
-            driver_info={}, resource_class='baremetal-compute')
-        mgr.node_state.assert_not_called()
-        node = task.node
-        assert node.network_data['networks'][0]['ip_address'] == \
+        # One call: the deployment's network for exactly the PXE port's
+        # MAC, lower-cased (the manager deletes the node's other
+        # reservations and writes only what is not in place).
+        mgr.ensure_network.assert_called_once_with(_facts(),
+                                                   Scope.DEPLOYMENT)
+        mgr.allocate_and_reserve.assert_not_called()
+        node_obj = task.node
+        assert node_obj.network_data['networks'][0]['ip_address'] == \
             '192.168.100.10'
-        assert node.instance_info['configdrive']['network_data'] == \
-            node.network_data
-        node.save.assert_called_once_with()
+        assert node_obj.instance_info['configdrive']['network_data'] == \
+            node_obj.network_data
+        node_obj.save.assert_called_once_with()
 
     def test_node_scope_from_driver_info(self, mgr, iface):
+        # The hook hands the node's driver_info over; the manager decides
+        # the scope (tests/unit/ipam/test_operations.py).
         iface.configure_tenant_networks(fake_task.task(
             states.ACTIVE, driver_info={'vmetal_allocation_scope': 'node'}))
-        assert mgr.allocate_and_reserve.call_args.kwargs['scope'] == 'node'
-
-    def test_nothing_written_when_in_place(self, mgr, iface):
-        mgr.node_state.return_value = ([fixtures.allocation()], [
-            records.Reservation(mac='52:54:00:aa:00:01',
-                                node_uuid=fixtures.NODE, pool='compute',
-                                address='192.168.100.10',
-                                hostname='node-1')])
-        iface.configure_tenant_networks(fake_task.task(states.ACTIVE))
-        mgr.allocate_and_reserve.assert_not_called()
-        mgr.allocate.assert_not_called()
+        [facts, scope] = mgr.ensure_network.call_args.args
+        assert facts.driver_info == {'vmetal_allocation_scope': 'node'}
+        assert scope == Scope.DEPLOYMENT
 
     def test_no_configdrive_outside_deploy(self, mgr, iface):
         task = fake_task.task(states.ACTIVE)
@@ -122,7 +124,7 @@ class TestDeploy:
         assert task.node.network_data
 
     def test_exhausted(self, mgr, iface):
-        mgr.allocate_and_reserve.side_effect = exception.PoolExhausted(
+        mgr.ensure_network.side_effect = exception.PoolExhausted(
             pool='tiny', size=1)
         task = fake_task.task()
         with pytest.raises(ironic_exc.NetworkError) as e:
@@ -131,7 +133,7 @@ class TestDeploy:
         task.node.save.assert_not_called()
 
     def test_unexpected_error_is_network_error(self, mgr, iface):
-        mgr.allocate_and_reserve.side_effect = RuntimeError('boom')
+        mgr.ensure_network.side_effect = RuntimeError('boom')
         with pytest.raises(ironic_exc.NetworkError, match='boom'):
             iface.add_provisioning_network(fake_task.task())
 
@@ -139,10 +141,10 @@ class TestDeploy:
         task = fake_task.task()
         iface.add_provisioning_network(task)
         task.node.provision_state = states.DELETING
-        mgr.get_allocations.return_value = [fixtures.allocation()]
+        mgr.release.return_value = [fixtures.allocation()]
         iface.unconfigure_tenant_networks(task)
         mgr.release.assert_called_once_with(fixtures.NODE,
-                                            scope='deployment')
+                                            Scope.DEPLOYMENT)
         assert task.node.network_data == {}
 
     def test_no_release_while_deploying(self, mgr, iface):
@@ -151,46 +153,25 @@ class TestDeploy:
         iface.remove_provisioning_network(task)
         mgr.release.assert_not_called()
 
-    def test_node_scope_kept_at_tear_down(self, mgr, iface):
-        mgr.get_allocations.return_value = [
-            records.Allocation(pool=fixtures.POOL4, node_uuid=fixtures.NODE,
-                               address='192.168.100.10', scope='node')]
-        iface.remove_provisioning_network(fake_task.task(states.DELETING))
-        mgr.release.assert_not_called()
-
 
 class TestPhases:
 
-    def test_cleaning_gets_own_allocation(self, mgr, iface):
-        assert iface.add_cleaning_network(fake_task.task(
-            states.CLEANING)) == {}
-        mgr.allocate_and_reserve.assert_called_once()
-        assert mgr.allocate_and_reserve.call_args.kwargs['scope'] == \
-            'cleaning'
-        mgr.get_allocations.return_value = [records.Allocation(
-            pool=fixtures.POOL4, node_uuid=fixtures.NODE,
-            address='192.168.100.10', scope='cleaning')]
-        iface.remove_cleaning_network(fake_task.task(states.CLEANING))
-        mgr.release.assert_called_once_with(fixtures.NODE, scope='cleaning')
-
-    @pytest.mark.parametrize('add, phase', [
-        ('add_rescuing_network', 'rescue'),
-        ('add_inspection_network', 'inspection'),
-        ('add_servicing_network', 'servicing')])
-    def test_existing_allocation_reused(self, mgr, iface, add, phase):
-        allocation = fixtures.allocation()
-        mgr.node_state.return_value = ([allocation], [])
-        mgr.get_allocations.return_value = [allocation]
-        getattr(iface, add)(fake_task.task(states.ACTIVE))
-        mgr.allocate.assert_not_called()
-        # the existing allocation, its pool and scope; only the MACs added
-        mgr.allocate_and_reserve.assert_called_once()
-        kwargs = mgr.allocate_and_reserve.call_args.kwargs
-        assert (kwargs['pool'], kwargs['scope']) == (allocation.pool_name,
-                                                     allocation.scope)
+    @pytest.mark.parametrize('add, scope', [
+        ('add_cleaning_network', Scope.CLEANING),
+        ('add_rescuing_network', Scope.RESCUE),
+        ('add_inspection_network', Scope.INSPECTION),
+        ('add_servicing_network', Scope.SERVICING)])
+    def test_phase_hooks(self, mgr, iface, add, scope):
+        assert getattr(iface, add)(fake_task.task(states.ACTIVE)) == {}
+        mgr.ensure_network.assert_called_once_with(_facts(), scope)
         getattr(iface, add.replace('add_', 'remove_'))(
             fake_task.task(states.ACTIVE))
-        mgr.release.assert_not_called()     # not the phase's allocation
+        mgr.release.assert_called_once_with(fixtures.NODE, scope)
+
+    def test_phase_failure_is_network_error(self, mgr, iface):
+        mgr.release.side_effect = exception.StoreError(reason='db down')
+        with pytest.raises(ironic_exc.NetworkError, match='db down'):
+            iface.remove_cleaning_network(fake_task.task(states.CLEANING))
 
     def test_inspection_supported(self, mgr, iface):
         iface.validate_inspection(fake_task.task(states.MANAGEABLE))
@@ -199,23 +180,30 @@ class TestPhases:
 class TestPortsAndData:
 
     def test_port_mac_changed(self, mgr, iface):
-        mgr.get_allocations.return_value = [fixtures.allocation()]
         task = fake_task.task(states.MANAGEABLE)
         changed = fake_task.port('52:54:00:aa:00:01')
         changed.obj_reset_changes()
-        changed.address = '52:54:00:aa:00:77'
+        changed.address = '52:54:00:AA:00:77'
         iface.port_changed(task, changed)
-        mgr.delete_reservations.assert_called_once_with(
-            mac='52:54:00:aa:00:01')
-        assert mgr.upsert_reservation.call_args.args[0] == \
-            '52:54:00:aa:00:77'
+        mgr.port_changed.assert_called_once_with(
+            mock.ANY, '52:54:00:aa:00:77', True, client_id=None,
+            old_mac='52:54:00:aa:00:01')
+        assert mgr.port_changed.call_args.args[0].uuid == fixtures.NODE
 
-    def test_port_changed_without_allocation(self, mgr, iface):
-        changed = fake_task.port('52:54:00:aa:00:01')
-        changed.obj_reset_changes()
-        changed.pxe_enabled = False
-        iface.port_changed(fake_task.task(states.MANAGEABLE), changed)
-        mgr.delete_reservations.assert_not_called()
+    def test_port_unchanged_field_ignored(self, mgr, iface):
+        port = fake_task.port('52:54:00:aa:00:01')
+        port.obj_reset_changes()
+        iface.port_changed(fake_task.task(states.MANAGEABLE), port)
+        mgr.port_changed.assert_not_called()
+
+    def test_port_change_failure(self, mgr, iface):
+        mgr.port_changed.side_effect = exception.Conflict(reason='taken')
+        port = fake_task.port('52:54:00:aa:00:01')
+        port.obj_reset_changes()
+        port.pxe_enabled = False
+        with pytest.raises(ironic_exc.FailedToUpdateDHCPOptOnPort,
+                           match='taken'):
+            iface.port_changed(fake_task.task(states.MANAGEABLE), port)
 
     def test_get_node_network_data(self, mgr, iface):
         assert iface.get_node_network_data(fake_task.task()) == {}

@@ -9,8 +9,7 @@ from vmetal_ironic.network import configdrive
 from vmetal_ironic.network import netdata_state
 from vmetal_ironic.network import network_data
 
-from tests.unit.network import fixtures
-from tests.unit.network import test_network_data as nd_tests
+from tests.fixtures import network as fixtures
 
 LINKS = [('port-a', '52:54:00:aa:00:01')]
 
@@ -40,7 +39,7 @@ def test_generated_then_restored():
 
 
 def test_template_merged_then_template_restored():
-    template = copy.deepcopy(nd_tests.BOND_VLAN)
+    template = copy.deepcopy(fixtures.BOND_VLAN)
     node = _node(network_data=template)
     assert netdata_state.apply(node, fixtures.allocation(), LINKS)
     assert node.network_data['links'] == template['links']
@@ -57,7 +56,7 @@ def test_template_merged_then_template_restored():
 
 
 def test_operator_document_verbatim():
-    doc = copy.deepcopy(nd_tests.BOND_VLAN)
+    doc = copy.deepcopy(fixtures.BOND_VLAN)
     doc['networks'][0].update(ip_address='10.5.5.5',
                               netmask='255.255.255.0')
     node = _node(network_data=doc)
@@ -82,7 +81,7 @@ def test_operator_edit_after_generation_wins():
 
 
 def test_bad_template_rejected():
-    template = copy.deepcopy(nd_tests.BOND_VLAN)
+    template = copy.deepcopy(fixtures.BOND_VLAN)
     template['networks'][0]['type'] = 'ipv6'
     node = _node(network_data=template)
     with pytest.raises(Exception, match='IPv4'):

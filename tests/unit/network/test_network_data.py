@@ -8,7 +8,7 @@ from vmetal_ironic import exception
 from vmetal_ironic.ipam import records
 from vmetal_ironic.network import network_data
 
-from tests.unit.network import fixtures
+from tests.fixtures import network as fixtures
 
 LINKS = [('port-a', '52:54:00:AA:00:01'), ('port-b', '52:54:00:aa:00:02')]
 

@@ -9,8 +9,8 @@ from vmetal_ironic import exception
 from vmetal_ironic.ipam import records
 from vmetal_ironic.network import reconcile
 
-from tests.unit.network import fake_task
-from tests.unit.network import fixtures
+from tests.fixtures import fake_task
+from tests.fixtures import network as fixtures
 
 GONE = '00000000-0000-4000-8000-000000000001'
 RACE = '00000000-0000-4000-8000-000000000002'

@@ -4,6 +4,7 @@ from unittest import mock
 
 from oslo_config import cfg
 
+from vmetal_ironic import conf as vmetal_conf
 from vmetal_ironic.notify import driver
 
 NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123'
@@ -62,10 +63,14 @@ def test_notify_never_raises():
 
 def test_disabled():
     d = _driver()
-    d.conf.set_override('release_on_delete_notification', False, 'vmetal')
-    d.releaser = mock.Mock()
-    d.notify({}, _message(), 'INFO', None)
-    d.releaser.submit.assert_not_called()
+    conf = vmetal_conf.CONF
+    conf.set_override('release_on_delete_notification', False, 'vmetal')
+    try:
+        d.releaser = mock.Mock()
+        d.notify({}, _message(), 'INFO', None)
+        d.releaser.submit.assert_not_called()
+    finally:
+        conf.clear_override('release_on_delete_notification', 'vmetal')
 
 
 def test_release_node_forgets():

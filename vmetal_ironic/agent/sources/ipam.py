@@ -49,9 +49,9 @@ class Feed(Protocol):
 
 
 def open_feed(conf: Any) -> Feed:
-    """The default feed of the IPAM database of ``[vmetal_database]``."""
-    from vmetal_ironic.ipam import manager
-    return manager.IPAMManager(conf, sync_pools=False)
+    """The read-only feed of the IPAM database of ``[vmetal_database]``."""
+    from vmetal_ironic.ipam import feed
+    return feed.ReservationFeed(conf)
 
 
 def profile_of(res: Any) -> BootProfile:

@@ -13,13 +13,13 @@ from cliff import show
 
 from vmetal_ironic.cmd import common
 from vmetal_ironic import exception
+from vmetal_ironic.ipam.scope import Scope
 
 LIST_FORMATTERS = 'vmetal_ironic.cli.formatter.list'
 SHOW_FORMATTERS = 'vmetal_ironic.cli.formatter.show'
 
 # The allocation scopes an operator may name (``--scope``).
-SCOPES = ('deployment', 'node', 'cleaning', 'rescue', 'inspection',
-          'servicing')
+SCOPES = tuple(scope.value for scope in Scope)
 
 
 def node_id(text):

@@ -9,7 +9,7 @@ POOL_COLUMNS = ('pool', 'version', 'cidr', 'size', 'used', 'quarantined',
 CHECK_COLUMNS = ('pool', 'version', 'cidr', 'gateway', 'size',
                  'resource_classes', 'default', 'drift')
 DRIFT_COLUMNS = ('pool', 'field', 'configured', 'recorded')
-SYNC_COLUMNS = ('pool', 'change')
+SYNC_COLUMNS = ('pool',)
 
 
 def _drift_text(drift):
@@ -85,11 +85,9 @@ class PoolShow(base.ShowOne):
 class PoolSync(base.Lister):
     """Record the configured pools in the database (the one writer).
 
-    Lists what changed: pools added, updated (with their fields) or
-    retired; nothing when the database already records the configuration.
+    Lists the pools written: added, updated or retired; nothing when the
+    database already records the configuration.
     """
 
     def take_action(self, parsed_args):
-        changes = [output.as_dict(c) for c in self.ipam.sync_pools()]
-        columns = tuple(changes[0]) if changes else SYNC_COLUMNS
-        return output.rows(columns, changes)
+        return SYNC_COLUMNS, [(name,) for name in self.ipam.sync_pools()]

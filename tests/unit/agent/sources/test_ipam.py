@@ -184,7 +184,11 @@ def test_profile_of_accepts_the_typed_profile_and_its_dict():
     assert not ipam_source.profile_of(r)
 
 
-def test_open_feed_is_a_read_only_manager(agent_conf):
+def test_open_feed_is_the_read_only_feed(agent_conf):
+    from vmetal_ironic.ipam import feed as feed_mod
     feed = ipam_source.open_feed(agent_conf)
+    assert isinstance(feed, feed_mod.ReservationFeed)
     assert callable(feed.changes_since)
-    assert feed._sync_pools is False
+    # Read-only: no way to write or to record pools through it.
+    assert not any(hasattr(feed, name) for name in (
+        'sync_pools', 'allocate', 'upsert_reservation', 'set_boot_profile'))

@@ -5,7 +5,7 @@ from openstack.baremetal import configdrive as os_configdrive
 from vmetal_ironic.network import configdrive
 from vmetal_ironic.network import network_data
 
-from tests.functional.ironic import helpers
+from tests.fixtures import ironic_helpers as helpers
 
 
 def _written_config_drive(env, node_uuid):
@@ -60,11 +60,12 @@ def test_deployment_scope_lifecycle(ironic):
     [res] = ironic.ipam.list_reservations(uuid)
     assert (res.mac, res.address, res.pool) == (mac, alloc.address,
                                                 'compute')
-    profile = res.boot_profile
+    profile = res.boot_profile.to_dict()
     assert profile['ipxe_script_url'].endswith('/boot.ipxe')
     assert profile['bootfile'] == 'snponly.efi'
     assert profile['tftp_server'] == '127.0.0.1'
-    assert any(o['opt_name'] == 'tag:ipxe,67' for o in profile['options'])
+    # Only the profile's fields are stored, not Ironic's verbatim list.
+    assert set(profile) == {'bootfile', 'ipxe_script_url', 'tftp_server'}
 
     node = helpers.undeploy(ironic, node)      # tear down + cleaning
     assert node['provision_state'] == 'available', node['last_error']
@@ -151,7 +152,7 @@ def test_ramdisk_deploy(ironic):
     assert node['instance_info'].get('configdrive')
     [res] = ironic.ipam.list_reservations(node['uuid'])
     assert res.address == alloc.address
-    assert res.boot_profile['ipxe_script_url'].endswith('/boot.ipxe')
+    assert res.boot_profile.ipxe_script_url.endswith('/boot.ipxe')
     node = helpers.undeploy(ironic, node)
     assert node['provision_state'] == 'available', node['last_error']
     assert ironic.ipam.get_allocations(node['uuid']) == []
@@ -172,7 +173,7 @@ def test_rescue_keeps_the_deployment_address(ironic):
     assert ironic.ipam.get_allocations(node['uuid']) == [alloc]
     [res] = ironic.ipam.list_reservations(node['uuid'])
     assert res.address == alloc.address
-    assert res.boot_profile['ipxe_script_url'].endswith('/boot.ipxe')
+    assert res.boot_profile.ipxe_script_url.endswith('/boot.ipxe')
     ironic.set_state(node['uuid'], 'unrescue')
     back = ironic.wait_state(node['uuid'], ('active', 'unrescue failed'))
     assert back['provision_state'] == 'active', back['last_error']

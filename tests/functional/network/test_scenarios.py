@@ -5,8 +5,8 @@ import copy
 
 from vmetal_ironic.network import network_data
 
-from tests.functional.ironic import helpers
-from tests.unit.network import fixtures
+from tests.fixtures import ironic_helpers as helpers
+from tests.fixtures import network as fixtures
 
 TEMPLATE = fixtures.BOND_VLAN
 

@@ -2,15 +2,14 @@
 
 import pytest
 
-from tests.functional.ironic import conftest
-from tests.functional.ironic import helpers
-from tests.functional.ironic import ironic_env
+from tests.fixtures import ironic as ironic_env
+from tests.fixtures import ironic_helpers as helpers
 
 
 @pytest.fixture(scope='module')
 def quiet_ironic():
     """A second Ironic: no vmetal notification driver, reconcile every 2s."""
-    conftest._check()
+    ironic_env.check_available()
     env = ironic_env.IronicEnv(notifications=False, reconcile_interval=2)
     try:
         env.start()

@@ -1,0 +1,71 @@
+"""The read-only reservation feed: what the DHCP agent reads.
+
+:class:`ReservationFeed` answers "what changed since generation N" from
+the IPAM database. It never writes, never loads or records pool
+configuration and needs none of the manager: an agent's configuration
+has a ``[vmetal_database]`` group and nothing else of the IPAM engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from vmetal_ironic.db import api as db_api
+from vmetal_ironic.db import migration
+from vmetal_ironic.ipam import records
+from vmetal_ironic.ipam import sql_reservations
+
+#: How often a read is tried again after a lost connection.
+READ_RETRIES = 5
+
+
+class ReservationFeed:
+    """Reservations and pools of the IPAM database, for reading.
+
+    :param conf: a ConfigOpts with ``[vmetal_database]`` registered; or
+    :param url: a SQLAlchemy URL (wins over ``conf``).
+    :param database: an open Database (tests).
+    The database is opened, and its schema checked, on first use.
+    """
+
+    def __init__(self, conf: Any = None, url: str | None = None,
+                 database: db_api.Database | None = None) -> None:
+        if conf is None and url is None and database is None:
+            from vmetal_ironic import conf as vmetal_conf
+            conf = vmetal_conf.CONF
+        self._conf = conf
+        self._url = url
+        self._database = database
+        self._checked = False
+        self._lock = threading.Lock()
+
+    def _db(self) -> db_api.Database:
+        with self._lock:
+            if self._database is None:
+                if self._url is not None:
+                    self._database = db_api.Database(self._url)
+                else:
+                    self._database = db_api.Database.from_conf(
+                        self._conf, max_retries=READ_RETRIES)
+            if not self._checked:
+                migration.check(self._database.reader)
+                self._checked = True
+            return self._database
+
+    def changes_since(self, generation: int) -> records.ChangeSet:
+        """Everything after ``generation`` (0, too old or too new: all).
+
+        :returns: a :class:`~vmetal_ironic.ipam.records.ChangeSet`;
+            ``full`` says the reader replaces what it has.
+        :raises: StoreError, SchemaNotCurrent.
+        """
+        generation = int(generation)
+        return self._db().read(lambda s: sql_reservations.changes_since(
+            s, generation))
+
+    def close(self) -> None:
+        """Close the database connections (the feed may be used again)."""
+        with self._lock:
+            if self._database is not None:
+                self._database.dispose()

@@ -1,0 +1,212 @@
+"""The node operations of the IPAM manager: the rules the drivers follow.
+
+An Ironic hook gathers a node's facts (:class:`~vmetal_ironic.ipam.node.
+NodeFacts`) and makes one of these calls; the policy is here:
+
+* :meth:`NodeOperations.ensure_network` for the deployment or a phase:
+  the deployment's allocation has the node's scope
+  (``driver_info['vmetal_allocation_scope']`` or ``[vmetal_ipam]
+  allocation_scope``); a phase (cleaning, rescue, inspection, servicing)
+  reuses any allocation the node has and otherwise gets one of its own;
+  every PXE MAC is reserved, stale reservations are deleted.
+* :meth:`NodeOperations.release` for a scope, :meth:`forget` for a node
+  that is gone, :meth:`port_changed` for one port,
+  :meth:`set_boot_profile` for the DHCP provider.
+
+Each reads once and writes (one transaction) only when something is not
+in place: hooks run many times per deploy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_log import log
+
+from vmetal_ironic import boot_profile
+from vmetal_ironic import exception
+from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import node as node_mod
+from vmetal_ironic.ipam import records
+from vmetal_ironic.ipam import scope as scope_mod
+from vmetal_ironic.ipam import selection
+from vmetal_ironic.ipam import sql_allocations
+from vmetal_ironic.ipam import sql_common
+from vmetal_ironic.ipam import sql_profiles
+from vmetal_ironic.ipam import sql_reservations
+from vmetal_ironic.ipam import validate
+
+LOG = log.getLogger(__name__)
+
+Scope = scope_mod.Scope
+
+
+def _node_state(session: Any, node_uuid: str) -> tuple[Any, Any, int]:
+    return (sql_allocations.for_node(session, node_uuid, True),
+            sql_reservations.listing(session, node_uuid),
+            sql_common.pools_generation(session))
+
+
+class NodeOperations:
+    """Mixed into :class:`~vmetal_ironic.ipam.manager.IPAMManager`."""
+
+    # Provided by the manager.
+    _read: Any
+    _write: Any
+    _scope: Any
+    _group: Any
+    _spec: Any
+    _pools_seen: Any
+    _allocate_and_reserve: Any
+    pools: Any
+
+    def deployment_scope(self, facts: node_mod.NodeFacts) -> Scope:
+        """The scope of the node's deployment allocation.
+
+        :raises: InvalidInput for a driver_info scope that is not one of
+            the deployment scopes.
+        """
+        value = (facts.driver_info or {}).get(node_mod.SCOPE_KEY)
+        if value is None:
+            return self._scope(None)
+        scope = validate.scope(value)
+        if scope not in scope_mod.DEPLOYMENT_SCOPES:
+            raise exception.InvalidInput(
+                reason=_('driver_info %(key)s must be "deployment" or '
+                         '"node", not %(val)r')
+                % {'key': node_mod.SCOPE_KEY, 'val': value})
+        return scope
+
+    def ensure_network(self, facts: node_mod.NodeFacts,
+                       scope: Scope | str = Scope.DEPLOYMENT
+                       ) -> node_mod.NodeNetwork:
+        """Allocate or reuse the node's address, reserve every PXE MAC.
+
+        :param facts: the node.
+        :param scope: ``deployment`` (or ``node``): the deployment's
+            allocation, in the node's scope; a phase: any allocation the
+            node has, else one of the phase's own.
+        :returns: the allocation, the reservations and whether anything
+            was written (nothing is, when all is in place).
+        :raises: InvalidInput, NoPoolForNode, UnknownPool, PoolExhausted,
+            Conflict (a MAC reserved for another node: nothing written).
+        """
+        validate.node(facts.uuid)
+        validate.hostname(facts.name)
+        wanted = validate.scope(scope)
+        if not wanted.is_phase:
+            wanted = self.deployment_scope(facts)
+        current, reservations, generation = self._read(
+            lambda s: _node_state(s, facts.uuid))
+        self._pools_seen(generation)
+        if wanted.is_phase:
+            allocation = current[0] if current else None
+        else:
+            pool = selection.select_for(self.pools, facts).name
+            allocation = next((a for a in current
+                               if a.scope == wanted.value
+                               and a.pool_name == pool), None)
+        if allocation is not None and node_mod.in_place(
+                facts, allocation, reservations):
+            return node_mod.NodeNetwork(allocation, tuple(reservations))
+        if allocation is not None:
+            spec = self._spec(allocation.pool_name)
+            alloc_scope: Any = allocation.scope
+        else:
+            spec = selection.select_for(self.pools, facts)
+            alloc_scope = wanted
+        allocation, reservations = self._allocate_and_reserve(
+            spec, facts.uuid, alloc_scope, facts.port_map, facts.name)
+        LOG.debug('Node %(node)s has address %(addr)s of pool %(pool)s '
+                  '(scope %(scope)s)', {'node': facts.uuid,
+                                        'addr': allocation.address,
+                                        'pool': allocation.pool_name,
+                                        'scope': allocation.scope})
+        return node_mod.NodeNetwork(allocation, tuple(reservations), True)
+
+    def release(self, node_uuid: str, scope: Scope | str | None = None
+                ) -> list[records.Allocation]:
+        """Release the node's active allocations and their reservations.
+
+        Reads first and writes only when there is something to release.
+
+        :param scope: release only allocations of this scope.
+        :returns: the released allocations.
+        """
+        validate.node(node_uuid)
+        wanted = validate.scope(scope).value if scope is not None else None
+        current = self._read(lambda s: sql_allocations.for_node(
+            s, node_uuid, True))
+        if not any(wanted is None or a.scope == wanted for a in current):
+            return []
+        return self._write(lambda s, now: sql_allocations.release(
+            s, node_uuid, wanted, False, now))
+
+    def forget(self, node_uuid: str) -> list[records.Allocation]:
+        """The node is gone: release everything, pins, claims, profile.
+
+        Never loads the pools (the notification driver calls it in
+        Ironic's API process).
+        """
+        validate.node(node_uuid)
+        return self._write(lambda s, now: sql_allocations.release(
+            s, node_uuid, None, True, now))
+
+    def port_changed(self, facts: node_mod.NodeFacts, mac: str,
+                     pxe_enabled: bool, client_id: str | None = None,
+                     old_mac: str | None = None) -> bool:
+        """Keep the reservation of one port of the node in step.
+
+        :param mac: the port's MAC now; ``old_mac`` the one it had.
+        :param pxe_enabled: whether the port boots (gets a reservation).
+        :returns: True if anything was written (a node without an active
+            allocation has nothing to keep in step).
+        """
+        validate.node(facts.uuid)
+        validate.hostname(facts.name)
+        validate.printable('client id', client_id)
+        current = self._read(lambda s: sql_allocations.for_node(
+            s, facts.uuid, True))
+        if not current:
+            return False
+        allocation = current[0]
+
+        def _run(session: Any, now: Any) -> None:
+            if old_mac and old_mac.lower() != mac.lower():
+                sql_reservations.delete(session, now, node_uuid=facts.uuid,
+                                        mac=old_mac)
+            if pxe_enabled:
+                sql_reservations.upsert(
+                    session, mac, facts.uuid, now,
+                    address=allocation.address, pool=allocation.pool_name,
+                    hostname=facts.name, client_id=client_id)
+            else:
+                sql_reservations.delete(session, now, node_uuid=facts.uuid,
+                                        mac=mac)
+        self._write(_run)
+        return True
+
+    def set_boot_profile(self, node_uuid: str, profile: Any
+                         ) -> list[records.Reservation]:
+        """Set (with None or EMPTY: clear) the boot profile of the node.
+
+        Stored once for the node; every reservation of the node serves it
+        at once, also those of MACs added later. Nothing is written when
+        the profile is unchanged.
+
+        :param profile: a BootProfile, its dict, or None.
+        :returns: the node's live reservations.
+        :raises: InvalidInput for a profile that is not valid.
+        """
+        validate.node(node_uuid)
+        wanted = sql_profiles.parse(profile) or boot_profile.EMPTY
+        current, reservations = self._read(lambda s: (
+            sql_profiles.get(s, node_uuid),
+            sql_reservations.listing(s, node_uuid)))
+        if current == wanted:
+            return reservations
+
+        def _run(session: Any, now: Any) -> list[records.Reservation]:
+            sql_profiles.put(session, node_uuid, wanted, now)
+            return sql_reservations.listing(session, node_uuid)
+        return self._write(_run)

@@ -1,0 +1,96 @@
+"""Boot profiles in SQL: one per node, served by every MAC of the node.
+
+A profile change takes a new generation for each live reservation of the
+node in the same transaction, so that an agent reading "what changed since
+N" gets every reservation whose profile changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from vmetal_ironic import boot_profile
+from vmetal_ironic.db import models
+from vmetal_ironic import exception
+from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import sql_common
+
+Profile = models.BootProfileRecord
+Res = models.ReservationRecord
+
+
+def parse(value: Any) -> boot_profile.BootProfile | None:
+    """A BootProfile from a BootProfile, a dict or None (None: keep).
+
+    :raises: InvalidInput naming what is wrong.
+    """
+    if value is None or isinstance(value, boot_profile.BootProfile):
+        return value
+    if not isinstance(value, dict):
+        raise exception.InvalidInput(
+            reason=_('a boot profile is a JSON object, not %s')
+            % type(value).__name__)
+    try:
+        return boot_profile.BootProfile.from_dict(value)
+    except boot_profile.InvalidBootProfile as exc:
+        raise exception.InvalidInput(reason=str(exc))
+
+
+def _decode(node_uuid: str, data: Any) -> boot_profile.BootProfile:
+    try:
+        return boot_profile.BootProfile.from_dict(data)
+    except boot_profile.InvalidBootProfile:
+        # Written by hand or by a newer version: serve without it.
+        return boot_profile.EMPTY
+
+
+def for_nodes(session: orm.Session, node_uuids: Iterable[str] | None
+              ) -> dict[str, boot_profile.BootProfile]:
+    """node UUID -> profile, for the given nodes (None: all of them)."""
+    query: Any = sa.select(Profile.node_uuid, Profile.profile)
+    if node_uuids is not None:
+        wanted = sorted({n for n in node_uuids if n})
+        if not wanted:
+            return {}
+        query = query.where(Profile.node_uuid.in_(wanted))
+    return {node: _decode(node, data)
+            for node, data in session.execute(query).all()}
+
+
+def get(session: orm.Session, node_uuid: str) -> boot_profile.BootProfile:
+    return for_nodes(session, [node_uuid]).get(node_uuid,
+                                               boot_profile.EMPTY)
+
+
+def put(session: orm.Session, node_uuid: str,
+        profile: boot_profile.BootProfile, now: datetime.datetime) -> bool:
+    """Store the node's profile (EMPTY deletes it); True if it changed."""
+    row: Any = session.get(Profile, node_uuid)
+    current = _decode(node_uuid, row.profile) if row is not None else (
+        boot_profile.EMPTY)
+    if current == profile:
+        return False
+    if not profile:
+        session.delete(row)
+    elif row is None:
+        session.add(Profile(node_uuid=node_uuid, profile=profile.to_dict(),
+                            updated_at=now))
+    else:
+        row.profile = profile.to_dict()
+        row.updated_at = now
+    for res in session.execute(sa.select(Res).where(
+            Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars():
+        res.generation = sql_common.bump_generation(session)
+        res.updated_at = now
+    session.flush()
+    return True
+
+
+def delete(session: orm.Session, node_uuid: str) -> None:
+    """Forget the node's profile (the node is gone)."""
+    session.execute(sa.delete(Profile).where(Profile.node_uuid == node_uuid))
