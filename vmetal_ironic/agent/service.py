@@ -31,6 +31,7 @@ from oslo_log import log
 from stevedore import extension
 
 from vmetal_ironic.agent import component
+from vmetal_ironic.agent.dhcp import codec
 from vmetal_ironic.agent.dhcp import handlers
 from vmetal_ironic.agent.dhcp import netboot
 from vmetal_ironic.agent.dhcp import server as server_mod
@@ -289,13 +290,23 @@ def check_descriptors(conf, names: list[str]) -> int:
            'parts': ' + '.join('%s: %d' % p for p in parts)})
 
 
+def interface_mtu(interface: str) -> int:
+    """The MTU of ``interface`` (1500 when it cannot be read)."""
+    try:
+        with open('/sys/class/net/%s/mtu' % interface) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 1500
+
+
 def make_dhcp_server(conf, table: Table) -> server_mod.DHCPServer:
     """The DHCP server component for ``conf`` serving ``table``."""
     g = conf.dhcp_agent
     sid = socket.inet_aton(g.server_address)
     decider = netboot.Decider(g.tftp_server or g.server_address,
                               all_clients=g.boot_options_for_all_clients)
-    ctx = handlers.Context(sid, decider)
+    ctx = handlers.Context(sid, decider, max_payload=interface_mtu(
+        g.interface) - codec.IP_UDP_OVERHEAD)
 
     def factory():
         return transport.LinuxTransport(g.interface, g.server_address,

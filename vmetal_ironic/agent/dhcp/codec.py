@@ -120,8 +120,9 @@ def parse(data: bytes) -> Request:
 
     :param data: the UDP payload.
     :returns: a :class:`Request`.
-    :raises MalformedPacket: not a BOOTREQUEST, truncated options, no
-        message type, or an invalid overload.
+    :raises MalformedPacket: not a BOOTREQUEST, truncated options, an
+        option field without END, no message type, or an invalid overload
+        (option 52 itself must be in the options field).
     """
     n = len(data)
     if n < MIN_LEN:
@@ -148,6 +149,9 @@ def parse(data: bytes) -> Request:
 
 
 def _parse_options(data: bytes, i: int, n: int) -> dict[int, bytes]:
+    # RFC 2131 4.1 / RFC 2132 9.3: the options field, and sname and file
+    # when option 52 says they carry options, each end with END (255);
+    # a field that does not is malformed, whatever it held.
     opts: dict[int, bytes] = {}
     while i < n:
         c = data[i]
@@ -165,10 +169,12 @@ def _parse_options(data: bytes, i: int, n: int) -> dict[int, bytes]:
         # RFC 3396: a repeated option is the concatenation of its parts.
         opts[c] = data[i + 2:j] if prev is None else prev + data[i + 2:j]
         i = j
-    return opts
+    raise MalformedPacket('options not terminated by END')
 
 
 def _merge(opts: dict[int, bytes], more: dict[int, bytes]) -> None:
+    if OPT_OVERLOAD in more:
+        raise MalformedPacket('option overload inside an overloaded field')
     for c, v in more.items():
         opts[c] = opts[c] + v if c in opts else v
 
