@@ -87,7 +87,8 @@ class TftpServer(component.Component):
         self.transfers = {}         # peer address -> Transfer
         self._per_ip = {}           # peer IP -> transfers in progress
         # Client-triggered log lines: per source address and reason.
-        self._log = RateLimitedLog(burst=5, period=10.0, logger=LOG)
+        self._log = RateLimitedLog(burst=5, period=10.0,
+                                   logger=lambda: LOG)
         self._by_fd = {}            # socket fd -> Transfer
         self._thread = None
         self._listener = None
