@@ -93,8 +93,8 @@ class RateLimitedLog:
 
     ``logger``: a logger, or a function returning one (default: this
     module's). Without a ``key`` every message shares one window (the
-    original behaviour). With one, e.g. ``key=(source, reason)``, each source and
-    reason has its own window, within :data:`MAX_KEYS`.
+    original behaviour). With one, e.g. ``key=(source, reason)``, each
+    source and reason has its own window, within :data:`MAX_KEYS`.
     """
 
     def __init__(self, burst: int = 10, period: float = 1.0,
@@ -108,8 +108,11 @@ class RateLimitedLog:
 
     @property
     def log(self) -> Any:
-        """The logger written to: ``logger``, or what it returns when it
-        is a function (looked up at each line, so tests may patch it)."""
+        """The logger written to.
+
+        ``logger``, or what it returns when it is a function (looked up at
+        each line, so tests may patch a module's LOG).
+        """
         if self._logger is None:
             return LOG
         if callable(self._logger) and not hasattr(self._logger, 'log'):

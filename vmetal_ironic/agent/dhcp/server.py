@@ -25,8 +25,10 @@ LOG = log.getLogger(__name__)
 
 
 class RateLimitedLog(ratelimit.RateLimitedLog):
-    """A :class:`~.ratelimit.RateLimitedLog` that writes to this module's
-    log (at most ``burst`` messages per ``period`` seconds, per key)."""
+    """A :class:`~.ratelimit.RateLimitedLog` writing to this module's log.
+
+    At most ``burst`` messages per ``period`` seconds, per key.
+    """
 
     def __init__(self, burst: int = 10, period: float = 1.0) -> None:
         super().__init__(burst, period, logger=lambda: LOG)

@@ -39,8 +39,10 @@ def relayed(o82, options=()):
 
 
 def o82_of(payload):
-    """Option 82 of a reply, its parts joined (RFC 3396; scapy keeps only
-    the last part)."""
+    """Option 82 of a reply, its parts joined (RFC 3396).
+
+    scapy keeps only the last part.
+    """
     i, out = 240, b''
     while payload[i] != 255:
         if payload[i] == 0:
