@@ -63,6 +63,10 @@ MIN_LEN = HEADER_LEN + 4          # header + magic cookie
 MIN_MAX_SIZE = 576
 IP_UDP_OVERHEAD = 28
 
+# Options the server reads that have one exact length (RFC 2132); a
+# request where one has another length is malformed.
+_FIXED_LEN = ((OPT_REQUESTED_IP, 4), (OPT_SERVER_ID, 4), (OPT_MAX_SIZE, 2))
+
 _U16 = struct.Struct('!H')
 _U32 = struct.Struct('!I')
 _EMPTY: dict[int, bytes] = {}
@@ -143,6 +147,10 @@ def parse(data: bytes) -> Request:
     mt = opts.get(OPT_MSG_TYPE)
     if mt is None or len(mt) != 1:
         raise MalformedPacket('no message type')
+    for code, size in _FIXED_LEN:
+        v = opts.get(code)
+        if v is not None and len(v) != size:
+            raise MalformedPacket('option %d of %d bytes' % (code, len(v)))
     if data[2] > 16:
         raise MalformedPacket('hlen %d exceeds 16' % data[2])
     return Request(data, opts, mt[0])

@@ -30,6 +30,8 @@ MAX_TIMEOUT = 255
 MAX_WINDOWSIZE = 65535
 
 MODES = ('octet', 'netascii')
+# RFC 2347: a request, options included, is at most 512 bytes.
+MAX_REQUEST = 512
 
 _HEAD = struct.Struct('!HH')
 _OP = struct.Struct('!H')
@@ -76,6 +78,9 @@ def parse_request(data: bytes) -> Request:
     """
     if len(data) < 4:
         raise PacketError('request too short (%d bytes)' % len(data))
+    if len(data) > MAX_REQUEST:
+        raise PacketError('request of %d bytes (RFC 2347: at most %d)'
+                          % (len(data), MAX_REQUEST))
     opcode = _OP.unpack_from(data)[0]
     if opcode not in (OP_RRQ, OP_WRQ):
         raise PacketError('opcode %d is not a request' % opcode)
