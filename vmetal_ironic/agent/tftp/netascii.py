@@ -16,6 +16,9 @@ import os
 from vmetal_ironic.agent.tftp import packet
 
 _SCAN = 1024 * 1024
+# The window granted to netascii transfers, whatever tftp_max_windowsize:
+# it bounds the positions remembered per transfer.
+MAX_WINDOW = 64
 
 
 def _specials(raw: bytes) -> int:

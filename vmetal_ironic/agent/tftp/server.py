@@ -299,9 +299,12 @@ class TftpServer(component.Component):
         netascii_mode = request.mode == 'netascii'
         # netascii: no tsize (the converted size is known only after a
         # pass over the file, which the server makes later, once).
+        window = self.max_windowsize
+        if netascii_mode:
+            window = min(window, netascii.MAX_WINDOW)
         nego = pkt.negotiate(request.options, None if netascii_mode
                              else size, self.timeout, self.max_blksize,
-                             self.max_windowsize, self.max_timeout)
+                             window, self.max_timeout)
         if netascii_mode:
             try:
                 data = netascii.NetasciiBlocks(fd, size, nego.blksize)

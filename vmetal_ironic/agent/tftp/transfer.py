@@ -166,15 +166,16 @@ class Transfer(object):
     def _send(self, data):
         # The socket is connected and non-blocking: a datagram the kernel
         # cannot queue is lost like any UDP datagram and sent again on
-        # timeout.
+        # timeout. Returns False when the send buffer is full.
+        self.deadline = time.monotonic() + self.timeout
         try:
             self.sock.send(data)
         except (BlockingIOError, InterruptedError):
-            pass
+            return False
         except OSError as e:
             LOG.debug('TFTP %s: cannot send to %s: %s', self.filename,
                       self.peer, e)
-        self.deadline = time.monotonic() + self.timeout
+        return True
 
     def _send_window_or_end(self):
         try:
@@ -195,9 +196,12 @@ class Transfer(object):
     def _send_window(self):
         first = self.acked + 1
         end = min(self.acked + self.window, self.last)
+        sent = self.acked
         for n in range(first, end + 1):
-            self._send(pkt.build_data(n, self._block(n)))
-        self.sent = end
+            if not self._send(pkt.build_data(n, self._block(n))):
+                break   # the send buffer is full: the rest on timeout
+            sent = n
+        self.sent = sent
 
     def _on_ack(self, block):
         if not self.started:

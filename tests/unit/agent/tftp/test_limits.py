@@ -173,3 +173,62 @@ def test_refused_requests_write_few_lines(srv, fake_socket):
     assert 3 <= log.warning.call_count <= 15
     assert srv.suppressed_logs >= 1985
     assert len(fake_socket.sent) == 2000
+
+
+class FullBuffer:
+    """A connected socket whose send buffer fills after ``room`` sends."""
+
+    def __init__(self, room):
+        self.room = room
+        self.sent = []
+        self.closed = False
+
+    def send(self, data):
+        if len(self.sent) >= self.room:
+            raise BlockingIOError(11, 'Resource temporarily unavailable')
+        self.sent.append(bytes(data))
+
+    def fileno(self):
+        return 7
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_full_send_buffer_ends_the_window_early(fake_server):
+    sock = FullBuffer(room=3)
+    data = bytes(512 * 20)
+    t = make(fake_server, sock, data, {'windowsize': '16'})
+    t.start()                       # OACK
+    t.on_datagram(pkt.build_ack(0))
+    # blocks 1 and 2 went out; block 3 met a full buffer: the rest of the
+    # window is not read and built for nothing
+    assert len(sock.sent) == 3 and t.sent == 2
+    t.on_datagram(pkt.build_ack(5))     # beyond what was sent: ignored
+    assert t.acked == 0
+    sock.room = 100
+    t.on_datagram(pkt.build_ack(2))
+    assert t.sent == 2 + 16
+
+
+def test_netascii_window_is_bounded(tmp_path, fake_socket):
+    (tmp_path / 't.txt').write_bytes(b'a\n' * 1000)
+    s = tftp.TftpServer(str(tmp_path), '127.0.0.1', 0, max_windowsize=4096)
+    s._listener = fake_socket
+    captured = {}
+
+    def fake_udp(*args, **kwargs):
+        sock = FullBuffer(room=1000)
+        captured['sock'] = sock
+        return sock
+
+    class Epoll:
+        def register(self, fd, events):
+            pass
+
+    s._epoll = Epoll()
+    with mock.patch.object(tftp_transfer, 'udp_socket', autospec=True,
+                           side_effect=fake_udp):
+        s._on_request(pkt.build_request(pkt.OP_RRQ, 't.txt', 'netascii',
+                                        {'windowsize': '4096'}), CLIENT)
+    assert captured['sock'].sent[0] == pkt.build_oack({'windowsize': '64'})
