@@ -58,8 +58,9 @@ class Context:
         """Why ``req`` gets silence whatever its type, or None.
 
         RFC 2131/3046: option 82 comes only from a relay (giaddr set); a
-        relay address must be a host of the reserved subnet, neither its
-        network or broadcast address nor the agent's own address.
+        relay address (already checked to be in the reserved subnet by the
+        server loop) must be neither the subnet's network or broadcast
+        address nor the agent's own address.
         """
         giaddr = req.giaddr
         if giaddr == codec.ZERO4:
@@ -68,10 +69,7 @@ class Context:
             return None
         if giaddr == self.server_id:
             return 'relayed by the agent\'s own address'
-        net = host.net
-        if not net.contains(giaddr):
-            return 'relayed by %s, outside the reserved subnet of %s' % (
-                codec.ipv4_text(giaddr), host.address)
+        net = host.net   # outside it: the server loop already dropped
         if net.network is not None and net.prefixlen < 31:
             value = int.from_bytes(giaddr, 'big')
             if value in (net.network, net.network | (~net.mask & 0xffffffff)):

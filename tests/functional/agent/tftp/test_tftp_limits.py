@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.fixtures import tftp_probe
+from tests.functional.agent.tftp.test_tftp_loopback import fetch
 from vmetal_ironic.agent.tftp import packet as pkt
 from vmetal_ironic.agent.tftp import server as tftp
 
@@ -77,12 +77,6 @@ def client(address='127.0.0.1'):
     sock.bind((address, 0))
     sock.settimeout(5)
     return sock
-
-
-def fetch(srv, name, **kw):
-    doc = {'server': '127.0.0.1', 'port': srv.port, 'name': name}
-    doc.update(kw)
-    return tftp_probe.fetch(doc)
 
 
 def netascii_sha(root, name):
