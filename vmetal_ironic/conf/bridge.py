@@ -133,10 +133,12 @@ tftp_limit_opts = [
                         'its progress, so a client that acknowledges just '
                         'before each timeout cannot hold a slot.')),
     cfg.IntOpt('tftp_max_transfers_per_client',
-               default=8,
+               default=32,
                min=1,
                help=_('Transfers served at once to one IP address; a read '
-                      'request beyond this gets "Server busy".')),
+                      'request beyond this gets "Server busy". One machine '
+                      'fetches a file or two at a time; a NAT or a test '
+                      'host may run a few dozen.')),
     cfg.IntOpt('tftp_initial_retries',
                default=1,
                min=0,

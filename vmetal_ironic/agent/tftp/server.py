@@ -65,7 +65,7 @@ class TftpServer(component.Component):
     def __init__(self, root, address='0.0.0.0', port=69, interface=None,
                  timeout=1.0, retries=5, max_blksize=pkt.MAX_BLKSIZE,
                  max_windowsize=64, max_transfers=500, max_timeout=5,
-                 max_transfer_time=600.0, max_per_client=8,
+                 max_transfer_time=600.0, max_per_client=32,
                  initial_retries=1):
         try:
             self.root = tftp_files.real_root(root)
