@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from tests.functional.agent.tftp.test_tftp_loopback import _wait
 from tests.functional.agent.tftp.test_tftp_loopback import fetch
 from vmetal_ironic.agent.tftp import packet as pkt
 from vmetal_ironic.agent.tftp import server as tftp
@@ -63,13 +64,8 @@ def fds():
     return len(os.listdir('/proc/self/fd'))
 
 
-def wait(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError('condition not met in %.1f s' % timeout)
+def wait(predicate):
+    _wait(predicate, timeout=10.0)
 
 
 def client(address='127.0.0.1'):
