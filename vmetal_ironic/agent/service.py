@@ -21,6 +21,7 @@ components in reverse order.
 
 from __future__ import annotations
 
+import resource
 import signal
 import socket
 import threading
@@ -30,6 +31,7 @@ from oslo_log import log
 from stevedore import extension
 
 from vmetal_ironic.agent import component
+from vmetal_ironic.agent.dhcp import codec
 from vmetal_ironic.agent.dhcp import handlers
 from vmetal_ironic.agent.dhcp import netboot
 from vmetal_ironic.agent.dhcp import server as server_mod
@@ -139,6 +141,7 @@ class AgentService:
         self.add(make_dhcp_server(self.conf, self.table))
         for c in optional_components(self.conf, self.table):
             self.add(c)
+        check_descriptors(self.conf, [c.name for c in self.components])
 
     def start(self) -> None:
         """Start every component in order; on failure stop them and raise."""
@@ -225,13 +228,85 @@ def _load_failed(manager, entrypoint, error):
         % {'name': entrypoint.name, 'error': error})
 
 
+# Descriptors outside the per-client budget: listeners, epoll, pipes, the
+# database and message bus connections, log files, stevedore's imports.
+DESCRIPTOR_MARGIN = 64
+
+
+def descriptor_budget(conf, names: list[str]) -> list[tuple[str, int]]:
+    """Descriptors the components ``names`` may hold at their limits.
+
+    Each TFTP transfer holds a socket and the open file; each HTTP or
+    callback connection the client's socket and the upstream one (the
+    HTTPS listener has its own ``http_max_connections``).
+
+    :returns: (what, descriptors) pairs, the options named in ``what``.
+    """
+    g = conf.dhcp_agent
+    out = []
+    if 'tftp' in names:
+        out.append(('[dhcp_agent]tftp_max_transfers = %d (x2)'
+                    % g.tftp_max_transfers, 2 * g.tftp_max_transfers))
+    if 'http-proxy' in names:
+        listeners = 2 if g.https_port else 1
+        out.append(('[dhcp_agent]http_max_connections = %d (x2%s)'
+                    % (g.http_max_connections,
+                       ' x2 with https_port' if g.https_port else ''),
+                    2 * listeners * g.http_max_connections))
+    if 'callback-listener' in names:
+        out.append(('[dhcp_agent]callback_max_connections = %d (x2)'
+                    % g.callback_max_connections,
+                    2 * g.callback_max_connections))
+    out.append(('margin', DESCRIPTOR_MARGIN))
+    return out
+
+
+def check_descriptors(conf, names: list[str]) -> int:
+    """Make sure the open-file limit fits the configured limits.
+
+    The soft RLIMIT_NOFILE is raised up to the hard limit when needed; a
+    configuration that cannot fit even then is refused, so that descriptor
+    exhaustion never happens at packet time.
+
+    :returns: the descriptors needed.
+    :raises exception.ConfigError: naming the options and the limit.
+    """
+    parts = descriptor_budget(conf, names)
+    needed = sum(n for _, n in parts)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if needed <= soft:
+        return needed
+    if hard == resource.RLIM_INFINITY or needed <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        LOG.info('Open-file limit raised from %d to %d for %s', soft,
+                 needed, ', '.join(w for w, _ in parts))
+        return needed
+    raise exception.ConfigError(
+        reason=_('the configured limits need %(needed)d file descriptors '
+                 '(%(parts)s) but the open-file limit (RLIMIT_NOFILE) is '
+                 '%(hard)d: lower these options or raise the limit '
+                 '(ulimit -n, LimitNOFILE=)')
+        % {'needed': needed, 'hard': hard,
+           'parts': ' + '.join('%s: %d' % p for p in parts)})
+
+
+def interface_mtu(interface: str) -> int:
+    """The MTU of ``interface`` (1500 when it cannot be read)."""
+    try:
+        with open('/sys/class/net/%s/mtu' % interface) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 1500
+
+
 def make_dhcp_server(conf, table: Table) -> server_mod.DHCPServer:
     """The DHCP server component for ``conf`` serving ``table``."""
     g = conf.dhcp_agent
     sid = socket.inet_aton(g.server_address)
     decider = netboot.Decider(g.tftp_server or g.server_address,
                               all_clients=g.boot_options_for_all_clients)
-    ctx = handlers.Context(sid, decider)
+    ctx = handlers.Context(sid, decider, max_payload=interface_mtu(
+        g.interface) - codec.IP_UDP_OVERHEAD)
 
     def factory():
         return transport.LinuxTransport(g.interface, g.server_address,

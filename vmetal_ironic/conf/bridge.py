@@ -115,7 +115,42 @@ http_opts = [
                help=_('Client connections served at once; more get 503.')),
 ]
 
-opts = tftp_opts + http_opts
+# Limits of the TFTP server against hostile clients on the provisioning
+# segment (see doc/limits.md).
+tftp_limit_opts = [
+    cfg.IntOpt('tftp_max_timeout',
+               default=5,
+               min=1,
+               max=255,
+               help=_('Largest retransmission timeout, in seconds, a client '
+                      'may negotiate with the "timeout" option (RFC 2349); '
+                      'a larger value is not acknowledged and '
+                      'tftp_timeout applies.')),
+    cfg.FloatOpt('tftp_max_transfer_time',
+                 default=600.0,
+                 min=1.0,
+                 help=_('Seconds after which a transfer is ended whatever '
+                        'its progress, so a client that acknowledges just '
+                        'before each timeout cannot hold a slot.')),
+    cfg.IntOpt('tftp_max_transfers_per_client',
+               default=32,
+               min=1,
+               help=_('Transfers served at once to one IP address; a read '
+                      'request beyond this gets "Server busy". One machine '
+                      'fetches a file or two at a time; a NAT or a test '
+                      'host may run a few dozen.')),
+    cfg.IntOpt('tftp_initial_retries',
+               default=1,
+               min=0,
+               max=100,
+               help=_('Retransmissions of the OACK or of the first block '
+                      'before the client has acknowledged anything; a '
+                      'request from a spoofed source then costs only this '
+                      'many packets more. After the first acknowledgement '
+                      'tftp_retries applies.')),
+]
+
+opts = tftp_opts + http_opts + tftp_limit_opts
 
 
 def register_opts(conf):

@@ -63,6 +63,10 @@ MIN_LEN = HEADER_LEN + 4          # header + magic cookie
 MIN_MAX_SIZE = 576
 IP_UDP_OVERHEAD = 28
 
+# Options the server reads that have one exact length (RFC 2132); a
+# request where one has another length is malformed.
+_FIXED_LEN = ((OPT_REQUESTED_IP, 4), (OPT_SERVER_ID, 4), (OPT_MAX_SIZE, 2))
+
 _U16 = struct.Struct('!H')
 _U32 = struct.Struct('!I')
 _EMPTY: dict[int, bytes] = {}
@@ -120,8 +124,9 @@ def parse(data: bytes) -> Request:
 
     :param data: the UDP payload.
     :returns: a :class:`Request`.
-    :raises MalformedPacket: not a BOOTREQUEST, truncated options, no
-        message type, or an invalid overload.
+    :raises MalformedPacket: not a BOOTREQUEST, truncated options, an
+        option field without END, no message type, or an invalid overload
+        (option 52 itself must be in the options field).
     """
     n = len(data)
     if n < MIN_LEN:
@@ -142,12 +147,19 @@ def parse(data: bytes) -> Request:
     mt = opts.get(OPT_MSG_TYPE)
     if mt is None or len(mt) != 1:
         raise MalformedPacket('no message type')
+    for code, size in _FIXED_LEN:
+        v = opts.get(code)
+        if v is not None and len(v) != size:
+            raise MalformedPacket('option %d of %d bytes' % (code, len(v)))
     if data[2] > 16:
         raise MalformedPacket('hlen %d exceeds 16' % data[2])
     return Request(data, opts, mt[0])
 
 
 def _parse_options(data: bytes, i: int, n: int) -> dict[int, bytes]:
+    # RFC 2131 4.1 / RFC 2132 9.3: the options field, and sname and file
+    # when option 52 says they carry options, each end with END (255);
+    # a field that does not is malformed, whatever it held.
     opts: dict[int, bytes] = {}
     while i < n:
         c = data[i]
@@ -165,10 +177,12 @@ def _parse_options(data: bytes, i: int, n: int) -> dict[int, bytes]:
         # RFC 3396: a repeated option is the concatenation of its parts.
         opts[c] = data[i + 2:j] if prev is None else prev + data[i + 2:j]
         i = j
-    return opts
+    raise MalformedPacket('options not terminated by END')
 
 
 def _merge(opts: dict[int, bytes], more: dict[int, bytes]) -> None:
+    if OPT_OVERLOAD in more:
+        raise MalformedPacket('option overload inside an overloaded field')
     for c, v in more.items():
         opts[c] = opts[c] + v if c in opts else v
 

@@ -12,8 +12,11 @@ time with T1/T2 (not for INFORM), subnet mask and router are always sent;
 DNS, domain, MTU, classless routes and hostname are sent when the client
 asks for them in option 55 (or sends no option 55 at all); boot options
 are sent whenever the netboot decision has them. When a reply would
-exceed the client's maximum message size the optional options are left
-out, last first.
+exceed the client's maximum message size (or the interface MTU) the
+reply is rebuilt by :func:`fit`: the mandatory options first (server
+identifier, lease times, mask, router), then the echoed relay information
+(RFC 3046: a reply that cannot carry it is not sent), then the other
+options in order while they fit, then the hostname, cut to the room left.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from vmetal_ironic.agent.sources.reservations import Network
 
 # Parts of a reply, in the order they are written.
 _ALWAYS = (codec.OPT_SUBNET_MASK, codec.OPT_ROUTER)
+# Never left out of an OFFER or ACK to make room.
+MANDATORY = frozenset((codec.OPT_SERVER_ID, codec.OPT_LEASE_TIME,
+                       codec.OPT_T1, codec.OPT_T2, codec.OPT_SUBNET_MASK,
+                       codec.OPT_ROUTER))
 _ON_REQUEST = (codec.OPT_DNS, codec.OPT_DOMAIN, codec.OPT_MTU,
                codec.OPT_CLASSLESS_ROUTES, codec.OPT_VENDOR_SPECIFIC)
 
@@ -108,3 +115,32 @@ class OptionCache:
         while parts and sum(map(len, parts)) > budget:
             parts.pop()
         return b''.join(parts)
+
+
+def fit(parts: list[bytes], hostname: bytes, relay: bytes,
+        room: int) -> bytes | None:
+    """The options of a reply that must fit in ``room`` bytes.
+
+    :param parts: the encoded options of :func:`encode`, in order.
+    :param hostname: the encoded option 12, or ``b''``.
+    :param relay: the encoded option 82 to echo, or ``b''``.
+    :param room: bytes available between the message type and END.
+    :returns: the options to send (option 82 last), or None when even the
+        mandatory options and the relay information do not fit.
+    """
+    chosen = [p for p in parts if p[0] in MANDATORY]
+    room -= sum(map(len, chosen)) + len(relay)
+    if room < 0:
+        return None
+    for p in parts:
+        if p[0] in MANDATORY:
+            continue
+        if len(p) > room:
+            break
+        chosen.append(p)
+        room -= len(p)
+    if hostname and room >= 3:
+        name = hostname[2:2 + min(room - 2, 255)]
+        chosen.append(codec.opt(codec.OPT_HOSTNAME, name))
+    chosen.append(relay)
+    return b''.join(chosen)

@@ -9,7 +9,6 @@ xid and MAC and the loop goes on (STYLE habit 3).
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable
 
 from oslo_log import log
@@ -17,6 +16,7 @@ from oslo_log import log
 from vmetal_ironic.agent import component
 from vmetal_ironic.agent.dhcp import codec
 from vmetal_ironic.agent.dhcp import handlers
+from vmetal_ironic.agent.dhcp import ratelimit
 from vmetal_ironic.agent.dhcp.reply import Reply
 from vmetal_ironic.agent.dhcp import transport as transport_mod
 from vmetal_ironic.agent.sources.reservations import Table
@@ -24,29 +24,14 @@ from vmetal_ironic.agent.sources.reservations import Table
 LOG = log.getLogger(__name__)
 
 
-class RateLimitedLog:
-    """Log at most ``burst`` messages per ``period`` seconds."""
+class RateLimitedLog(ratelimit.RateLimitedLog):
+    """A :class:`~.ratelimit.RateLimitedLog` writing to this module's log.
+
+    At most ``burst`` messages per ``period`` seconds, per key.
+    """
 
     def __init__(self, burst: int = 10, period: float = 1.0) -> None:
-        self.burst = burst
-        self.period = period
-        self._window = 0.0
-        self._count = 0
-        self._dropped = 0
-
-    def warning(self, msg: str, *args) -> None:
-        """LOG.warning unless over the limit."""
-        now = time.monotonic()
-        if now - self._window >= self.period:
-            if self._dropped:
-                LOG.warning('%d more messages like the above were not '
-                            'logged', self._dropped)
-            self._window, self._count, self._dropped = now, 0, 0
-        if self._count < self.burst:
-            self._count += 1
-            LOG.warning(msg, *args)
-        else:
-            self._dropped += 1
+        super().__init__(burst, period, logger=lambda: LOG)
 
 
 class DHCPServer(component.Component):
@@ -72,6 +57,7 @@ class DHCPServer(component.Component):
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._bad = RateLimitedLog()
+        self._log = RateLimitedLog(burst=5, period=10.0)
         self.stats = {'received': 0, 'replied': 0, 'malformed': 0,
                       'unknown': 0, 'errors': 0}
 
@@ -101,10 +87,11 @@ class DHCPServer(component.Component):
                               codec.msg_name(req.msg_type), req.xid, req.mac)
                 return None
         if req.giaddr != codec.ZERO4 and not host.net.contains(req.giaddr):
-            LOG.info('%s xid %#x from %s relayed by %s, outside the '
-                     'reserved subnet of %s: ignored',
-                     codec.msg_name(req.msg_type), req.xid, host.label,
-                     codec.ipv4_text(req.giaddr), host.address)
+            self._log.info('%s xid %#x from %s relayed by %s, outside the '
+                           'reserved subnet of %s: ignored',
+                           codec.msg_name(req.msg_type), req.xid,
+                           host.label, codec.ipv4_text(req.giaddr),
+                           host.address, key=(req.chaddr, 'relay'))
             return None
         return self.chain(req, host)
 
@@ -129,7 +116,19 @@ class DHCPServer(component.Component):
             try:
                 reply = handle(data)
                 if reply is not None:
-                    send(reply)
+                    try:
+                        send(reply)
+                    except OSError as e:
+                        # e.g. EMSGSIZE, ENOBUFS: the kernel's word, not
+                        # a bug; one line per client and reason, no trace.
+                        stats['errors'] += 1
+                        self._log.warning(
+                            'Cannot send the %s to %s (xid %s, %d bytes): '
+                            '%s', codec.msg_name(reply.msg_type),
+                            reply.chaddr.hex(':'), data[4:8].hex(),
+                            len(reply.payload), e,
+                            key=(reply.chaddr, 'send'))
+                        continue
                     stats['replied'] += 1
             except Exception:
                 stats['errors'] += 1

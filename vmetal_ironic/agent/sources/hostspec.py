@@ -194,17 +194,44 @@ def mac(value: Any) -> bytes:
         raise HostSpecError('mac: %r is not a MAC address' % (value,))
 
 
+# What one DHCP option carries: option 12 (hostname) and 61 (client id).
+MAX_OPTION_LEN = 255
+
+
 def client_id(value: Any) -> bytes | None:
     """A client identifier (option 61) as bytes, or None.
 
-    :raises HostSpecError: not a non-empty string.
+    :raises HostSpecError: not a non-empty string, or longer than one
+        DHCP option carries (255 bytes).
     """
     if value is None:
         return None
     try:
-        return reservations.parse_client_id(value)
+        raw = reservations.parse_client_id(value)
     except ValueError:
         raise HostSpecError('client_id: %r is invalid' % (value,))
+    if len(raw) > MAX_OPTION_LEN:
+        raise HostSpecError('client_id: %d bytes, more than the %d a DHCP '
+                            'option carries' % (len(raw), MAX_OPTION_LEN))
+    return raw
+
+
+def hostname(value: Any) -> str | None:
+    """A hostname (option 12), or None.
+
+    :raises HostSpecError: not a string, not printable ASCII, or longer
+        than one DHCP option carries (255 bytes).
+    """
+    name = text(value, 'hostname')
+    if name is None:
+        return None
+    if not name.isascii() or not name.isprintable():
+        raise HostSpecError('hostname: %r is not printable ASCII' % (name,))
+    if len(name) > MAX_OPTION_LEN:
+        raise HostSpecError('hostname: %d characters, more than the %d a '
+                            'DHCP option carries' % (len(name),
+                                                     MAX_OPTION_LEN))
+    return name
 
 
 def compile_host(spec: dict[str, Any], net: Network | None,
@@ -226,7 +253,7 @@ def compile_host(spec: dict[str, Any], net: Network | None,
     if bootcfg is None:
         bootcfg = boot(spec, boot_defaults, interner)
     return Host(raw_mac, ip, net, bootcfg,
-                hostname=text(spec.get('hostname'), 'hostname'),
+                hostname=hostname(spec.get('hostname')),
                 client_id=client_id(spec.get('client_id')),
                 node_uuid=text(spec.get('node_uuid'), 'node_uuid'),
                 source=source)

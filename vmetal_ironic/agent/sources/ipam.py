@@ -122,7 +122,7 @@ def make_host(res: Any, pool: Any, profile: BootProfile,
     if boot is None:
         boot = profile_boot(profile, boot_defaults, interner)
     return Host(hostspec.mac(res.mac), ip, net, boot,
-                hostname=hostspec.text(res.hostname, 'hostname'),
+                hostname=hostspec.hostname(res.hostname),
                 client_id=hostspec.client_id(res.client_id),
                 node_uuid=hostspec.text(res.node_uuid, 'node_uuid'),
                 source=SOURCE)

@@ -17,11 +17,13 @@ from vmetal_ironic.agent.tftp import packet
 class Refused(Exception):
     """A request the server refuses; carries the TFTP error to send."""
 
-    def __init__(self, code: int, message: str, reason: str):
+    def __init__(self, code: int, message: str, reason: str,
+                 errno: int | None = None):
         super().__init__(reason)
         self.code = code
         self.message = message
         self.reason = reason
+        self.errno = errno
 
 
 @dataclasses.dataclass
@@ -96,7 +98,9 @@ def open_file(root: str, filename: str) -> OpenFile:
     except PermissionError:
         raise _access('permission denied on %s' % path)
     except OSError as e:
-        raise _access('cannot open %s: %s' % (path, e.strerror))
+        refused = _access('cannot open %s: %s' % (path, e.strerror))
+        refused.errno = e.errno
+        raise refused
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

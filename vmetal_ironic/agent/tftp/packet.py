@@ -30,6 +30,8 @@ MAX_TIMEOUT = 255
 MAX_WINDOWSIZE = 65535
 
 MODES = ('octet', 'netascii')
+# RFC 2347: a request, options included, is at most 512 bytes.
+MAX_REQUEST = 512
 
 _HEAD = struct.Struct('!HH')
 _OP = struct.Struct('!H')
@@ -76,6 +78,9 @@ def parse_request(data: bytes) -> Request:
     """
     if len(data) < 4:
         raise PacketError('request too short (%d bytes)' % len(data))
+    if len(data) > MAX_REQUEST:
+        raise PacketError('request of %d bytes (RFC 2347: at most %d)'
+                          % (len(data), MAX_REQUEST))
     opcode = _OP.unpack_from(data)[0]
     if opcode not in (OP_RRQ, OP_WRQ):
         raise PacketError('opcode %d is not a request' % opcode)
@@ -173,20 +178,25 @@ def build_request(opcode: int, filename: str, mode: str = 'octet',
 
 
 def _int_option(value: str) -> int | None:
-    value = value.strip()
-    if not value.isdigit():
+    # ASCII digits only (no sign, space or "_"), and short: every value
+    # these options take has at most 5 digits.
+    if not 0 < len(value) <= 10 or not value.isascii() \
+            or not value.isdigit():
         return None
     return int(value)
 
 
 def negotiate(options: dict[str, str], size: int | None,
               default_timeout: float, max_blksize: int = MAX_BLKSIZE,
-              max_windowsize: int = MAX_WINDOWSIZE) -> Negotiated:
+              max_windowsize: int = MAX_WINDOWSIZE,
+              max_timeout: int = MAX_TIMEOUT) -> Negotiated:
     """Agree on the transfer options a client asked for.
 
     Unknown options and options with invalid values are ignored (not
     acknowledged), as RFC 2347 allows; ``blksize`` and ``windowsize`` are
-    lowered to the server's maximum.
+    lowered to the server's maximum. A ``timeout`` above ``max_timeout`` is
+    not acknowledged (RFC 2349 lets the server only accept or ignore it),
+    so a client cannot make the server hold a transfer for minutes.
 
     :param options: the request's options (lower-case names).
     :param size: the transfer size for ``tsize``, or None to leave
@@ -195,6 +205,7 @@ def negotiate(options: dict[str, str], size: int | None,
         does not negotiate one.
     :param max_blksize: the largest block size granted.
     :param max_windowsize: the largest window granted.
+    :param max_timeout: the largest timeout accepted.
     :returns: a :class:`Negotiated`.
     """
     blksize = DEFAULT_BLKSIZE
@@ -209,7 +220,7 @@ def negotiate(options: dict[str, str], size: int | None,
             blksize = min(value, max_blksize, MAX_BLKSIZE)
             oack[name] = str(blksize)
         elif name == 'timeout' and value is not None:
-            if MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+            if MIN_TIMEOUT <= value <= min(max_timeout, MAX_TIMEOUT):
                 timeout = float(value)
                 oack[name] = str(value)
         elif name == 'tsize' and value is not None:

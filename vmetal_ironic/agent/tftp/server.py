@@ -16,6 +16,7 @@ Usage::
     server.stop()
 """
 
+import errno
 import os
 import select
 import threading
@@ -24,7 +25,9 @@ import time
 from oslo_log import log
 
 from vmetal_ironic.agent import component
+from vmetal_ironic.agent.dhcp.ratelimit import RateLimitedLog
 from vmetal_ironic.agent.tftp import files as tftp_files
+from vmetal_ironic.agent.tftp import netascii
 from vmetal_ironic.agent.tftp import packet as pkt
 from vmetal_ironic.agent.tftp import transfer as tftp_transfer
 from vmetal_ironic.conf import bridge as bridge_conf
@@ -32,8 +35,9 @@ from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)
 
-# netascii is converted in memory; binaries always use octet.
-_MAX_NETASCII_SIZE = 16 * 1024 * 1024
+# Out of descriptors: the request gets "busy", not "access violation".
+_EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+BUSY = 'Server busy'
 
 
 class TftpServer(component.Component):
@@ -48,13 +52,21 @@ class TftpServer(component.Component):
     :param max_blksize: largest block size granted.
     :param max_windowsize: largest window granted.
     :param max_transfers: transfers served at once.
+    :param max_timeout: largest retransmission timeout a client may
+        negotiate (RFC 2349); larger asked values are ignored.
+    :param max_transfer_time: seconds after which a transfer is ended.
+    :param max_per_client: transfers served at once to one IP address.
+    :param initial_retries: retransmissions before the client has
+        acknowledged anything.
     """
 
     name = 'tftp'
 
     def __init__(self, root, address='0.0.0.0', port=69, interface=None,
                  timeout=1.0, retries=5, max_blksize=pkt.MAX_BLKSIZE,
-                 max_windowsize=64, max_transfers=500):
+                 max_windowsize=64, max_transfers=500, max_timeout=5,
+                 max_transfer_time=600.0, max_per_client=32,
+                 initial_retries=1):
         try:
             self.root = tftp_files.real_root(root)
         except ValueError as e:
@@ -68,7 +80,15 @@ class TftpServer(component.Component):
         self.max_blksize = max_blksize
         self.max_windowsize = max_windowsize
         self.max_transfers = max_transfers
+        self.max_timeout = max_timeout
+        self.max_transfer_time = max_transfer_time
+        self.max_per_client = max_per_client
+        self.initial_retries = initial_retries
         self.transfers = {}         # peer address -> Transfer
+        self._per_ip = {}           # peer IP -> transfers in progress
+        # Client-triggered log lines: per source address and reason.
+        self._log = RateLimitedLog(burst=5, period=10.0,
+                                   logger=lambda: LOG)
         self._by_fd = {}            # socket fd -> Transfer
         self._thread = None
         self._listener = None
@@ -199,6 +219,18 @@ class TftpServer(component.Component):
 
     # requests
 
+    def log_refusal(self, addr, reason, msg, *args):
+        """A WARNING a client can trigger: limited per address and reason.
+
+        :returns: whether the line was logged.
+        """
+        return self._log.warning(msg, *args, key=(addr[0], reason))
+
+    @property
+    def suppressed_logs(self):
+        """Client-triggered log lines suppressed so far."""
+        return self._log.suppressed
+
     def _refuse(self, addr, code, message):
         try:
             self._listener.sendto(pkt.build_error(code, message), addr)
@@ -208,8 +240,8 @@ class TftpServer(component.Component):
     def _on_request(self, data, addr):
         opcode = pkt.opcode_of(data)
         if opcode == pkt.OP_WRQ:
-            LOG.warning('TFTP: refused a write request from %s: the server '
-                        'is read-only', addr)
+            self.log_refusal(addr, 'write', 'TFTP: refused a write request '
+                             'from %s: the server is read-only', addr)
             self._refuse(addr, pkt.ERR_ACCESS,
                          'Write requests are refused')
             return
@@ -220,7 +252,8 @@ class TftpServer(component.Component):
         try:
             request = pkt.parse_request(data)
         except pkt.PacketError as e:
-            LOG.warning('TFTP: malformed request from %s: %s', addr, e)
+            self.log_refusal(addr, 'malformed', 'TFTP: malformed request '
+                             'from %s: %s', addr, e)
             self._refuse(addr, pkt.ERR_ILLEGAL_OP,
                          'Malformed request')
             return
@@ -231,55 +264,75 @@ class TftpServer(component.Component):
                          'Mode %s not supported' % request.mode)
             return
         if len(self.transfers) >= self.max_transfers:
-            LOG.warning('TFTP: %d transfers in progress; refused %r for %s',
-                        len(self.transfers), request.filename, addr)
-            self._refuse(addr, pkt.ERR_UNDEFINED, 'Server busy')
+            self.log_refusal(addr, 'busy', 'TFTP: %d transfers in progress; '
+                             'refused %r for %s', len(self.transfers),
+                             request.filename, addr)
+            self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
+            return
+        if self._per_ip.get(addr[0], 0) >= self.max_per_client:
+            self.log_refusal(addr, 'per-client', 'TFTP: %s has %d transfers '
+                             'in progress; refused %r', addr[0],
+                             self._per_ip[addr[0]], request.filename)
+            self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
             return
         try:
             opened = tftp_files.open_file(self.root, request.filename)
         except tftp_files.Refused as e:
+            if e.errno in _EXHAUSTED:
+                self.log_refusal(addr, 'busy', 'TFTP: cannot open %r for %s: '
+                                 '%s', request.filename, addr, e.reason)
+                self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
+                return
             if e.code == pkt.ERR_NOT_FOUND:
-                LOG.info('TFTP: %r requested by %s not found: %s',
-                         request.filename, addr, e.reason)
+                self._log.info('TFTP: %r requested by %s not found: %s',
+                               request.filename, addr, e.reason,
+                               key=(addr[0], 'not-found'))
             else:
-                LOG.warning('TFTP: refused %r to %s: %s',
-                            request.filename, addr, e.reason)
+                self.log_refusal(addr, 'refused', 'TFTP: refused %r to %s: '
+                                 '%s', request.filename, addr, e.reason)
             self._refuse(addr, e.code, e.message)
             return
         self._start_transfer(request, opened, addr)
 
     def _start_transfer(self, request, opened, addr):
         fd, size, data = opened.fd, opened.size, None
-        tsize = size
-        if request.mode == 'netascii':
+        netascii_mode = request.mode == 'netascii'
+        # netascii: no tsize (the converted size is known only after a
+        # pass over the file, which the server makes later, once).
+        window = self.max_windowsize
+        if netascii_mode:
+            window = min(window, netascii.MAX_WINDOW)
+        nego = pkt.negotiate(request.options, None if netascii_mode
+                             else size, self.timeout, self.max_blksize,
+                             window, self.max_timeout)
+        if netascii_mode:
             try:
-                if size > _MAX_NETASCII_SIZE:
-                    raise OSError('file too large for netascii')
-                raw = os.pread(fd, size, 0)
+                data = netascii.NetasciiBlocks(fd, size, nego.blksize)
             except OSError as e:
                 os.close(fd)
-                LOG.warning('TFTP: cannot read %r for %s: %s',
-                            request.filename, addr, e)
-                self._refuse(addr, pkt.ERR_UNDEFINED,
-                             'Read error')
+                self.log_refusal(addr, 'read', 'TFTP: cannot read %r for '
+                                 '%s: %s', request.filename, addr, e)
+                self._refuse(addr, pkt.ERR_UNDEFINED, 'Read error')
                 return
-            os.close(fd)
-            data = pkt.to_netascii(raw)
-            fd, size, tsize = None, len(data), None
-        nego = pkt.negotiate(request.options, tsize, self.timeout,
-                             self.max_blksize, self.max_windowsize)
+            size = data.size
         local = self.address if self.address != '0.0.0.0' else ''
         try:
             sock = tftp_transfer.udp_socket(local, 0, self.interface,
                                             connect_to=addr)
         except OSError as e:
-            if fd is not None:
-                os.close(fd)
-            LOG.error('TFTP: cannot open a socket for %s: %s', addr, e)
+            os.close(fd)
+            if e.errno in _EXHAUSTED:
+                self.log_refusal(addr, 'busy', 'TFTP: no socket for %s: %s',
+                                 addr, e)
+                self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
+            else:
+                self.log_refusal(addr, 'socket', 'TFTP: cannot open a '
+                                 'socket for %s: %s', addr, e)
             return
         transfer = tftp_transfer.Transfer(self, sock, addr, request.filename,
                                           (fd, size, data), nego)
         self.transfers[addr] = transfer
+        self._per_ip[addr[0]] = self._per_ip.get(addr[0], 0) + 1
         LOG.debug('TFTP: sending %r to %s (options %s)', request.filename,
                   addr, nego.oack)
         self._by_fd[sock.fileno()] = transfer
@@ -290,6 +343,12 @@ class TftpServer(component.Component):
         """Forget a transfer that ended (called by the transfer)."""
         if self.transfers.get(transfer.peer) is transfer:
             del self.transfers[transfer.peer]
+            ip = transfer.peer[0]
+            left = self._per_ip.get(ip, 1) - 1
+            if left > 0:
+                self._per_ip[ip] = left
+            else:
+                self._per_ip.pop(ip, None)
         fd = transfer.sock.fileno()
         if self._by_fd.get(fd) is transfer:
             del self._by_fd[fd]
@@ -330,4 +389,8 @@ def create_components(conf, table):
                        retries=group.tftp_retries,
                        max_blksize=group.tftp_max_blksize,
                        max_windowsize=group.tftp_max_windowsize,
-                       max_transfers=group.tftp_max_transfers)]
+                       max_transfers=group.tftp_max_transfers,
+                       max_timeout=group.tftp_max_timeout,
+                       max_transfer_time=group.tftp_max_transfer_time,
+                       max_per_client=group.tftp_max_transfers_per_client,
+                       initial_retries=group.tftp_initial_retries)]

@@ -6,6 +6,13 @@ after it. Duplicate ACKs are never answered (RFC 1123's "Sorcerer's
 Apprentice" fix); a block is sent again only when the timeout expires.
 Block numbers roll over to 0 after 65535, so files larger than 65535
 blocks work.
+
+Limits against clients that never acknowledge or crawl: until the first
+acknowledgement (of the OACK, or of block 1) only the server's
+``initial_retries`` retransmissions are made, so a request from a spoofed
+source costs one OACK or one block plus that many copies; afterwards
+``retries``; and a transfer that has run ``max_transfer_time`` seconds is
+ended whatever its progress.
 """
 
 import os
@@ -50,6 +57,9 @@ class Transfer(object):
         self.sock = sock
         self.peer = peer
         self.filename = filename
+        # ``data``: the whole content (bytes), or an object with
+        # ``block(n)`` and ``release(acked)`` (netascii, see netascii.py),
+        # or None to read blocks of ``fd``.
         self.fd, self.size, self.data = source
         self.blksize = nego.blksize
         self.timeout = nego.timeout
@@ -70,7 +80,7 @@ class Transfer(object):
         if self.oack is not None:
             self._send(self.oack)
         else:
-            self._send_window()
+            self._send_window_or_end()
 
     def on_datagram(self, data):
         """Handle a datagram from the client (ACK or ERROR)."""
@@ -88,6 +98,7 @@ class Transfer(object):
         except OSError as e:
             LOG.warning('TFTP %s to %s: read error: %s', self.filename,
                         self.peer, e)
+            self.send_error(pkt.ERR_UNDEFINED, 'Read error')
             self.finish(ok=False)
             return
         if opcode == pkt.OP_ERROR:
@@ -102,17 +113,29 @@ class Transfer(object):
         """Send again what is unacknowledged, or give up, if it is time."""
         if self.done or now < self.deadline:
             return
+        if now - self.begin >= self.server.max_transfer_time:
+            self.server.log_refusal(
+                self.peer, 'lifetime', 'TFTP %s to %s: still at block %d '
+                'after %d s; transfer ended', self.filename, self.peer,
+                self.acked + 1, int(now - self.begin))
+            self.finish(ok=False)
+            return
         self.retries += 1
-        if self.retries > self.server.retries:
-            LOG.warning('TFTP %s to %s: no acknowledgement after %d '
-                        'retries at block %d; giving up', self.filename,
-                        self.peer, self.server.retries, self.acked + 1)
+        acknowledged = self.started if self.oack is not None \
+            else self.acked > 0
+        allowed = self.server.retries if acknowledged \
+            else self.server.initial_retries
+        if self.retries > allowed:
+            self.server.log_refusal(
+                self.peer, 'no-ack', 'TFTP %s to %s: no acknowledgement '
+                'after %d retries at block %d; giving up', self.filename,
+                self.peer, allowed, self.acked + 1)
             self.finish(ok=False)
             return
         if not self.started:
             self._send(self.oack)
         else:
-            self._send_window()
+            self._send_window_or_end()
 
     def finish(self, ok):
         """End the transfer: close the socket and the file."""
@@ -134,29 +157,51 @@ class Transfer(object):
 
     def _block(self, n):
         start = (n - 1) * self.blksize
-        if self.data is not None:
+        if isinstance(self.data, bytes):
             return self.data[start:start + self.blksize]
+        if self.data is not None:
+            return self.data.block(n)
         return os.pread(self.fd, self.blksize, start)
 
     def _send(self, data):
         # The socket is connected and non-blocking: a datagram the kernel
         # cannot queue is lost like any UDP datagram and sent again on
-        # timeout.
+        # timeout. Returns False when the send buffer is full.
+        self.deadline = time.monotonic() + self.timeout
         try:
             self.sock.send(data)
         except (BlockingIOError, InterruptedError):
-            pass
+            return False
         except OSError as e:
             LOG.debug('TFTP %s: cannot send to %s: %s', self.filename,
                       self.peer, e)
-        self.deadline = time.monotonic() + self.timeout
+        return True
+
+    def _send_window_or_end(self):
+        try:
+            self._send_window()
+        except OSError as e:
+            LOG.warning('TFTP %s to %s: read error: %s', self.filename,
+                        self.peer, e)
+            self.send_error(pkt.ERR_UNDEFINED, 'Read error')
+            self.finish(ok=False)
+
+    def send_error(self, code, message):
+        """Tell the client the transfer is over (best effort)."""
+        try:
+            self.sock.send(pkt.build_error(code, message))
+        except OSError:
+            pass
 
     def _send_window(self):
         first = self.acked + 1
         end = min(self.acked + self.window, self.last)
+        sent = self.acked
         for n in range(first, end + 1):
-            self._send(pkt.build_data(n, self._block(n)))
-        self.sent = end
+            if not self._send(pkt.build_data(n, self._block(n))):
+                break   # the send buffer is full: the rest on timeout
+            sent = n
+        self.sent = sent
 
     def _on_ack(self, block):
         if not self.started:
@@ -171,6 +216,8 @@ class Transfer(object):
             return  # duplicate or stale: never answer it (RFC 1123)
         self.acked += delta
         self.retries = 0
+        if self.data is not None and not isinstance(self.data, bytes):
+            self.data.release(self.acked)
         if self.acked >= self.last:
             self.finish(ok=True)
         else:

@@ -27,12 +27,21 @@ class FakeSocket:
 class FakeServer:
     """What a transfer needs of its server.
 
-    That is ``retries`` and ``transfer_done``.
+    That is ``retries``, ``initial_retries``, ``max_transfer_time``,
+    ``log_refusal`` and ``transfer_done``.
     """
 
-    def __init__(self, retries=3):
+    def __init__(self, retries=3, initial_retries=3,
+                 max_transfer_time=600.0):
         self.retries = retries
+        self.initial_retries = initial_retries
+        self.max_transfer_time = max_transfer_time
         self.done = []
+        self.refusals = []
+
+    def log_refusal(self, addr, reason, msg, *args):
+        self.refusals.append((addr, reason, msg % args))
+        return True
 
     def transfer_done(self, transfer):
         self.done.append(transfer)
