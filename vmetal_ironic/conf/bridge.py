@@ -113,6 +113,21 @@ http_opts = [
                default=200,
                min=1,
                help=_('Client connections served at once; more get 503.')),
+    cfg.IntOpt('http_max_connections_per_client',
+               default=16,
+               min=0,
+               help=_('Of http_max_connections, how many one client '
+                      'address may hold at once; more get 503. 0: no cap '
+                      'of its own. Clients behind one NAT share it.')),
+    cfg.FloatOpt('http_header_timeout',
+                 default=10.0,
+                 min=0.1,
+                 max=3600,
+                 help=_('Seconds a client has to send a whole request head '
+                        '(one deadline for all its lines, also between '
+                        'requests on a kept-alive connection); after it the '
+                        'connection is closed. http_read_timeout still '
+                        'bounds each wait for data.')),
 ]
 
 opts = tftp_opts + http_opts
