@@ -113,7 +113,10 @@ def head_end(data: bytes) -> int | None:
     while data.startswith(b'\r\n', start):
         start += 2
     end = data.find(b'\r\n\r\n', start)
-    scan = data[:end + 4] if end >= 0 else data[:-1]
+    if end >= 0:
+        scan = data[:end + 4]
+    else:   # a CR at the very end may yet be followed by its LF
+        scan = data[:-1] if data.endswith(b'\r') else data
     if _BARE_RE.search(scan):
         return -1
     if end >= 0:
