@@ -3,12 +3,14 @@
 For each request: read the head within its deadline and parse it strictly
 (:mod:`~vmetal_ironic.agent.http.framing`,
 :mod:`~vmetal_ironic.agent.http.parse`; anything malformed is answered
-400 before any upstream work), route it on the normalized path
-(:mod:`~vmetal_ironic.agent.http.routes`), check the body, connect to the chosen upstream with a connect timeout,
-send the request with the filtered headers and X-Forwarded-For, and relay
-status, headers and body back. A body of known length moves with
-splice(2) (:mod:`~vmetal_ironic.agent.http_splice`); others through one
-fixed buffer, re-chunked for HTTP/1.1 clients.
+before any upstream work), route it on the normalized path
+(:mod:`~vmetal_ironic.agent.http.routes`), check the body, connect to
+the chosen upstream with a connect timeout, send the request with the
+filtered headers and X-Forwarded-For, and relay status, headers and body
+back. A body of known length moves with splice(2)
+(:mod:`~vmetal_ironic.agent.http.splice`); others through one fixed
+buffer, re-chunked for HTTP/1.1 clients. Log lines a client can trigger
+go through :data:`CLIENT_LOG` (limited per client and reason).
 """
 
 import http.client

@@ -45,7 +45,8 @@ _OWS = b' \t'
 _BARE_RE = re.compile(rb'\r(?!\n)|(?<!\r)\n')
 _DIGITS_RE = re.compile(rb'[0-9]+')
 # chunk-size [ chunk-ext ]: *( BWS ";" BWS name [ BWS "=" BWS value ] )
-_QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+_QUOTED = (rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]'
+           rb'|\\[\t \x21-\x7e\x80-\xff])*"')
 _EXT = rb'[ \t]*;[ \t]*%s(?:[ \t]*=[ \t]*(?:%s|%s))?' % (
     _TOKEN_RE.pattern, _TOKEN_RE.pattern, _QUOTED)
 _CHUNK_RE = re.compile(rb'([0-9A-Fa-f]{1,16})((?:%s)*)\r\n' % _EXT)
@@ -217,9 +218,9 @@ def _framing(fields: Fields, http11: bool
                 len(value.lstrip(b'0')) > MAX_LENGTH_DIGITS:
             return Invalid(400, 'invalid Content-Length')
         length = int(value)
-    tokens = set()
-    for value in fields.get_all('Connection'):
-        tokens.update(t.strip().lower() for t in value.split(','))
+    tokens: set[str] = set()
+    for connection in fields.get_all('Connection'):
+        tokens.update(t.strip().lower() for t in connection.split(','))
     keep_alive = ('close' not in tokens if http11
                   else 'keep-alive' in tokens)
     return length, chunked, keep_alive

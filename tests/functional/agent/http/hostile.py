@@ -16,8 +16,11 @@ MB = 1024 * 1024
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):
-    """GET /size/<n>: n bytes; /cut/<n>: announces n, sends 1000, closes;
-    anything else a small JSON echo. Counts the requests it saw."""
+    """The upstream stand-in; records every path in ``server.seen``.
+
+    GET /size/<n>: n bytes; /cut/<n>: announces n, sends 1000, closes;
+    anything else a small JSON echo.
+    """
 
     protocol_version = 'HTTP/1.1'
     wbufsize = 0

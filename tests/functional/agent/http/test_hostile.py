@@ -88,8 +88,11 @@ def test_trickling_clients_are_cut_while_a_real_request_succeeds(upstream):
 
 
 def test_chunk_size_minus_one_with_32_mib_behind_it(upstream):
-    """-1 once let 32 MiB through past a 64 KiB limit: now 400 at once,
-    nothing upstream, the proxy's memory flat."""
+    """A chunk size of -1 followed by 32 MiB.
+
+    It once let 32 MiB through past a 64 KiB limit: now 400 at once,
+    nothing upstream, the proxy's memory flat.
+    """
     p = _proxy(upstream)
     try:
         before_seen = len(upstream.seen)
@@ -120,9 +123,11 @@ def test_chunk_size_minus_one_with_32_mib_behind_it(upstream):
 
 
 def test_limits_under_hostile_clients(upstream):
-    """Hostile clients fill their caps with every kind of bad head; RSS
-    and descriptors stay under the documented figure, a legitimate client
-    is served."""
+    """Hostile clients at their caps; a legitimate client is served.
+
+    They fill their caps with every kind of bad head; RSS and descriptors
+    stay under the documented figure.
+    """
     max_conn, per_client = 64, 8
     p = _proxy(upstream, header_timeout=3.0, max_connections=max_conn,
                max_connections_per_client=per_client)
@@ -168,9 +173,11 @@ def _abort_download(port, size):
 
 
 def test_aborted_downloads_give_everything_back(upstream):
-    """300 downloads of 64 MiB (not 1 GB, to stay quick) dropped by the
-    client mid-body: slots, threads and descriptors come back, and 200
-    connections at once are served."""
+    """300 downloads dropped mid-body give every resource back.
+
+    Of 64 MiB each (not 1 GB, to stay quick): slots, threads and
+    descriptors come back, and 200 connections at once are served.
+    """
     p = _proxy(upstream, max_connections=200, max_connections_per_client=0)
     try:
         hostile.request(p.port)

@@ -113,8 +113,10 @@ def exchange(server, raw):
 
 
 def responses(out, head_request=False):
-    """Split a response stream into (status, head, body); AssertionError
-    if it is not well-formed. Answers to HEAD carry no body."""
+    """Split a response stream into (status, head, body).
+
+    AssertionError if it is not well-formed. Answers to HEAD carry no body.
+    """
     found = []
     while out:
         head, sep, rest = out.partition(b'\r\n\r\n')

@@ -197,8 +197,8 @@ def test_chunked_minus_one_does_not_read_past_the_limit(recorded):
     b'GET /a?b\x01c HTTP/1.1', b'GET /a b HTTP/1.1', b'GET /a\x7f HTTP/1.1',
     b'GET /\xff HTTP/1.1', b'GET /a HTTP/1.1 ', b'GET /a HTTP/1.2',
 ])
-def test_malformed_request_line_is_refused_before_the_upstream(recorded,
-                                                              line):
+def test_malformed_request_line_is_refused_before_the_upstream(
+        recorded, line):
     out, seen = _served(recorded, line + b'\r\nHost: x\r\n\r\n')
     assert status(out) in (400, 505) and b'Traceback' not in out
     assert seen == []
@@ -235,8 +235,11 @@ def test_missing_or_second_host_is_400(recorded):
 
 
 def test_head_deadline_cuts_a_trickling_client():
-    """A header line every 0.2 s: each receive is quick, the head never
-    completes; the overall deadline (0.5 s) ends it with 408."""
+    """A header line every 0.2 s is cut by the head deadline.
+
+    Each receive is quick, the head never completes; the overall deadline
+    (0.5 s) ends it with 408.
+    """
     class Quick(FakeProxy):
         header_timeout = 0.5
 
