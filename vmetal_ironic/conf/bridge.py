@@ -107,15 +107,18 @@ http_opts = [
     cfg.IntOpt('http_max_body_size',
                default=1048576,
                min=0,
+               max=16777216,
                help=_('Largest request body, in bytes, accepted on the API '
                       'paths; a larger one gets 413.')),
     cfg.IntOpt('http_max_connections',
                default=200,
                min=1,
+               max=4096,
                help=_('Client connections served at once; more get 503.')),
     cfg.IntOpt('http_max_connections_per_client',
                default=16,
                min=0,
+               max=4096,
                help=_('Of http_max_connections, how many one client '
                       'address may hold at once; more get 503. 0: no cap '
                       'of its own. Clients behind one NAT share it.')),

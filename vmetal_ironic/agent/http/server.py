@@ -145,6 +145,22 @@ class _Server(http.server.ThreadingHTTPServer):
             self._client_done(client_address[0])
 
 
+# Descriptors one client connection may hold: its socket, the upstream's,
+# and the splice(2) pipe (doc/limits-http.md).
+FDS_PER_CONNECTION = 4
+
+
+def descriptor_budget(max_connections, https=False):
+    """Descriptors the proxy may hold at most (for a start-up check).
+
+    :param max_connections: ``[dhcp_agent]http_max_connections``.
+    :param https: whether the HTTPS listener runs too (its own share).
+    :returns: the number of file descriptors.
+    """
+    listeners = 2 if https else 1
+    return listeners * (max_connections * FDS_PER_CONNECTION + 1)
+
+
 class HttpProxy(component.Component):
     """The proxy to Ironic's HTTP boot server and API; an agent component.
 
