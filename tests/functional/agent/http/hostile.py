@@ -120,16 +120,21 @@ def request(port, target='/json', source='127.0.0.1', method='GET',
     try:
         s.sendall(b'%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
                   % (method.encode(), target.encode()))
-        out = b''
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = read_all(s)
     finally:
         s.close()
     head, _, body = out.partition(b'\r\n\r\n')
     return int(head.split(b' ')[1]) if head else 0, body
+
+
+def read_all(s):
+    """Everything ``s`` receives until the peer closes."""
+    out = b''
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
 
 
 def closed_by_peer(s, deadline):

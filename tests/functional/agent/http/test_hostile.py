@@ -200,12 +200,7 @@ def test_upstream_closing_mid_body_gives_a_short_body(upstream):
     try:
         s = hostile.connect(p.port)
         s.sendall(b'GET /cut/100000 HTTP/1.1\r\nHost: x\r\n\r\n')
-        out = b''
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = hostile.read_all(s)
         s.close()
         head, _, body = out.partition(b'\r\n\r\n')
         assert head.startswith(b'HTTP/1.1 200')

@@ -29,6 +29,9 @@ _API_SEEN_RE = re.compile(
     r'(\?[^#]*)?$')
 
 
+_SYNC = b'SYNC\r\n\r\n'
+
+
 class Recorder:
     """A loopback upstream answering 200 and recording request lines."""
 
@@ -54,11 +57,28 @@ class Recorder:
                         if not chunk:
                             break
                         data += chunk
-                    self.seen.append(data.split(b'\r\n', 1)[0])
+                    self._record(data)
                     conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n'
                                  b'Connection: close\r\n\r\nok')
                 except OSError:
-                    self.seen.append(data.split(b'\r\n', 1)[0])
+                    self._record(data)
+
+    def _record(self, data):
+        if data != _SYNC:
+            self.seen.append(data.split(b'\r\n', 1)[0])
+
+    def sync(self):
+        """Return once every connection made before has been recorded.
+
+        Connections are accepted in order, so when the one made here is
+        answered, the proxy's earlier ones (even those it dropped before
+        reading an answer) are in :attr:`seen`.
+        """
+        with socket.create_connection(('127.0.0.1', self.port),
+                                      timeout=30) as s:
+            s.sendall(_SYNC)
+            while s.recv(65536):
+                pass
 
     def close(self):
         self.sock.close()
@@ -96,7 +116,9 @@ def exchange(server, raw):
     t = threading.Thread(target=handler.Handler,
                          args=(served, ('192.0.2.50', 4000), server))
     t.start()
-    t.join(10)
+    # generous: the handler's own timeouts are 1-2 s, a loaded CI machine
+    # may be slow
+    t.join(30)
     assert not t.is_alive(), raw
     served.close()
     out = b''
@@ -154,6 +176,8 @@ def check(server, boot, api, data):
     verdict = rfc9112.oracle(head)
     before = len(boot.seen), len(api.seen)
     out = exchange(server, data)
+    boot.sync()
+    api.sync()
     got = responses(out, verdict is not None
                     and verdict['method'] == 'HEAD')
     if verdict is None:

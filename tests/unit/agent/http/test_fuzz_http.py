@@ -93,6 +93,8 @@ def test_finding_paths_never_reach_an_upstream(target, upstreams):
     before = len(boot.seen), len(api.seen)
     out = fuzz_harness.exchange(
         server, b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\n\r\n')
+    boot.sync()
+    api.sync()
     (status, _, _), = fuzz_harness.responses(out)
     assert status in (400, 403)
     assert (len(boot.seen), len(api.seen)) == before

@@ -12,6 +12,7 @@ import threading
 
 import pytest
 
+from tests.unit.agent.http import fuzz_harness
 from vmetal_ironic.agent.http import handler
 from vmetal_ironic.agent.http import routes
 
@@ -33,24 +34,7 @@ class FakeServer:
 
 def exchange(raw):
     """Send ``raw`` to a Handler; the complete response bytes."""
-    client, served = socket.socketpair()
-    client.settimeout(5)
-    client.sendall(raw)
-    client.shutdown(socket.SHUT_WR)
-    t = threading.Thread(target=handler.Handler,
-                         args=(served, ('192.0.2.50', 4000), FakeServer()))
-    t.start()
-    t.join(10)
-    assert not t.is_alive()
-    served.close()
-    out = b''
-    while True:
-        chunk = client.recv(65536)
-        if not chunk:
-            break
-        out += chunk
-    client.close()
-    return out
+    return fuzz_harness.exchange(FakeServer(), raw)
 
 
 def status(response):
@@ -133,7 +117,6 @@ def test_garbage_request_line_gets_an_error_not_a_traceback():
 @pytest.fixture
 def recorded():
     """A proxy whose upstreams are loopback recorders."""
-    from tests.unit.agent.http import fuzz_harness
     boot, api = fuzz_harness.Recorder(), fuzz_harness.Recorder()
     server = fuzz_harness.FuzzServer(fuzz_harness.FuzzProxy(boot, api))
     try:
@@ -144,9 +127,10 @@ def recorded():
 
 
 def _served(recorded, raw):
-    from tests.unit.agent.http import fuzz_harness
     server, boot, api = recorded
     out = fuzz_harness.exchange(server, raw)
+    boot.sync()
+    api.sync()
     return out, boot.seen + api.seen
 
 
@@ -190,6 +174,8 @@ def test_chunked_minus_one_does_not_read_past_the_limit(recorded):
     assert not t.is_alive()
     served.close()
     client.close()
+    boot.sync()
+    api.sync()
     assert boot.seen + api.seen == []
 
 
