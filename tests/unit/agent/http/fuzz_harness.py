@@ -137,7 +137,11 @@ def exchange(server, raw):
 def responses(out, head_request=False):
     """Split a response stream into (status, head, body).
 
-    AssertionError if it is not well-formed. Answers to HEAD carry no body.
+    AssertionError if it is not well-formed. ``head_request``: the first
+    request was a HEAD, so its answer carries no body. For a pipelined
+    request after it the method is not known here: an answer directly
+    followed by a status line is taken as an answer to HEAD (no body the
+    proxy sends starts with one).
     """
     found = []
     while out:
@@ -157,7 +161,8 @@ def responses(out, head_request=False):
             out = rest
             continue
         assert length is not None, head
-        if head_request:
+        if head_request and not found or (
+                found and rest.startswith(b'HTTP/1.1 ')):
             length = 0
         found.append((status, head, rest[:length]))
         assert len(rest) >= length
