@@ -74,18 +74,18 @@ def main():
     logging.disable(logging.CRITICAL)
     print('seed %d' % a.seed)
     rng = random.Random(a.seed)
-    t = time.monotonic()
-    accepted, forwarded = parser_run(rng, a.cases)
-    dt = time.monotonic() - t
-    print('parser+router: %d cases in %.1f s (%.0f cases/s), %d accepted '
-          'by the oracle, %d routed upstream, 0 disagreements'
-          % (a.cases, dt, a.cases / dt, accepted, forwarded))
-    t = time.monotonic()
-    rejected, upstream = handler_run(rng, a.handler_cases)
-    dt = time.monotonic() - t
-    print('handler: %d cases in %.1f s (%.0f cases/s), %d rejected by the '
-          'oracle, %d upstream requests, 0 violations'
-          % (a.handler_cases, dt, a.handler_cases / dt, rejected, upstream))
+    for label, run, cases, what in (
+            ('parser+router', parser_run, a.cases,
+             '%d accepted by the oracle, %d routed upstream, '
+             '0 disagreements'),
+            ('handler', handler_run, a.handler_cases,
+             '%d rejected by the oracle, %d upstream requests, '
+             '0 violations')):
+        t = time.monotonic()
+        figures = run(rng, cases)
+        dt = time.monotonic() - t
+        print('%s: %d cases in %.1f s (%.0f cases/s), %s'
+              % (label, cases, dt, cases / dt, what % figures))
 
 
 if __name__ == '__main__':
