@@ -107,12 +107,30 @@ http_opts = [
     cfg.IntOpt('http_max_body_size',
                default=1048576,
                min=0,
+               max=16777216,
                help=_('Largest request body, in bytes, accepted on the API '
                       'paths; a larger one gets 413.')),
     cfg.IntOpt('http_max_connections',
                default=200,
                min=1,
+               max=4096,
                help=_('Client connections served at once; more get 503.')),
+    cfg.IntOpt('http_max_connections_per_client',
+               default=16,
+               min=0,
+               max=4096,
+               help=_('Of http_max_connections, how many one client '
+                      'address may hold at once; more get 503. 0: no cap '
+                      'of its own. Clients behind one NAT share it.')),
+    cfg.FloatOpt('http_header_timeout',
+                 default=10.0,
+                 min=0.1,
+                 max=3600,
+                 help=_('Seconds a client has to send a whole request head '
+                        '(one deadline for all its lines, also between '
+                        'requests on a kept-alive connection); after it the '
+                        'connection is closed. http_read_timeout still '
+                        'bounds each wait for data.')),
 ]
 
 # Limits of the TFTP server against hostile clients on the provisioning

@@ -1,11 +1,16 @@
 """One client connection of the agent's HTTP proxy (a request handler).
 
-For each request: route it (:mod:`~vmetal_ironic.agent.http_routes`),
-check the body, connect to the chosen upstream with a connect timeout,
-send the request with the filtered headers and X-Forwarded-For, and relay
-status, headers and body back. A body of known length moves with
-splice(2) (:mod:`~vmetal_ironic.agent.http_splice`); others through one
-fixed buffer, re-chunked for HTTP/1.1 clients.
+For each request: read the head within its deadline and parse it strictly
+(:mod:`~vmetal_ironic.agent.http.framing`,
+:mod:`~vmetal_ironic.agent.http.parse`; anything malformed is answered
+before any upstream work), route it on the normalized path
+(:mod:`~vmetal_ironic.agent.http.routes`), check the body, connect to
+the chosen upstream with a connect timeout, send the request with the
+filtered headers and X-Forwarded-For, and relay status, headers and body
+back. A body of known length moves with splice(2)
+(:mod:`~vmetal_ironic.agent.http.splice`); others through one fixed
+buffer, re-chunked for HTTP/1.1 clients. Log lines a client can trigger
+go through :data:`CLIENT_LOG` (limited per client and reason).
 """
 
 import http.client
@@ -17,12 +22,19 @@ import time
 
 from oslo_log import log
 
+from vmetal_ironic.agent.http import framing
+from vmetal_ironic.agent.http import parse
 from vmetal_ironic.agent.http import routes
 from vmetal_ironic.agent.http import splice
+from vmetal_ironic.agent import ratelimit
 
 LOG = log.getLogger(__name__)
+# What a client can make the proxy log: 5 lines per client and reason
+# every 10 s, the rest counted.
+CLIENT_LOG = ratelimit.SourceLog(LOG, burst=5, period=10.0)
 
 BUFFER_SIZE = 256 * 1024
+DEFAULT_HEADER_TIMEOUT = 10.0
 
 
 class UpstreamError(Exception):
@@ -51,17 +63,56 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass  # one line per request is logged by _proxy instead
 
     def handle_one_request(self):
+        """Read, parse and answer one request (or drop the connection)."""
+        self.close_connection = True
+        self.command, self.path, self.request_version = '', '', 'HTTP/1.1'
+        self.requestline = ''
         try:
-            super().handle_one_request()
-        except (ConnectionError, socket.timeout, ssl.SSLError) as e:
+            self._one_request()
+        except framing.HeadTimeout:
+            CLIENT_LOG.info(self.client_address[0], 'head deadline',
+                            'HTTP %s: request head not complete within '
+                            '%.1f s; dropped', self.client_address[0],
+                            self._header_timeout())
+            self._answer_error(408, 'request head not complete in time')
+        except (OSError, ssl.SSLError) as e:
             LOG.debug('HTTP %s: connection dropped: %s',
                       self.client_address[0], e)
-            self.close_connection = True
 
-    def __getattr__(self, name):
-        if name.startswith('do_'):
-            return self._proxy
-        raise AttributeError(name)
+    def _header_timeout(self):
+        return getattr(self.server.proxy, 'header_timeout',
+                       DEFAULT_HEADER_TIMEOUT)
+
+    def _one_request(self):
+        deadline = time.monotonic() + self._header_timeout()
+        data = framing.read_head(self.rfile, self.connection, self.timeout,
+                                 deadline)
+        if data is None:
+            return
+        head = parse.parse_head(data)
+        if isinstance(head, parse.Invalid):
+            CLIENT_LOG.info(self.client_address[0], 'malformed head',
+                            'HTTP %s: malformed request head: %s',
+                            self.client_address[0], head.reason)
+            self._answer_error(head.status, head.reason)
+            return
+        self.connection.settimeout(self.timeout)
+        self.command, self.path = head.method, head.target
+        self.request_version = head.version
+        self.requestline = '%s %s %s' % (head.method, head.target,
+                                         head.version)
+        self.headers = head.fields
+        self._head = head
+        self.close_connection = not head.keep_alive
+        self._proxy()
+        self.wfile.flush()
+
+    def _answer_error(self, status, reason):
+        self.close_connection = True
+        try:
+            self.send_error(status, reason)
+        except OSError:
+            pass
 
     # --- one request
 
@@ -98,17 +149,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         begin = time.monotonic()
         decision, upstream = self._route()
         body_length, chunked = self._request_body_framing()
-        if body_length < 0:
-            self.close_connection = True
-            self._refuse(400, 'invalid Content-Length')
-            return
         if isinstance(decision, routes.Refusal):
             if body_length or chunked:
                 self.close_connection = True
-            level = LOG.warning if decision.status == 403 else LOG.info
-            level('HTTP %s: refused %s %r with %d: %s', client,
-                  self.command, self._shown_path(), decision.status,
-                  decision.reason)
+            level = 'warning' if decision.status == 403 else 'info'
+            CLIENT_LOG.log(level, client, 'refused %d' % decision.status,
+                           'HTTP %s: refused %s %r with %d: %s', client,
+                           self.command, self._shown_path(), decision.status,
+                           decision.reason)
             self._refuse(decision.status, decision.reason)
             return
         if decision.upstream == routes.BOOT and (body_length or chunked):
@@ -117,18 +165,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if body_length is not None and body_length > proxy.max_body_size:
             self.close_connection = True
-            LOG.warning('HTTP %s: refused %s %r: body of %d bytes exceeds '
-                        'the limit of %d', client, self.command,
-                        self._shown_path(), body_length, proxy.max_body_size)
+            CLIENT_LOG.warning(client, 'body too large',
+                               'HTTP %s: refused %s %r: body of %d bytes '
+                               'exceeds the limit of %d', client,
+                               self.command, self._shown_path(), body_length,
+                               proxy.max_body_size)
             self._refuse(413, 'request body larger than %d bytes'
                          % proxy.max_body_size)
             return
+        if not self._expect_continue():
+            return
         body = None
         if chunked:
-            try:
-                body = self._read_chunked(proxy.max_body_size)
-            except ValueError:
+            body = framing.read_chunked(self.rfile, proxy.max_body_size)
+            if isinstance(body, parse.Invalid):
                 self.close_connection = True
+                CLIENT_LOG.info(client, 'malformed chunked body',
+                                'HTTP %s: %s %r: malformed chunked body: '
+                                '%s', client, self.command,
+                                self._shown_path(), body.reason)
                 self._refuse(400, 'malformed chunked body')
                 return
             if body is None:
@@ -139,11 +194,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body_length = len(body)
         pending = None
         hook = getattr(proxy, 'heartbeat', None)
-        if hook is not None and hook.applies(self.command, self.path):
+        if hook is not None and hook.applies(self.command, decision.target):
             # The callback path: vmetal_ironic.agent.http.callback
             if body is None:
                 body = self.rfile.read(body_length) if body_length else b''
-            outcome = hook.check(client, self.path,
+                if len(body) != body_length:
+                    raise ConnectionError('client closed during the body')
+            outcome = hook.check(client, decision.target,
                                  self.headers.get('Content-Type'), body)
             if isinstance(outcome, routes.Refusal):
                 self._refuse(outcome.status, outcome.reason)
@@ -153,9 +210,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             sent = self._forward(upstream, decision, body_length, body)
         except UpstreamError as e:
-            LOG.warning('HTTP %s: %s %r: upstream %s: %s', client,
-                        self.command, self._shown_path(), upstream.netloc,
-                        e)
+            CLIENT_LOG.warning(client, 'upstream %d' % e.status,
+                               'HTTP %s: %s %r: upstream %s: %s', client,
+                               self.command, self._shown_path(),
+                               upstream.netloc, e)
             self.close_connection = True
             self._refuse(e.status, str(e))
             return
@@ -167,35 +225,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  size, time.monotonic() - begin)
 
     def _request_body_framing(self):
-        te = self.headers.get('Transfer-Encoding', '')
-        if te and te.strip().lower() != 'identity':
-            return 0, True
-        length = self.headers.get('Content-Length')
-        if length is None:
-            return 0, False
-        try:
-            value = int(length)
-            if value < 0:
-                raise ValueError(length)
-        except ValueError:
-            return -1, False
-        return value, False
+        """(Content-Length, chunked) of the request being served."""
+        return self._head.content_length, self._head.chunked
 
-    def _read_chunked(self, limit):
-        """The de-chunked body, or None past ``limit`` bytes."""
-        parts, total = [], 0
-        while True:
-            line = self.rfile.readline(1024)
-            size = int(line.split(b';', 1)[0].strip() or b'0', 16)
-            if size == 0:
-                while self.rfile.readline(1024) not in (b'\r\n', b'\n', b''):
-                    pass
-                return b''.join(parts)
-            total += size
-            if total > limit:
-                return None
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(16)
+    def _expect_continue(self):
+        """Answer "Expect: 100-continue" before reading a body.
+
+        :returns: False when the request was answered (417) instead.
+        """
+        expect = self.headers.get('Expect')
+        if expect is None:
+            return True
+        if expect.lower() != '100-continue':
+            self.close_connection = True
+            self._refuse(417, 'only "Expect: 100-continue" is understood')
+            return False
+        if self.request_version == 'HTTP/1.1':
+            self.send_response_only(100)
+            self.end_headers()
+        return True
 
     def _connect(self, upstream):
         proxy = self.server.proxy
@@ -313,9 +361,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _aborted(self, total, error):
         # Status and headers are gone: all that is left is to drop the
         # connection so the client sees a short body.
-        LOG.warning('HTTP %s: %s %r: transfer aborted after %d bytes: %s',
-                    self.client_address[0], self.command, self._shown_path(),
-                    total, error)
+        client = self.client_address[0]
+        CLIENT_LOG.warning(client, 'transfer aborted',
+                           'HTTP %s: %s %r: transfer aborted after %d bytes: '
+                           '%s', client, self.command, self._shown_path(),
+                           total, error)
         self.close_connection = True
 
     def _copy_body(self, response, chunk):

@@ -106,6 +106,44 @@ def bad_path(path: str) -> str | None:
     return None
 
 
+# Characters sent as they are in a forwarded path; the rest is
+# percent-encoded (RFC 3986 pchar and "/", without ";").
+_PATH_SAFE = "/!$&'()*+,=:@"
+_ENCODED_SEPARATOR_RE = re.compile(r'%(?:2[fF]|5[cC]|00)')
+_TARGET_RE = re.compile(r"^[\x21-\x7e]+$")
+
+
+def normalize(path: str) -> str | Refusal:
+    """The decoded, normalized form of an origin-form path.
+
+    Percent-encoding is decoded (UTF-8), runs of "/" collapse to one, and
+    the result is encoded again in one canonical way: routing decides on
+    it and it is what goes upstream, so no upstream can read the path
+    differently. Encoded slashes, backslashes and NULs, path parameters
+    (";"), dot segments and control characters are refused.
+
+    :returns: the normalized path, or a :class:`Refusal` (400).
+    """
+    if ';' in path:
+        return Refusal(400, 'path parameters are not accepted')
+    if _ENCODED_SEPARATOR_RE.search(path):
+        return Refusal(400, 'encoded slash, backslash or NUL in path')
+    bad = bad_path(path)
+    if bad:
+        return Refusal(400, bad)
+    try:
+        decoded = urllib.parse.unquote(path, errors='strict')
+    except UnicodeDecodeError:
+        return Refusal(400, 'path is not UTF-8')
+    decoded = re.sub('/{2,}', '/', decoded)
+    return urllib.parse.quote(decoded, safe=_PATH_SAFE)
+
+
+def _is_api_path(path: str) -> bool:
+    first = path.split('/', 2)[1]
+    return path == '/' or first.lower() == 'v1'
+
+
 def route(method: str, target: str, api_configured: bool = True,
           boot_configured: bool = True) -> Route | Refusal:
     """Decide where a request goes.
@@ -114,18 +152,22 @@ def route(method: str, target: str, api_configured: bool = True,
     :param target: the request target as sent by the client.
     :param api_configured: whether an Ironic API URL is configured.
     :param boot_configured: whether an HTTP boot server URL is configured.
-    :returns: a :class:`Route`, or a :class:`Refusal` with the status to
-        answer.
+    :returns: a :class:`Route` whose target is the normalized path (see
+        :func:`normalize`) with the query as received, or a
+        :class:`Refusal` with the status to answer.
     """
     if method == 'CONNECT':
         return Refusal(405, 'CONNECT is not supported')
     if not target.startswith('/'):
         return Refusal(400, 'only origin-form request targets are served')
-    path, sep, query = target.partition('?')
-    bad = bad_path(path)
-    if bad:
-        return Refusal(400, bad)
-    if path == '/' or path == '/v1' or path.startswith('/v1/'):
+    if not _TARGET_RE.match(target) or '#' in target:
+        return Refusal(400, 'invalid character in request target')
+    raw, sep, query = target.partition('?')
+    path = normalize(raw)
+    if isinstance(path, Refusal):
+        return path
+    forward = path + sep + query
+    if _is_api_path(path):
         for regex, methods in API_ALLOW:
             if regex.match(path):
                 if not api_configured:
@@ -133,14 +175,14 @@ def route(method: str, target: str, api_configured: bool = True,
                 if method not in methods:
                     return Refusal(405, 'method %s not allowed on %s'
                                    % (method, path))
-                return Route(API, target)
+                return Route(API, forward)
         return Refusal(403, 'API path %s is not forwarded' % path)
     if not boot_configured:
         return Refusal(404, 'no HTTP boot server is configured')
     if method not in BOOT_METHODS:
         return Refusal(405, 'method %s not allowed on the HTTP boot server'
                        % method)
-    return Route(BOOT, target)
+    return Route(BOOT, forward)
 
 
 def upstream_target(upstream: Upstream, target: str) -> str:

@@ -22,19 +22,29 @@ Usage::
     proxy.stop()
 """
 
+import collections
+import errno
 import http.server
 import ssl
 import threading
+import time
 
 from oslo_log import log
 
 from vmetal_ironic.agent import component
 from vmetal_ironic.agent.http import handler
 from vmetal_ironic.agent.http import routes
+from vmetal_ironic.agent import ratelimit
 from vmetal_ironic.agent import sockets
 from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)
+_BUSY_LOG = ratelimit.SourceLog(LOG, burst=5, period=10.0)
+# After accept(2) failed for want of descriptors: pause before the next try
+# instead of spinning on the ready listening socket.
+ACCEPT_BACKOFF = 0.1
+_BUSY = (b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n'
+         b'Connection: close\r\n\r\n')
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -44,13 +54,25 @@ class _Server(http.server.ThreadingHTTPServer):
     def __init__(self, proxy, address, interface, context=None):
         self.proxy = proxy
         self.slots = threading.BoundedSemaphore(proxy.max_connections)
+        self.per_client = getattr(proxy, 'max_connections_per_client', None)
+        self.clients = collections.Counter()
+        self._clients_lock = threading.Lock()
         self._interface = interface
         self._context = context
         super().__init__(address, getattr(proxy, 'handler_class',
                                           handler.Handler))
 
     def get_request(self):
-        sock, address = super().get_request()
+        try:
+            sock, address = super().get_request()
+        except OSError as e:
+            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS,
+                           errno.ENOMEM):
+                _BUSY_LOG.warning('accept', str(e.errno),
+                                  'HTTP: cannot accept a connection: %s',
+                                  e)
+                time.sleep(ACCEPT_BACKOFF)
+            raise
         if self._context is not None:
             # The handshake runs on the first read, in the request's
             # thread and under its timeout, never in the accept loop.
@@ -64,27 +86,79 @@ class _Server(http.server.ThreadingHTTPServer):
                                    required=False)
         super().server_bind()
 
-    def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
-            LOG.warning('HTTP %s: %d connections in use; answered 503',
-                        client_address[0], self.proxy.max_connections)
-            try:
-                if isinstance(request, ssl.SSLSocket):
-                    raise OSError('no handshake in the accept loop')
-                request.sendall(b'HTTP/1.1 503 Service Unavailable\r\n'
-                                b'Content-Length: 0\r\n'
-                                b'Connection: close\r\n\r\n')
-            except OSError:
-                pass
-            self.shutdown_request(request)
+    def _client_slot(self, ip):
+        """Count a connection of ``ip``; False when it has its share."""
+        if not self.per_client:
+            return True
+        with self._clients_lock:
+            if self.clients[ip] >= self.per_client:
+                return False
+            self.clients[ip] += 1
+            return True
+
+    def _client_done(self, ip):
+        if not self.per_client:
             return
-        super().process_request(request, client_address)
+        with self._clients_lock:
+            self.clients[ip] -= 1
+            if self.clients[ip] <= 0:
+                del self.clients[ip]
+
+    def _busy(self, request, client_address, why):
+        _BUSY_LOG.warning(client_address[0], why,
+                          'HTTP %s: %s; answered 503', client_address[0],
+                          why)
+        try:
+            if isinstance(request, ssl.SSLSocket):
+                raise OSError('no handshake in the accept loop')
+            request.setblocking(False)
+            request.send(_BUSY)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def process_request(self, request, client_address):
+        ip = client_address[0]
+        if not self._client_slot(ip):
+            self._busy(request, client_address, '%d connections of this '
+                       'client in use' % self.per_client)
+            return
+        if not self.slots.acquire(blocking=False):
+            self._client_done(ip)
+            self._busy(request, client_address, '%d connections in use'
+                       % self.proxy.max_connections)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            # no thread to hand the connection to (e.g. out of memory)
+            self.slots.release()
+            self._client_done(ip)
+            self.shutdown_request(request)
+            raise
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
+            self._client_done(client_address[0])
+
+
+# Descriptors one client connection may hold: its socket, the upstream's,
+# and the splice(2) pipe (doc/limits-http.md).
+FDS_PER_CONNECTION = 4
+
+
+def descriptor_budget(max_connections, https=False):
+    """Descriptors the proxy may hold at most (for a start-up check).
+
+    :param max_connections: ``[dhcp_agent]http_max_connections``.
+    :param https: whether the HTTPS listener runs too (its own share).
+    :returns: the number of file descriptors.
+    """
+    listeners = 2 if https else 1
+    return listeners * (max_connections * FDS_PER_CONNECTION + 1)
 
 
 class HttpProxy(component.Component):
@@ -98,6 +172,10 @@ class HttpProxy(component.Component):
     :param read_timeout: seconds to wait for data from either side.
     :param max_body_size: largest request body on the API paths.
     :param max_connections: client connections served at once.
+    :param max_connections_per_client: of those, at most this many from
+        one client address (None: no cap of its own).
+    :param header_timeout: seconds a client has to send a request head
+        (one deadline for the whole head, not per receive).
     :param cafile: CA bundle for https upstreams.
     :param interface: optional device name to bind to.
     :raises ConfigError: if a URL is invalid or neither is given.
@@ -108,7 +186,9 @@ class HttpProxy(component.Component):
     def __init__(self, address, port=8080, http_url=None, api_url=None,
                  connect_timeout=10.0, read_timeout=60.0,
                  max_body_size=1048576, max_connections=200, cafile=None,
-                 interface=None, https_port=0, https_context=None):
+                 interface=None, https_port=0, https_context=None,
+                 max_connections_per_client=None,
+                 header_timeout=handler.DEFAULT_HEADER_TIMEOUT):
         if not http_url and not api_url:
             raise exception.ConfigError(
                 reason='[dhcp_agent]ironic_http_url is required when '
@@ -121,6 +201,8 @@ class HttpProxy(component.Component):
         self.read_timeout = read_timeout
         self.max_body_size = max_body_size
         self.max_connections = max_connections
+        self.max_connections_per_client = max_connections_per_client
+        self.header_timeout = header_timeout
         self.interface = interface
         self.ssl_context = ssl.create_default_context(cafile=cafile)
         # The HTTPS listener (same routes) when a certificate is set.
@@ -223,6 +305,9 @@ def create_components(conf, table):
                       read_timeout=group.http_read_timeout,
                       max_body_size=group.http_max_body_size,
                       max_connections=group.http_max_connections,
+                      max_connections_per_client=(
+                          group.http_max_connections_per_client or None),
+                      header_timeout=group.http_header_timeout,
                       cafile=group.ironic_cafile,
                       interface=group.interface,
                       https_port=group.https_port,
