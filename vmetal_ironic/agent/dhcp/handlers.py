@@ -19,10 +19,10 @@ from vmetal_ironic.agent.dhcp import codec
 from vmetal_ironic.agent.dhcp.netboot import Decider
 from vmetal_ironic.agent.dhcp import options as options_mod
 from vmetal_ironic.agent.dhcp.options import OptionCache
-from vmetal_ironic.agent.dhcp.ratelimit import Limiter
-from vmetal_ironic.agent.dhcp.ratelimit import RateLimitedLog
 from vmetal_ironic.agent.dhcp import reply
 from vmetal_ironic.agent.dhcp.reply import Reply
+from vmetal_ironic.agent.ratelimit import Limiter
+from vmetal_ironic.agent.ratelimit import RateLimitedLog
 from vmetal_ironic.agent.sources.reservations import Host
 
 LOG = log.getLogger(__name__)

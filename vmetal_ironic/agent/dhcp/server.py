@@ -16,9 +16,9 @@ from oslo_log import log
 from vmetal_ironic.agent import component
 from vmetal_ironic.agent.dhcp import codec
 from vmetal_ironic.agent.dhcp import handlers
-from vmetal_ironic.agent.dhcp import ratelimit
 from vmetal_ironic.agent.dhcp.reply import Reply
 from vmetal_ironic.agent.dhcp import transport as transport_mod
+from vmetal_ironic.agent import ratelimit
 from vmetal_ironic.agent.sources.reservations import Table
 
 LOG = log.getLogger(__name__)

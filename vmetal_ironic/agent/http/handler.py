@@ -153,10 +153,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if body_length or chunked:
                 self.close_connection = True
             level = 'warning' if decision.status == 403 else 'info'
-            CLIENT_LOG.log(level, client, 'refused %d' % decision.status,
-                           'HTTP %s: refused %s %r with %d: %s', client,
-                           self.command, self._shown_path(), decision.status,
-                           decision.reason)
+            CLIENT_LOG.at(level, client, 'refused %d' % decision.status,
+                          'HTTP %s: refused %s %r with %d: %s', client,
+                          self.command, self._shown_path(), decision.status,
+                          decision.reason)
             self._refuse(decision.status, decision.reason)
             return
         if decision.upstream == routes.BOOT and (body_length or chunked):

@@ -25,7 +25,7 @@ import time
 from oslo_log import log
 
 from vmetal_ironic.agent import component
-from vmetal_ironic.agent.dhcp.ratelimit import RateLimitedLog
+from vmetal_ironic.agent.ratelimit import RateLimitedLog
 from vmetal_ironic.agent.tftp import files as tftp_files
 from vmetal_ironic.agent.tftp import netascii
 from vmetal_ironic.agent.tftp import packet as pkt

@@ -11,9 +11,9 @@ from tests.fixtures import agent_packets as helpers
 from vmetal_ironic.agent.dhcp import codec
 from vmetal_ironic.agent.dhcp import handlers
 from vmetal_ironic.agent.dhcp import netboot
-from vmetal_ironic.agent.dhcp import ratelimit
 from vmetal_ironic.agent.dhcp import reply as reply_mod
 from vmetal_ironic.agent.dhcp import server
+from vmetal_ironic.agent import ratelimit
 
 MANDATORY = ('message-type', 'server_id', 'lease_time', 'renewal_time',
              'rebinding_time', 'subnet_mask', 'router')
