@@ -40,7 +40,6 @@ from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import ipam as ipam_source
 from vmetal_ironic.agent.sources.reservations import Table
-from vmetal_ironic.conf import bridge as bridge_conf
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
@@ -71,7 +70,7 @@ def validate(conf) -> list[str]:
     :raises exception.ConfigError: naming the option and value.
     """
     g = conf.dhcp_agent
-    for opt in dhcp_conf.opts + bridge_conf.opts:
+    for opt in dhcp_conf.opts:
         try:
             getattr(g, opt.dest)
         except (cfg.Error, ValueError) as e:

@@ -13,10 +13,6 @@ from oslo_log import log
 
 from vmetal_ironic.agent import service
 from vmetal_ironic.cmd import common
-from vmetal_ironic import conf as vmetal_conf
-from vmetal_ironic.conf import bridge as bridge_conf
-from vmetal_ironic.conf import callback as callback_conf
-from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)
@@ -25,8 +21,6 @@ LOG = log.getLogger(__name__)
 def main(argv=None):
     """Parse the configuration, build the service and run it."""
     argv = sys.argv[1:] if argv is None else argv
-    for group in (dhcp_conf, bridge_conf, callback_conf):
-        group.register_opts(vmetal_conf.CONF)   # no-op when registered
     try:
         conf = common.parse_config(
             argv, 'vmetal-dhcp-agent',

@@ -9,8 +9,6 @@ groups ``[vmetal_pool:NAME]``, whose names the configuration itself gives
 
 from oslo_config import cfg
 
-from vmetal_ironic.conf import bridge
-from vmetal_ironic.conf import callback
 from vmetal_ironic.conf import database
 from vmetal_ironic.conf import dhcp_agent
 from vmetal_ironic.conf import ipam
@@ -25,8 +23,6 @@ def register_opts(conf):
     ipam.register_opts(conf)
     vmetal.register_opts(conf)
     dhcp_agent.register_opts(conf)
-    bridge.register_opts(conf)
-    callback.register_opts(conf)
 
 
 register_opts(CONF)

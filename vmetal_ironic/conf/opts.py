@@ -1,7 +1,5 @@
 """The option lists of every group, for oslo-config-generator."""
 
-from vmetal_ironic.conf import bridge
-from vmetal_ironic.conf import callback
 from vmetal_ironic.conf import database
 from vmetal_ironic.conf import dhcp_agent
 from vmetal_ironic.conf import ipam
@@ -11,5 +9,4 @@ from vmetal_ironic.conf import vmetal
 def list_opts():
     """[(group, options)] of every vmetal-ironic group."""
     return (database.list_opts() + ipam.list_opts() + vmetal.list_opts()
-            + dhcp_agent.list_opts() + bridge.list_opts()
-            + callback.list_opts())
+            + dhcp_agent.list_opts())

@@ -3,8 +3,6 @@
 from oslo_config import cfg
 import pytest
 
-from vmetal_ironic.conf import bridge as bridge_conf
-from vmetal_ironic.conf import callback as callback_conf
 from vmetal_ironic.conf import database as database_conf
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 
@@ -37,7 +35,7 @@ def fake_feed():
 def agent_conf():
     """A parsed ConfigOpts with the agent's groups; interface ``lo``."""
     c = cfg.ConfigOpts()
-    for group in (dhcp_conf, bridge_conf, callback_conf, database_conf):
+    for group in (dhcp_conf, database_conf):
         group.register_opts(c)
     c([], project='vmetal-test', default_config_files=[])
     c.set_override('interface', 'lo', group='dhcp_agent')

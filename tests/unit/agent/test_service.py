@@ -58,10 +58,8 @@ def test_failed_start_stops_started(conf):
 
 
 def test_validate_bad_value_is_config_error(tmp_path):
-    from vmetal_ironic.conf import bridge
     c = cfg.ConfigOpts()
     dhcp_agent.register_opts(c)
-    bridge.register_opts(c)
     p = tmp_path / 'a.conf'
     p.write_text('[dhcp_agent]\ninterface = lo\nserver_address = 300.1.1.1\n')
     c(['--config-file', str(p)], project='test', default_config_files=[])
@@ -173,19 +171,20 @@ def test_cmd_bad_config_exits_2(tmp_path, capsys):
     p = tmp_path / 'agent.conf'
     p.write_text('[dhcp_agent]\ninterface = nosuchif0\n'
                  'server_address = 10.0.0.1\nreservations_file = /x\n')
-    with mock.patch.object(cmd.vmetal_conf, 'CONF', cfg.ConfigOpts()):
+    from vmetal_ironic import conf as vmetal_conf
+    fresh = cfg.ConfigOpts()
+    vmetal_conf.register_opts(fresh)
+    with mock.patch.object(vmetal_conf, 'CONF', fresh):
         assert cmd.main(['--config-file', str(p)]) == 2
     assert 'nosuchif0' in capsys.readouterr().err
 
 
 def test_bad_bridge_option_is_a_config_error(tmp_path):
-    from vmetal_ironic.conf import bridge
     p = tmp_path / 'agent.conf'
     p.write_text('[dhcp_agent]\ninterface = lo\nserver_address = 10.0.0.1\n'
                  'http_port = abc\n')
     c = cfg.ConfigOpts()
     dhcp_agent.register_opts(c)
-    bridge.register_opts(c)
     c(['--config-file', str(p)], project='test', default_config_files=[])
     with pytest.raises(exception.ConfigError) as info:
         service.validate(c)

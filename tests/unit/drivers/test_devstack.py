@@ -133,8 +133,6 @@ def test_agent_configuration_starts(tmp_path):
     from oslo_config import cfg
 
     from vmetal_ironic.agent import service
-    from vmetal_ironic.conf import bridge
-    from vmetal_ironic.conf import callback
     from vmetal_ironic.conf import database
     from vmetal_ironic.conf import dhcp_agent
 
@@ -151,7 +149,7 @@ def test_agent_configuration_starts(tmp_path):
         tmp_path / 'data' / 'vmetal-ironic' / 'tftpboot')
     assert agent['dhcp_agent']['ironic_api_url'].endswith('/baremetal')
     conf = cfg.ConfigOpts()
-    for group in (database, dhcp_agent, bridge, callback):
+    for group in (database, dhcp_agent):
         group.register_opts(conf)
     conf(['--config-file', str(path)], project='vmetal-test',
          default_config_files=[])

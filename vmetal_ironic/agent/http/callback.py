@@ -45,7 +45,7 @@ from vmetal_ironic.agent.http import listener as listener_mod
 from vmetal_ironic.agent.http import registry as registry_mod
 from vmetal_ironic.agent.http import routes
 from vmetal_ironic.agent.http import tls
-from vmetal_ironic.conf import callback as callback_conf
+from vmetal_ironic.conf.dhcp_agent import callback as callback_conf
 from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)

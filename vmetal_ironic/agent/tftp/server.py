@@ -30,7 +30,7 @@ from vmetal_ironic.agent.tftp import files as tftp_files
 from vmetal_ironic.agent.tftp import netascii
 from vmetal_ironic.agent.tftp import packet as pkt
 from vmetal_ironic.agent.tftp import transfer as tftp_transfer
-from vmetal_ironic.conf import bridge as bridge_conf
+from vmetal_ironic.conf.dhcp_agent import bridge as bridge_conf
 from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)

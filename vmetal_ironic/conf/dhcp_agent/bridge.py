@@ -3,15 +3,12 @@
 The DHCP agent serves, on its provisioning address, a read-only TFTP server
 (the iPXE binaries) and an HTTP proxy to Ironic's HTTP boot server and to
 the few Ironic API endpoints the ramdisk uses. These options live in the
-agent's group ``[dhcp_agent]`` beside the DHCP options (``interface``,
-``server_address``), which this module does not define.
+agent's group ``[dhcp_agent]`` (see :mod:`vmetal_ironic.conf.dhcp_agent`).
 """
 
 from oslo_config import cfg
 
 from vmetal_ironic.i18n import _
-
-GROUP = 'dhcp_agent'
 
 DEFAULT_TFTP_ROOT = '/var/lib/vmetal-ironic/tftpboot'
 
@@ -169,11 +166,3 @@ tftp_limit_opts = [
 ]
 
 opts = tftp_opts + http_opts + tftp_limit_opts
-
-
-def register_opts(conf):
-    conf.register_opts(opts, group=GROUP)
-
-
-def list_opts():
-    return [(GROUP, opts)]

@@ -4,15 +4,13 @@ Ironic's conductor calls the ramdisk at the ``callback_url`` of its
 heartbeat, an address on the provisioning segment it cannot reach. The
 agent rewrites that URL to one on its callback listener (cluster side) and
 forwards the conductor's calls to the ramdisk. These options live in the
-agent's group ``[dhcp_agent]`` beside the DHCP and bridge options; see
-doc/callback.md.
+agent's group ``[dhcp_agent]`` (see :mod:`vmetal_ironic.conf.dhcp_agent`
+and doc/callback.md).
 """
 
 from oslo_config import cfg
 
 from vmetal_ironic.i18n import _
-
-GROUP = 'dhcp_agent'
 
 DEFAULT_STATE_DIR = '/var/lib/vmetal-ironic/agent'
 
@@ -112,13 +110,3 @@ tls_proxy_opts = [
 ]
 
 opts = callback_opts + tls_proxy_opts
-
-
-def register_opts(conf):
-    """Register the callback and HTTPS options into ``[dhcp_agent]``."""
-    conf.register_opts(opts, group=GROUP)
-
-
-def list_opts():
-    """The options for oslo-config-generator."""
-    return [(GROUP, opts)]

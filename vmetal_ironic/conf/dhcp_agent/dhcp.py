@@ -1,14 +1,8 @@
-"""Options of the ``[dhcp_agent]`` group: the companion DHCP/PXE agent.
-
-Other agent components (the TFTP server and the HTTP proxy) register their
-own options into the same group from their own conf modules.
-"""
+"""``[dhcp_agent]`` options of the DHCP server: interface, address, sources."""
 
 from oslo_config import cfg
 
 from vmetal_ironic.i18n import _
-
-GROUP = 'dhcp_agent'
 
 SOURCE_FILE = 'file'
 SOURCE_IPAM = 'ipam'
@@ -92,13 +86,3 @@ opts = [
                       'kernel caps it at net.core.rmem_max unless the '
                       'agent has CAP_NET_ADMIN).')),
 ]
-
-
-def register_opts(conf):
-    """Register the ``[dhcp_agent]`` options on ``conf``."""
-    conf.register_opts(opts, group=GROUP)
-
-
-def list_opts():
-    """The ``[dhcp_agent]`` options for oslo-config-generator."""
-    return [(GROUP, opts)]

@@ -11,8 +11,6 @@ from vmetal_ironic.agent.http import heartbeat as hb
 from vmetal_ironic.agent.http import registry
 from vmetal_ironic.agent.http import routes
 from vmetal_ironic.agent.http import tls
-from vmetal_ironic.conf import bridge as bridge_conf
-from vmetal_ironic.conf import callback as callback_conf
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import exception
 
@@ -96,8 +94,6 @@ def test_registry_is_bounded():
 def _conf(**values):
     conf = cfg.ConfigOpts()
     dhcp_conf.register_opts(conf)
-    bridge_conf.register_opts(conf)
-    callback_conf.register_opts(conf)
     conf([], project='vmetal-test', default_config_files=[])
     for k, v in values.items():
         conf.set_override(k, v, group='dhcp_agent')

@@ -1,0 +1,33 @@
+"""``[dhcp_agent]``: every option of vmetal-dhcp-agent, one group.
+
+The group is defined here and only here; its options are written in one
+module per part of the agent:
+
+* :mod:`.dhcp`: the DHCP server, its interface, address and sources;
+* :mod:`.bridge`: the TFTP server and the HTTP proxy on the provisioning
+  side, and their limits;
+* :mod:`.callback`: the callback listener on the cluster side and the TLS
+  it serves.
+"""
+
+from vmetal_ironic.conf.dhcp_agent import bridge
+from vmetal_ironic.conf.dhcp_agent import callback
+from vmetal_ironic.conf.dhcp_agent import dhcp
+
+GROUP = 'dhcp_agent'
+
+SOURCE_FILE = dhcp.SOURCE_FILE
+SOURCE_IPAM = dhcp.SOURCE_IPAM
+
+#: Every option of the group.
+opts = dhcp.opts + bridge.opts + callback.opts
+
+
+def register_opts(conf):
+    """Register the ``[dhcp_agent]`` options on ``conf``."""
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    """The ``[dhcp_agent]`` options for oslo-config-generator."""
+    return [(GROUP, opts)]
