@@ -45,7 +45,11 @@ if [ ! -s "$tar" ]; then
         "$root"/usr/share/man/* "$root"/usr/share/info/*
     find "$root"/usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias \
         -exec rm -rf {} + 2>/dev/null || true
-    cp /etc/apt/sources.list.d/*.sources "$root"/etc/apt/sources.list.d/ 2>/dev/null || true
+    # The same apt sources as this machine (with security updates).
+    if ls /etc/apt/sources.list.d/*.sources >/dev/null 2>&1; then
+        cp /etc/apt/sources.list.d/*.sources "$root"/etc/apt/sources.list.d/
+        rm -f "$root"/etc/apt/sources.list
+    fi
     tar -C "$root" --numeric-owner --xattrs -cf "$tar.tmp" .
     mv "$tar.tmp" "$tar"
 fi

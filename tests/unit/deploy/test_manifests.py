@@ -124,8 +124,9 @@ def test_security_context(rendered):
     assert sc['runAsNonRoot'] is True and sc['runAsUser'] == 1000
     assert sc['capabilities'] == {'drop': ['ALL'], 'add': CAPS}
     assert sc['readOnlyRootFilesystem'] is True
-    # File capabilities on the interpreter need no_new_privs off.
-    assert sc['allowPrivilegeEscalation'] is True
+    # The interpreter's file capabilities stay within the permitted set:
+    # no escalation (tests/functional/deploy/test_image.py).
+    assert sc['allowPrivilegeEscalation'] is False
     ns = r.find(objects, 'Namespace')
     assert ns['metadata']['labels'][
         'pod-security.kubernetes.io/enforce'] == 'privileged'
@@ -202,5 +203,5 @@ def test_configmap_is_a_valid_agent_config(rendered, tmp_path, monkeypatch):
     assert conf.dhcp_agent.state_dir == '/var/lib/vmetal-ironic/agent'
     dep, c = container(objects)
     mounts = {m['mountPath'] for m in c['volumeMounts']}
-    assert '/var/lib/vmetal-ironic' in mounts
+    assert conf.dhcp_agent.state_dir in mounts
     assert '/etc/vmetal-ironic' in mounts
