@@ -20,6 +20,12 @@ log() { echo "build-image: $*" >&2; }
 read -r -a podman_args <<< "${VMETAL_PODMAN_ARGS---runtime runc}"
 read -r -a build_args <<< "${VMETAL_PODMAN_BUILD_ARGS---ulimit nofile=16384:16384 --ulimit nproc=4096:4096}"
 
+cache=${VMETAL_IMAGE_CACHE:-/var/cache/vmetal-ironic/images}
+mkdir -p "$cache"
+# One build at a time (parallel test workers share the cache).
+exec 9>"$cache/build.lock"
+flock 9
+
 t0=$(date +%s)
 base=$(tools/build-base-image.sh)
 extras="PyMySQL psycopg2-binary cryptography"
@@ -62,7 +68,7 @@ for old in $olds; do
         *) podman rmi "$old" >/dev/null 2>&1 || true ;;
     esac
 done
-find "${VMETAL_IMAGE_CACHE:-/var/cache/vmetal-ironic/images}" -maxdepth 1 \
+find "$cache" -maxdepth 1 \
     -name 'base-*.tar' ! -name "base-${base##*:}.tar" -delete 2>/dev/null || true
 log "size: $(podman image inspect -f '{{.Size}}' "$image") bytes (base $(podman image inspect -f '{{.Size}}' "$base")); total $(( $(date +%s) - t0 ))s"
 echo "$image"

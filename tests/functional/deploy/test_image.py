@@ -20,7 +20,7 @@ CAP_NET_RAW = 13
 
 @pytest.fixture(scope='module')
 def built():
-    netns.require_root_and('podman', 'podman', 'debootstrap')
+    netns.require_root_and('podman', 'podman', 'runc', 'debootstrap')
     return image.build()
 
 
