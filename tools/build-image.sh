@@ -51,6 +51,10 @@ if ! podman image exists "$image"; then
         exit 1
     fi
     t1=$(date +%s)
+    # podman's build network turns the machine's IPv4 forwarding on; put
+    # back what it was, so a build leaves the machine as it found it.
+    forward=$(sysctl -n net.ipv4.ip_forward)
+    trap 'sysctl -qw net.ipv4.ip_forward="$forward"; rm -rf "$ctx"' EXIT
     podman "${podman_args[@]}" build -q "${build_args[@]}" --build-arg BASE_IMAGE="$base" \
         -f deploy/image/Containerfile -t "$image" "$ctx" >/dev/null
     log "built $image in $(( $(date +%s) - t1 ))s (wheel and base $(( t1 - t0 ))s)"
