@@ -7,6 +7,7 @@ from vmetal_ironic.conf import bridge as bridge_conf
 from vmetal_ironic.conf import callback as callback_conf
 from vmetal_ironic.conf import database as database_conf
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
+from vmetal_ironic.conf import metrics as metrics_conf
 
 
 class FakeFeed:
@@ -37,7 +38,8 @@ def fake_feed():
 def agent_conf():
     """A parsed ConfigOpts with the agent's groups; interface ``lo``."""
     c = cfg.ConfigOpts()
-    for group in (dhcp_conf, bridge_conf, callback_conf, database_conf):
+    for group in (dhcp_conf, bridge_conf, callback_conf, database_conf,
+                  metrics_conf):
         group.register_opts(c)
     c([], project='vmetal-test', default_config_files=[])
     c.set_override('interface', 'lo', group='dhcp_agent')

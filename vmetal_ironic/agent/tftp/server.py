@@ -24,6 +24,7 @@ import time
 from oslo_log import log
 
 from vmetal_ironic.agent import component
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent.tftp import files as tftp_files
 from vmetal_ironic.agent.tftp import packet as pkt
 from vmetal_ironic.agent.tftp import transfer as tftp_transfer
@@ -200,6 +201,7 @@ class TftpServer(component.Component):
     # requests
 
     def _refuse(self, addr, code, message):
+        metrics.TFTP_ERRORS.labels(code=str(code)).inc()
         try:
             self._listener.sendto(pkt.build_error(code, message), addr)
         except OSError as e:
