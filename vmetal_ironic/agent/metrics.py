@@ -22,6 +22,9 @@ from typing import Callable
 
 import prometheus_client as prom
 
+# The ``*_created`` series double every counter and serve no dashboard.
+prom.disable_created_metrics()
+
 #: What the agent's ``/metrics`` serves.
 REGISTRY = prom.CollectorRegistry(auto_describe=True)
 

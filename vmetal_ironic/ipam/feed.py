@@ -69,8 +69,8 @@ class ReservationFeed:
         return self._db().read(lambda s: sql_reservations.changes_since(
             s, generation))
 
-    def pool_usage(self, quarantine: int | None = None
-                   ) -> list[records.PoolUsage]:
+    def pool_usage(self, quarantine: int | None = None,
+                   now: Any = None) -> list[records.PoolUsage]:
         """Size, used, quarantined and held counts of every live pool.
 
         The manager's :meth:`~vmetal_ironic.ipam.manager.IPAMManager.usage`
@@ -79,11 +79,12 @@ class ReservationFeed:
 
         :param quarantine: seconds a released address waits; default
             ``[vmetal_ipam]quarantine`` of the feed's configuration.
+        :param now: naive UTC now (default: the clock's).
         :raises: StoreError, SchemaNotCurrent.
         """
         if quarantine is None:
             quarantine = self._quarantine()
-        now = sql_common.utcnow()
+        now = now or sql_common.utcnow()
         return self._db().read(lambda s: sql_allocations.usage(
             s, quarantine, None, now))
 
