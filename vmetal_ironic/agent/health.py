@@ -176,15 +176,6 @@ def listen_address(conf) -> str | None:
     return address
 
 
-def configured_sources(conf) -> list[str]:
-    """The reservation sources the agent runs (as the service picks them)."""
-    from vmetal_ironic.conf import dhcp_agent as dhcp_conf
-    g = conf.dhcp_agent
-    return list(g.sources) or (
-        [dhcp_conf.SOURCE_FILE] if g.reservations_file
-        else [dhcp_conf.SOURCE_IPAM])
-
-
 def create_components(conf, table=None) -> list:
     """The metrics endpoint component, or none when it is off.
 
@@ -204,7 +195,8 @@ def create_components(conf, table=None) -> list:
                     '(set [dhcp_agent]metrics_address, or metrics_port = 0 '
                     'to silence this)')
         return []
-    sources = configured_sources(conf)
+    from vmetal_ironic.agent import service
+    sources = service.configured_sources(conf)
     if table is not None:
         metrics.watch_table(table)
     from vmetal_ironic.conf import dhcp_agent as dhcp_conf
