@@ -155,16 +155,20 @@ def listen_address(conf) -> str | None:
     """``metrics_address``, or the callback listener's address.
 
     :returns: None when neither it nor ``callback_address`` nor
-        ``ironic_api_url`` is set (an agent with no cluster side).
-    :raises ConfigError: the provisioning or the unspecified address, or
-        no route toward ``ironic_api_url``.
+        ``ironic_api_url`` is set (an agent with no cluster side), or
+        when no route leads toward ``ironic_api_url`` (logged).
+    :raises ConfigError: the provisioning or the unspecified address.
     """
     g = conf.dhcp_agent
     if g.metrics_address:
         address = str(ipaddress.ip_address(g.metrics_address))
     elif g.callback_address or g.ironic_api_url:
         from vmetal_ironic.agent.http import callback
-        address = callback.listen_address(conf)
+        try:
+            address = callback.listen_address(conf)
+        except exception.ConfigError as e:
+            LOG.warning('Metrics endpoint: no address: %s', e)
+            return None
     else:
         return None
     if ipaddress.ip_address(address).is_unspecified or (

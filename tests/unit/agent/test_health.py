@@ -2,11 +2,13 @@
 
 import http.client
 import math
+from unittest import mock
 
 import prometheus_client as prom
 import pytest
 
 from vmetal_ironic.agent import health
+from vmetal_ironic.agent.http import callback
 from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent import pool_stats
 from vmetal_ironic import exception
@@ -83,6 +85,14 @@ def test_factory_off(conf):
 
 def test_factory_off_without_a_cluster_side_address(conf):
     assert health.create_components(conf, None) == []
+
+
+def test_factory_off_without_a_route_toward_ironic(conf):
+    conf.set_override('ironic_api_url', 'http://192.0.2.1:6385',
+                      group='dhcp_agent')
+    with mock.patch.object(callback.socket, 'getaddrinfo', autospec=True,
+                           side_effect=OSError(101, 'unreachable')):
+        assert health.create_components(conf, None) == []
 
 
 def test_factory_uses_the_callback_address(conf):

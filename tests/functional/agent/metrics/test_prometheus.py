@@ -15,10 +15,12 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import time
 import uuid
 
+import pytest
 import yaml
 
 from tests.fixtures import dhcp_bed as c
@@ -41,6 +43,16 @@ scrape_configs:
     static_configs:
       - targets: ['%s:%d']
 '''
+
+
+@pytest.fixture
+def ipam_db(bed, db):  # noqa: F811
+    """The sources tests' IPAM database, its directory gone afterwards.
+
+    The bed outlives the test; the sources tests make the same directory.
+    """
+    yield db
+    shutil.rmtree(bed.lab.path('ipamdb'), ignore_errors=True)
 
 
 def start_prometheus(bed):
@@ -89,9 +101,9 @@ def wait_value(bed, promql, want):
     return got
 
 
-def test_prometheus_scrapes_counters_and_pool_gauges(bed, db):  # noqa: F811
+def test_prometheus_scrapes_counters_and_pool_gauges(bed, ipam_db):
     c.require_root_and('ip', 'setpriv', 'udhcpc', 'curl', 'prometheus')
-    mgr, url = db
+    mgr, url = ipam_db
     node = str(uuid.uuid4())
     alloc = mgr.allocate(node)
     mgr.upsert_reservation(MAC, node, hostname='metrics-node')
