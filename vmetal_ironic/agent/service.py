@@ -64,6 +64,14 @@ def boot_defaults(conf) -> dict[str, str | None]:
             'tftp_server': g.tftp_server or g.server_address}
 
 
+def configured_sources(conf) -> list[str]:
+    """``[dhcp_agent]sources``, or the default for the options given."""
+    g = conf.dhcp_agent
+    return list(g.sources) or (
+        [dhcp_conf.SOURCE_FILE] if g.reservations_file
+        else [dhcp_conf.SOURCE_IPAM])
+
+
 def validate(conf) -> list[str]:
     """Check ``[dhcp_agent]``; returns the reservation sources to use.
 
@@ -95,9 +103,7 @@ def validate(conf) -> list[str]:
             raise exception.ConfigError(
                 reason=_('[dhcp_agent]tftp_server = "%s" is not an IPv4 '
                          'address') % g.tftp_server)
-    sources = list(g.sources) or (
-        [dhcp_conf.SOURCE_FILE] if g.reservations_file
-        else [dhcp_conf.SOURCE_IPAM])
+    sources = configured_sources(conf)
     from vmetal_ironic.agent.http import callback
     callback.validate(conf)
     if dhcp_conf.SOURCE_FILE in sources and not g.reservations_file:

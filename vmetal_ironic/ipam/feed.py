@@ -11,9 +11,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from oslo_config import cfg
+
 from vmetal_ironic.db import api as db_api
 from vmetal_ironic.db import migration
+from vmetal_ironic.ipam import failures
 from vmetal_ironic.ipam import records
+from vmetal_ironic.ipam import sql_allocations
+from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_reservations
 
 #: How often a read is tried again after a lost connection.
@@ -63,6 +68,44 @@ class ReservationFeed:
         generation = int(generation)
         return self._db().read(lambda s: sql_reservations.changes_since(
             s, generation))
+
+    def pool_usage(self, quarantine: int | None = None,
+                   now: Any = None) -> list[records.PoolUsage]:
+        """Size, used, quarantined and held counts of every live pool.
+
+        The manager's :meth:`~vmetal_ironic.ipam.manager.IPAMManager.usage`
+        query; without the pool configuration, pins outside a pool's
+        ranges are not told apart (``outside`` is 0).
+
+        :param quarantine: seconds a released address waits; default
+            ``[vmetal_ipam]quarantine`` of the feed's configuration.
+        :param now: naive UTC now (default: the clock's).
+        :raises: StoreError, SchemaNotCurrent.
+        """
+        if quarantine is None:
+            quarantine = self._quarantine()
+        now = now or sql_common.utcnow()
+        return self._db().read(lambda s: sql_allocations.usage(
+            s, quarantine, None, now))
+
+    def allocation_failures(self) -> dict[str, int]:
+        """Allocation failures so far, by reason (see :mod:`.failures`).
+
+        :raises: StoreError, SchemaNotCurrent.
+        """
+        return self._db().read(failures.read)
+
+    def _quarantine(self) -> int:
+        from vmetal_ironic.conf import ipam as ipam_conf
+        conf = self._conf
+        if conf is None:
+            from vmetal_ironic import conf as vmetal_conf
+            conf = vmetal_conf.CONF
+        try:
+            return int(conf[ipam_conf.GROUP].quarantine)
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            return next(int(o.default) for o in ipam_conf.opts
+                        if o.dest == 'quarantine')
 
     def close(self) -> None:
         """Close the database connections (the feed may be used again)."""

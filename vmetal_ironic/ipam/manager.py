@@ -31,6 +31,7 @@ from vmetal_ironic.db import api as db_api
 from vmetal_ironic.db import migration
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import failures
 from vmetal_ironic.ipam import operations
 from vmetal_ironic.ipam import ownership
 from vmetal_ironic.ipam import pools as pools_mod
@@ -165,6 +166,7 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
             return self._spec(pool)
         return selection.select_pool(self.pools, node_uuid, **facts)
 
+    @failures.counting
     def allocate(self, node_uuid: str, pool: str | None = None,
                  resource_class: str | None = None,
                  scope: str | scope_mod.Scope | None = None,
@@ -191,6 +193,7 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
                    'pool': spec.name})
         return allocation
 
+    @failures.counting
     def allocate_and_reserve(self, node_uuid: str,
                              ports: dict[str, str | None],
                              hostname: str | None = None,

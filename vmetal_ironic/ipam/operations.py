@@ -26,6 +26,7 @@ from oslo_log import log
 from vmetal_ironic import boot_profile
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import failures
 from vmetal_ironic.ipam import node as node_mod
 from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import scope as scope_mod
@@ -77,6 +78,7 @@ class NodeOperations:
                 % {'key': node_mod.SCOPE_KEY, 'val': value})
         return scope
 
+    @failures.counting
     def ensure_network(self, facts: node_mod.NodeFacts,
                        scope: Scope | str = Scope.DEPLOYMENT
                        ) -> node_mod.NodeNetwork:

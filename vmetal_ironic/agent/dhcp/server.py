@@ -18,6 +18,7 @@ from vmetal_ironic.agent.dhcp import codec
 from vmetal_ironic.agent.dhcp import handlers
 from vmetal_ironic.agent.dhcp.reply import Reply
 from vmetal_ironic.agent.dhcp import transport as transport_mod
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent import ratelimit
 from vmetal_ironic.agent.sources.reservations import Table
 
@@ -71,22 +72,26 @@ class DHCPServer(component.Component):
             req = codec.parse(data)
         except codec.MalformedPacket as e:
             self.stats['malformed'] += 1
+            metrics.DHCP_PARSE_FAILED.inc()
             self._bad.warning('Malformed DHCP packet dropped (%d bytes, '
                               'xid %s, chaddr %s): %s', len(data),
                               data[4:8].hex() or '-',
                               data[28:34].hex(':') or '-', e)
             return None
+        metrics.received(req.msg_type)
         table = self.table
         host = table.by_mac.get(req.chaddr)
         if host is None:
             host = table.lookup(req.chaddr, req.options)
             if host is None:
                 self.stats['unknown'] += 1
+                metrics.dropped(metrics.DROP_UNKNOWN_MAC)
                 if LOG.isEnabledFor(10):
                     LOG.debug('%s xid %#x from %s: no reservation, silence',
                               codec.msg_name(req.msg_type), req.xid, req.mac)
                 return None
         if req.giaddr != codec.ZERO4 and not host.net.contains(req.giaddr):
+            metrics.dropped(metrics.DROP_RELAY_NOT_ALLOWED)
             self._log.info('%s xid %#x from %s relayed by %s, outside the '
                            'reserved subnet of %s: ignored',
                            codec.msg_name(req.msg_type), req.xid,
@@ -130,6 +135,7 @@ class DHCPServer(component.Component):
                             key=(reply.chaddr, 'send'))
                         continue
                     stats['replied'] += 1
+                    metrics.sent(reply.msg_type)
             except Exception:
                 stats['errors'] += 1
                 LOG.exception('Error answering a DHCP packet (xid %s, '

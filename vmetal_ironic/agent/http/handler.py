@@ -26,6 +26,7 @@ from vmetal_ironic.agent.http import framing
 from vmetal_ironic.agent.http import parse
 from vmetal_ironic.agent.http import routes
 from vmetal_ironic.agent.http import splice
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent import ratelimit
 
 LOG = log.getLogger(__name__)
@@ -117,6 +118,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # --- one request
 
     def _refuse(self, status, reason):
+        metrics.http_answered(getattr(self.server.proxy, 'name', ''),
+                              'refused', status)
         body = ('%d %s\n' % (status, reason)).encode()
         self.send_response(status)
         self.send_header('Content-Type', 'text/plain')
@@ -218,6 +221,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._refuse(e.status, str(e))
             return
         status, size = sent
+        metrics.http_answered(getattr(proxy, 'name', ''), decision.upstream,
+                              status, size)
         if pending is not None:
             pending(status)
         LOG.info('HTTP %s: %s %r -> %s %d, %d bytes in %.3f s', client,

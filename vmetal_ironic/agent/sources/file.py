@@ -30,6 +30,7 @@ from typing import Any
 from oslo_log import log
 
 from vmetal_ironic.agent import component
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent.sources import hostspec
 from vmetal_ironic.agent.sources import reservations
 from vmetal_ironic.agent.sources.reservations import Host
@@ -229,6 +230,7 @@ class FileSource(component.Component):
         """Load the file; raises ReservationFileError if it is invalid."""
         n = self._load()
         LOG.info('Loaded %d reservations from %s', n, self.path)
+        metrics.source_synced(SOURCE)
 
     def reload(self) -> bool:
         """Re-read the file; on error keep the previous reservations."""
@@ -239,6 +241,7 @@ class FileSource(component.Component):
                       '%s', len(self.table.source_hosts(SOURCE)), e)
             return False
         LOG.info('Reloaded %d reservations from %s', n, self.path)
+        metrics.source_synced(SOURCE)
         return True
 
     def stop(self) -> None:

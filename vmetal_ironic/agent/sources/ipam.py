@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from oslo_log import log
 
 from vmetal_ironic.agent import component
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent.sources import hostspec
 from vmetal_ironic.agent.sources import reservations
 from vmetal_ironic.agent.sources.reservations import BootConfig
@@ -247,6 +248,7 @@ class IpamSource(component.Component):
             LOG.debug('IPAM sync: generation %d -> %d, %d changes',
                       self.generation, cs.generation, n)
         self.generation = cs.generation
+        metrics.source_synced(SOURCE, cs.generation)
         return n
 
     def _pools_changed(self, pools: list) -> bool:

@@ -25,6 +25,7 @@ import time
 from oslo_log import log
 
 from vmetal_ironic.agent import component
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent.ratelimit import RateLimitedLog
 from vmetal_ironic.agent.tftp import files as tftp_files
 from vmetal_ironic.agent.tftp import netascii
@@ -232,6 +233,7 @@ class TftpServer(component.Component):
         return self._log.suppressed
 
     def _refuse(self, addr, code, message):
+        metrics.TFTP_ERRORS.labels(code=str(code)).inc()
         try:
             self._listener.sendto(pkt.build_error(code, message), addr)
         except OSError as e:

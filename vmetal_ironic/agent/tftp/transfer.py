@@ -21,6 +21,7 @@ import time
 
 from oslo_log import log
 
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent import sockets
 from vmetal_ironic.agent.tftp import packet as pkt
 
@@ -142,6 +143,7 @@ class Transfer(object):
         if self.done:
             return
         self.done = True
+        metrics.tftp_finished(ok, self.size)
         self.server.transfer_done(self)
         self.sock.close()
         if self.fd is not None:

@@ -7,12 +7,14 @@ module per part of the agent:
 * :mod:`.bridge`: the TFTP server and the HTTP proxy on the provisioning
   side, and their limits;
 * :mod:`.callback`: the callback listener on the cluster side and the TLS
-  it serves.
+  it serves;
+* :mod:`.metrics`: the metrics and health endpoint on the cluster side.
 """
 
 from vmetal_ironic.conf.dhcp_agent import bridge
 from vmetal_ironic.conf.dhcp_agent import callback
 from vmetal_ironic.conf.dhcp_agent import dhcp
+from vmetal_ironic.conf.dhcp_agent import metrics
 
 GROUP = 'dhcp_agent'
 
@@ -20,7 +22,7 @@ SOURCE_FILE = dhcp.SOURCE_FILE
 SOURCE_IPAM = dhcp.SOURCE_IPAM
 
 #: Every option of the group.
-opts = dhcp.opts + bridge.opts + callback.opts
+opts = dhcp.opts + bridge.opts + callback.opts + metrics.opts
 
 
 def register_opts(conf):

@@ -1,0 +1,224 @@
+"""The agent's Prometheus metrics, each defined once, here.
+
+Names follow Kea's statistics so that dashboards port over: Kea's
+``pkt4-discover-received`` is ``vmetal_dhcp4_packets_received_total
+{type="discover"}``, ``pkt4-offer-sent`` is
+``vmetal_dhcp4_packets_sent_total{type="offer"}``, ``pkt4-parse-failed``
+is ``vmetal_dhcp4_parse_failed_total``, ``pkt4-receive-drop`` is
+``vmetal_dhcp4_packets_dropped_total`` by reason. The full list is in
+doc/metrics.md.
+
+Every metric lives on :data:`REGISTRY` (not prometheus-client's global
+one), which the agent's metrics endpoint (:mod:`.health`) serves. The
+servers count with the one-line helpers below; they never raise.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Callable
+
+import prometheus_client as prom
+
+# The ``*_created`` series double every counter and serve no dashboard.
+prom.disable_created_metrics()
+
+#: What the agent's ``/metrics`` serves.
+REGISTRY = prom.CollectorRegistry(auto_describe=True)
+
+#: DHCP message types (option 53) by number, as label values.
+DHCP_TYPES = {1: 'discover', 2: 'offer', 3: 'request', 4: 'decline',
+              5: 'ack', 6: 'nak', 7: 'release', 8: 'inform'}
+UNKNOWN_TYPE = 'unknown'
+
+#: Drop reasons of ``vmetal_dhcp4_packets_dropped_total``.
+DROP_UNKNOWN_MAC = 'unknown_mac'
+DROP_WRONG_INTERFACE = 'wrong_interface'
+DROP_RELAY_NOT_ALLOWED = 'relay_not_allowed'
+DROP_RATE_LIMITED = 'rate_limited'
+DROP_REASONS = (DROP_UNKNOWN_MAC, DROP_WRONG_INTERFACE,
+                DROP_RELAY_NOT_ALLOWED, DROP_RATE_LIMITED)
+
+#: Outcomes of ``vmetal_callback_forwards_total``.
+FORWARDED = 'forwarded'
+REFUSED = 'refused'
+FAILED = 'failed'
+
+#: The callback listener's component name (its requests are forwards).
+CALLBACK_SERVER = 'callback-listener'
+
+# --- DHCP
+
+DHCP_RECEIVED = prom.Counter(
+    'vmetal_dhcp4_packets_received', 'DHCPv4 packets received, by message '
+    'type (Kea pkt4-<type>-received; unknown: no or an unknown option 53)',
+    ['type'], registry=REGISTRY)
+DHCP_SENT = prom.Counter(
+    'vmetal_dhcp4_packets_sent', 'DHCPv4 packets sent, by message type '
+    '(Kea pkt4-<type>-sent)', ['type'], registry=REGISTRY)
+DHCP_PARSE_FAILED = prom.Counter(
+    'vmetal_dhcp4_parse_failed', 'DHCPv4 packets that could not be parsed '
+    '(Kea pkt4-parse-failed)', registry=REGISTRY)
+DHCP_DROPPED = prom.Counter(
+    'vmetal_dhcp4_packets_dropped', 'DHCPv4 packets dropped without an '
+    'answer, by reason (Kea pkt4-receive-drop)', ['reason'],
+    registry=REGISTRY)
+
+# --- reservation table and its sources
+
+RESERVATIONS = prom.Gauge(
+    'vmetal_dhcp4_reservations', 'Reservations in the agent\'s table '
+    '(all sources)', registry=REGISTRY)
+SOURCE_LOADED = prom.Gauge(
+    'vmetal_reservation_source_loaded', '1 once the source has filled the '
+    'table (what /readyz waits for)', ['source'], registry=REGISTRY)
+GENERATION = prom.Gauge(
+    'vmetal_reservation_generation', 'IPAM generation the table is at',
+    registry=REGISTRY)
+SYNC_AGE = prom.Gauge(
+    'vmetal_reservation_sync_age_seconds', 'Seconds since the last '
+    'successful load or sync of a source (NaN: none yet)', ['source'],
+    registry=REGISTRY)
+SNAPSHOT_AGE = prom.Gauge(
+    'vmetal_reservation_snapshot_age_seconds', 'Seconds since the local '
+    'snapshot of the table was last written (NaN: none written)',
+    registry=REGISTRY)
+
+# --- TFTP
+
+TFTP_TRANSFERS = prom.Counter(
+    'vmetal_tftp_transfers', 'TFTP transfers ended, by outcome '
+    '(completed, failed)', ['outcome'], registry=REGISTRY)
+TFTP_BYTES = prom.Counter(
+    'vmetal_tftp_bytes_sent', 'Bytes of files sent by completed TFTP '
+    'transfers', registry=REGISTRY)
+TFTP_ERRORS = prom.Counter(
+    'vmetal_tftp_errors', 'TFTP requests refused with an ERROR packet, by '
+    'TFTP error code', ['code'], registry=REGISTRY)
+
+# --- HTTP proxy and callback listener
+
+HTTP_REQUESTS = prom.Counter(
+    'vmetal_http_proxy_requests', 'HTTP proxy requests answered, by route '
+    '(api, boot, refused) and status', ['route', 'status'],
+    registry=REGISTRY)
+HTTP_BYTES = prom.Counter(
+    'vmetal_http_proxy_response_bytes', 'Response body bytes relayed by '
+    'the HTTP proxy, by route', ['route'], registry=REGISTRY)
+CALLBACK_FORWARDS = prom.Counter(
+    'vmetal_callback_forwards', 'Conductor calls on the callback listener, '
+    'by outcome (forwarded to the ramdisk, refused by the listener, failed '
+    'to reach the ramdisk)', ['outcome'], registry=REGISTRY)
+
+for _t in DHCP_TYPES.values():
+    (DHCP_SENT if _t in ('offer', 'ack', 'nak') else DHCP_RECEIVED).labels(
+        type=_t)
+DHCP_RECEIVED.labels(type=UNKNOWN_TYPE)
+for _r in DROP_REASONS:
+    DHCP_DROPPED.labels(reason=_r)
+for _o in (FORWARDED, REFUSED, FAILED):
+    CALLBACK_FORWARDS.labels(outcome=_o)
+
+
+def dhcp_type(msg_type: int) -> str:
+    """The label value of a DHCP message type."""
+    return DHCP_TYPES.get(msg_type, UNKNOWN_TYPE)
+
+
+def received(msg_type: int) -> None:
+    """Count one parsed DHCP packet."""
+    DHCP_RECEIVED.labels(type=dhcp_type(msg_type)).inc()
+
+
+def sent(msg_type: int) -> None:
+    """Count one DHCP reply sent."""
+    DHCP_SENT.labels(type=dhcp_type(msg_type)).inc()
+
+
+def dropped(reason: str) -> None:
+    """Count one DHCP packet dropped (one of :data:`DROP_REASONS`)."""
+    DHCP_DROPPED.labels(reason=reason).inc()
+
+
+def tftp_finished(ok: bool, size: int) -> None:
+    """Count one TFTP transfer that ended (and its bytes when complete)."""
+    TFTP_TRANSFERS.labels(outcome='completed' if ok else 'failed').inc()
+    if ok:
+        TFTP_BYTES.inc(size)
+
+
+def http_answered(server: str, route: str, status: int,
+                  size: int = 0) -> None:
+    """Count one answer of the HTTP proxy or of the callback listener.
+
+    :param server: the component's name (the callback listener's answers
+        are callback forwards).
+    :param route: the proxy's route (``api``, ``boot``) or ``refused``
+        for an answer of the agent itself.
+    """
+    if server == CALLBACK_SERVER:
+        outcome = (FORWARDED if route != REFUSED else
+                   FAILED if status in (502, 504) else REFUSED)
+        CALLBACK_FORWARDS.labels(outcome=outcome).inc()
+        return
+    HTTP_REQUESTS.labels(route=route, status=str(status)).inc()
+    if size:
+        HTTP_BYTES.labels(route=route).inc(size)
+
+
+class _Ages:
+    """When each source last loaded, and the table generation."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._synced: dict[str, float] = {}
+        self._snapshot: float | None = None
+
+    def synced(self, source: str) -> None:
+        with self._lock:
+            self._synced[source] = self.clock()
+        SOURCE_LOADED.labels(source=source).set(1)
+        SYNC_AGE.labels(source=source).set_function(
+            lambda: self.sync_age(source))
+
+    def sync_age(self, source: str) -> float:
+        with self._lock:
+            at = self._synced.get(source)
+        return math.nan if at is None else self.clock() - at
+
+    def loaded(self, sources: list[str]) -> bool:
+        with self._lock:
+            return all(s in self._synced for s in sources)
+
+    def snapshot_written(self) -> None:
+        with self._lock:
+            self._snapshot = self.clock()
+
+    def snapshot_age(self) -> float:
+        with self._lock:
+            at = self._snapshot
+        return math.nan if at is None else self.clock() - at
+
+
+AGES = _Ages()
+SNAPSHOT_AGE.set_function(AGES.snapshot_age)
+
+
+def source_synced(source: str, generation: int | None = None) -> None:
+    """A source has (re)loaded the table; ``generation``: the IPAM one."""
+    AGES.synced(source)
+    if generation is not None:
+        GENERATION.set(generation)
+
+
+def snapshot_written() -> None:
+    """The local snapshot of the table was written (its age restarts)."""
+    AGES.snapshot_written()
+
+
+def watch_table(table) -> None:
+    """``vmetal_dhcp4_reservations`` reads ``len(table)`` at each scrape."""
+    RESERVATIONS.set_function(lambda: len(table))
