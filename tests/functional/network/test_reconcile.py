@@ -20,6 +20,7 @@ def quiet_ironic():
 
 def test_periodic_releases_maintenance_delete(quiet_ironic):
     env = quiet_ironic
+    since = env.mark()
     node = helpers.quick_node(env, driver_info={
         'vmetal_allocation_scope': 'node'})
     assert helpers.deploy(env, node)['provision_state'] == 'active'
@@ -45,4 +46,4 @@ def test_periodic_releases_maintenance_delete(quiet_ironic):
     assert env.ipam.get_allocations(other['uuid'])
     assert alloc.address not in [a.address for a in
                                  env.ipam.get_allocations(other['uuid'])]
-    assert 'vmetal reconcile' in env.tail_log(400)
+    assert env.wait_log('vmetal reconcile', since=since), env.tail_log()

@@ -57,8 +57,13 @@ opts = [
     cfg.StrOpt('ipxe_script_url',
                help=_('Option 67 for iPXE clients (user class "iPXE" or '
                       'option 175) whose boot profile has no '
-                      'ipxe_script_url. Unset: such clients get no boot '
-                      'file (which avoids a chainload loop).')),
+                      'ipxe_script_url. Unset: Ironic\'s boot.ipxe through '
+                      'the agent\'s own HTTP proxy, '
+                      'http://<server_address>:<http_port>/boot.ipxe, when '
+                      'the proxy runs (http_proxy_enabled with '
+                      'ironic_http_url and server_address set); otherwise '
+                      'such clients get no boot file (which avoids a '
+                      'chainload loop).')),
     cfg.StrOpt('http_boot_url',
                help=_('Boot URL for UEFI HTTP boot clients (vendor class '
                       '"HTTPClient") whose boot profile has none.')),
