@@ -28,7 +28,7 @@ flock 9
 
 t0=$(date +%s)
 base=$(tools/build-base-image.sh)
-extras="PyMySQL psycopg2-binary cryptography"
+extras="PyMySQL psycopg2-binary"
 inputs=$(git ls-files -- vmetal_ironic setup.cfg setup.py pyproject.toml requirements.txt \
              deploy/image tools/build-image.sh tools/build-base-image.sh)
 key=$( (echo "$base $extras"; for f in $inputs; do [ -e "$f" ] && sha256sum "$f"; done) \
@@ -43,8 +43,7 @@ if ! podman image exists "$image"; then
     # The project and every dependency as wheels, fetched by this
     # machine's pip (its index and certificates): the build itself
     # installs with --no-index. The base's Python is this Debian's, so
-    # the wheels fit. The database drivers, and cryptography (the callback
-    # listener's TLS), which requirements.txt does not name yet.
+    # the wheels fit. And the database drivers.
     if ! "$py" -m pip wheel -q --wheel-dir "$ctx/wheels" . $extras \
             >"$ctx/pip.log" 2>&1; then
         cat "$ctx/pip.log" >&2

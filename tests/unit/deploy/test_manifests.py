@@ -13,9 +13,6 @@ from vmetal_ironic.conf import opts as conf_opts
 
 K8S_VERSION = '1.32'
 CAPS = ['NET_BIND_SERVICE', 'NET_RAW']
-# Options that the metrics and the push work add to [dhcp_agent]; known to
-# the agent once they land.
-PENDING_OPTIONS = {'metrics_port'}
 
 
 @pytest.fixture(scope='module', params=r.OVERLAYS)
@@ -176,7 +173,7 @@ def test_configmap_is_a_valid_agent_config(rendered, tmp_path, monkeypatch):
     known = {o.dest for g, group_opts in conf_opts.list_opts()
              if _name(g) == 'dhcp_agent'
              for o in group_opts}
-    assert set(parser['dhcp_agent']) - known == PENDING_OPTIONS
+    assert set(parser['dhcp_agent']) - known == set()
     # The Secret's values reach the agent through oslo.config's
     # environment source under the names the Deployment uses.
     _, c = container(objects)
