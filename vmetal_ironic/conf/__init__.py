@@ -14,6 +14,7 @@ from vmetal_ironic.conf import callback
 from vmetal_ironic.conf import database
 from vmetal_ironic.conf import dhcp_agent
 from vmetal_ironic.conf import ipam
+from vmetal_ironic.conf import rpc
 from vmetal_ironic.conf import vmetal
 
 CONF = cfg.CONF
@@ -27,6 +28,7 @@ def register_opts(conf):
     dhcp_agent.register_opts(conf)
     bridge.register_opts(conf)
     callback.register_opts(conf)
+    rpc.register_opts(conf)
 
 
 register_opts(CONF)

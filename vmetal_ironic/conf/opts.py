@@ -5,6 +5,7 @@ from vmetal_ironic.conf import callback
 from vmetal_ironic.conf import database
 from vmetal_ironic.conf import dhcp_agent
 from vmetal_ironic.conf import ipam
+from vmetal_ironic.conf import rpc
 from vmetal_ironic.conf import vmetal
 
 
@@ -12,4 +13,5 @@ def list_opts():
     """[(group, options)] of every vmetal-ironic group."""
     return (database.list_opts() + ipam.list_opts() + vmetal.list_opts()
             + dhcp_agent.list_opts() + bridge.list_opts()
-            + callback.list_opts())
+            + callback.list_opts()
+            + rpc.list_opts())
