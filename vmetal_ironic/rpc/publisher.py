@@ -34,10 +34,15 @@ def target(conf: Any, fanout: bool = False, server: str | None = None
 
 
 def transport(conf: Any) -> Any:
-    """The RPC transport of ``[vmetal_rpc]transport_url``."""
+    """The RPC transport of ``[vmetal_rpc]transport_url``.
+
+    oslo.messaging's own options (driver tuning, tracing, metrics) come
+    from the global CONF, where oslo.messaging registers them: in Ironic
+    and in the agent that is also where ``conf`` lives.
+    """
     import oslo_messaging as messaging
     return messaging.get_rpc_transport(
-        conf, url=conf[rpc_conf.GROUP].transport_url)
+        cfg.CONF, url=conf[rpc_conf.GROUP].transport_url)
 
 
 class Publisher:
