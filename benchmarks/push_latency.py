@@ -66,7 +66,8 @@ def is_offer(data, xid, ip):
         return False
     if struct.unpack('!I', data[4:8])[0] != xid:
         return False
-    return data[16:20] == socket.inet_aton(ip) and b'\x35\x01\x02' in data[240:]
+    return (data[16:20] == socket.inet_aton(ip)
+            and b'\x35\x01\x02' in data[240:])
 
 
 def probe_main(server_ip, relay_ip):
@@ -332,8 +333,8 @@ def main(argv=None):
     finally:
         bed.down()
         pg.close()
-    print('\n%-12s %8s %8s %8s %8s %7s' % ('server', 'changes', 'p50 ms',
-                                          'p99 ms', 'max ms', 'missed'))
+    print('\n%-12s %8s %8s %8s %8s %7s' % (
+        'server', 'changes', 'p50 ms', 'p99 ms', 'max ms', 'missed'))
     for r in results:
         print('%-12s %8d %8.1f %8.1f %8.1f %7d' % (
             r['server'], r['changes'], r['p50_ms'], r['p99_ms'],

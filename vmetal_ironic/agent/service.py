@@ -38,8 +38,8 @@ from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import ipam as ipam_source
 from vmetal_ironic.agent.sources import push
-from vmetal_ironic.agent.sources import snapshot
 from vmetal_ironic.agent.sources.reservations import Table
+from vmetal_ironic.agent.sources import snapshot
 from vmetal_ironic.conf import bridge as bridge_conf
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import exception

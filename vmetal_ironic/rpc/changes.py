@@ -29,7 +29,7 @@ def notice_since(session: Any, before: int) -> notice_mod.Notice | None:
     now = generation(session)
     if now <= before:
         return None
-    res = models.ReservationRecord
+    res: Any = models.ReservationRecord
     macs = session.execute(
         sa.select(res.mac).where(res.generation > before)
         .order_by(res.generation)

@@ -130,4 +130,3 @@ class Publisher:
             self._cond.notify()
         if self._thread is not None:
             self._thread.join(timeout)
-

@@ -162,8 +162,9 @@ class PrivateRabbit:
               'RabbitMQ start')
 
     def node_pid(self):
-        """The Erlang VM's PID (its pid file; su starts it in a session
-        of its own, so it is not in our process group).
+        """The Erlang VM's PID, from its pid file.
+
+        su starts it in a session of its own: it is not in our group.
         """
         try:
             with open(self.pid_file) as f:

@@ -36,12 +36,12 @@ from oslo_log import log
 from vmetal_ironic.agent import component
 from vmetal_ironic.agent.sources import hostspec
 from vmetal_ironic.agent.sources import reservations
-from vmetal_ironic.agent.sources import snapshot
 from vmetal_ironic.agent.sources.reservations import BootConfig
 from vmetal_ironic.agent.sources.reservations import Host
 from vmetal_ironic.agent.sources.reservations import Interner
 from vmetal_ironic.agent.sources.reservations import Network
 from vmetal_ironic.agent.sources.reservations import Table
+from vmetal_ironic.agent.sources import snapshot
 from vmetal_ironic import boot_profile
 from vmetal_ironic.boot_profile import BootProfile
 
@@ -223,12 +223,12 @@ class IpamSource(component.Component):
                                  boot_defaults)
         self.records: dict[str, Any] = {}
         self._dirty = False
-        self._saved_at = 0.0
-        self._save_failed = False
+        self._writer = (snapshot.Writer(snapshot_path, SNAPSHOT_INTERVAL)
+                        if snapshot_path else None)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def sync(self) -> int:
         """Apply the changes since the last generation; returns how many.
@@ -307,46 +307,38 @@ class IpamSource(component.Component):
         return True
 
     def save_snapshot(self, force: bool = False) -> None:
-        """Write the snapshot if anything changed (at most every
-        :data:`SNAPSHOT_INTERVAL` seconds unless ``force``). Never raises.
+        """Write the snapshot if anything changed; never raises.
+
+        At most every :data:`SNAPSHOT_INTERVAL` seconds unless ``force``.
         """
-        if not self.snapshot_path or not self._dirty:
+        writer = self._writer
+        if writer is None or not self._dirty:
             return
-        if not force and time.monotonic() - self._saved_at < \
-                SNAPSHOT_INTERVAL:
+        if not force and time.monotonic() < writer.due():
             return
         with self._lock:
             generation = self.generation
             pools = list(self.compiler.pools.values())
             recs = list(self.records.values())
             self._dirty = False
-        try:
-            snapshot.save(self.snapshot_path, generation, pools, recs)
-        except OSError as e:
+        if not writer.save(generation, pools, recs):
             self._dirty = True
-            if not self._save_failed:
-                LOG.warning('Cannot write the IPAM snapshot %s: %s',
-                            self.snapshot_path, e)
-            self._save_failed = True
-            return
-        self._saved_at = time.monotonic()
-        self._save_failed = False
 
     def _pools_changed(self, pools: list) -> bool:
         changed = [self.compiler.set_pool(pool) for pool in pools]
         return any(changed)
 
-    def _timeout(self, synced_at: float) -> float:
-        due = synced_at + self.interval
-        if self._dirty and self.snapshot_path:
-            due = min(due, self._saved_at + SNAPSHOT_INTERVAL)
-        return max(0.0, due - time.monotonic())
+    def _snapshot_loop(self) -> None:
+        # Its own thread: encoding the table never delays a sync.
+        while not self._stop.wait(SNAPSHOT_INTERVAL):
+            self.save_snapshot()
 
     def _loop(self) -> None:
         failing = False
         synced_at = time.monotonic()
         while not self._stop.is_set():
-            woken = self._wake.wait(self._timeout(synced_at))
+            woken = self._wake.wait(max(
+                0.0, synced_at + self.interval - time.monotonic()))
             self._wake.clear()
             if self._stop.is_set():
                 break
@@ -364,12 +356,12 @@ class IpamSource(component.Component):
                               self.generation,
                               len(self.table.source_view(SOURCE)), e)
                     failing = True
-            self.save_snapshot()
 
     def start(self) -> None:
-        """Snapshot (if any), then a read of the database, then the sync
-        thread. Raises on a database error only when there is no usable
-        snapshot to serve meanwhile.
+        """Snapshot (if any), a read of the database, the sync thread.
+
+        Raises on a database error only when there is no usable snapshot
+        to serve meanwhile.
         """
         from_snapshot = self.load_snapshot()
         try:
@@ -387,16 +379,19 @@ class IpamSource(component.Component):
                      self.generation)
         self.save_snapshot(force=True)
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name='ipam-sync',
-                                        daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=fn, name=name, daemon=True)
+                         for fn, name in ((self._loop, 'ipam-sync'),
+                                          (self._snapshot_loop,
+                                           'ipam-snapshot'))]
+        for t in self._threads:
+            t.start()
 
     def stop(self) -> None:
         """Stop the sync thread and close the feed."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for t in self._threads:
+            t.join(timeout=5)
         self.save_snapshot(force=True)
         close = getattr(self.feed, 'close', None)
         if close is not None:

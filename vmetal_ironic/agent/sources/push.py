@@ -42,8 +42,9 @@ class PushListener(component.Component):
 
 
 def enabled(conf: Any) -> bool:
-    """Whether push is configured (a configuration without the
-    ``[vmetal_rpc]`` group has none).
+    """Whether push is configured.
+
+    A configuration without the ``[vmetal_rpc]`` group has none.
     """
     try:
         return bool(conf[rpc_conf.GROUP].transport_url)

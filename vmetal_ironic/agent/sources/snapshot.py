@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from typing import Any
 
 from oslo_log import log
@@ -154,8 +155,10 @@ def load(path: str) -> records.ChangeSet | None:
 
 
 def path_in(state_dir: str | None) -> str | None:
-    """The snapshot's path in ``state_dir``; None (logged) when it is not
-    a writable directory: the agent then runs without a snapshot.
+    """The snapshot's path in ``state_dir``.
+
+    None (logged) when it is not a writable directory: the agent then runs
+    without a snapshot.
     """
     if not state_dir:
         return None
@@ -165,3 +168,37 @@ def path_in(state_dir: str | None) -> str | None:
                     'restart while the database is down', state_dir)
         return None
     return os.path.join(state_dir, FILE_NAME)
+
+
+class Writer:
+    """Writes a source's snapshot, at most every ``interval`` seconds.
+
+    A failure is logged once until the next success.
+
+    :param path: the snapshot file.
+    """
+
+    def __init__(self, path: str, interval: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        self.saved_at = 0.0
+        self._failed = False
+
+    def due(self) -> float:
+        """The monotonic time the next write may happen."""
+        return self.saved_at + self.interval
+
+    def save(self, generation: int, pools: Iterable[records.Pool],
+             reservations: Iterable[records.Reservation]) -> bool:
+        """Write now; False (logged once) if it failed. Never raises."""
+        try:
+            save(self.path, generation, pools, reservations)
+        except OSError as e:
+            if not self._failed:
+                LOG.warning('Cannot write the IPAM snapshot %s: %s',
+                            self.path, e)
+            self._failed = True
+            return False
+        self.saved_at = time.monotonic()
+        self._failed = False
+        return True

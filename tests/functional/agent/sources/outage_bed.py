@@ -101,8 +101,9 @@ def offers(bed, ns, wanted):
 
 
 def wait_served(bed, ns, expected, timeout):
-    """Probe until every MAC of ``expected`` gets its address (or the
-    deadline); returns the last {mac: address} seen.
+    """Probe until every MAC of ``expected`` gets its address.
+
+    Returns the last {mac: address} seen (at the deadline at the latest).
     """
     deadline = time.monotonic() + timeout
     while True:

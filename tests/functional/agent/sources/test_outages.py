@@ -13,7 +13,6 @@ import uuid
 import pytest
 
 from tests.fixtures import dhcp_bed as c
-from tests.fixtures import netns
 from tests.functional.agent.sources import outage_bed as ob
 from tests.functional.rpc import services
 from vmetal_ironic.agent.sources import snapshot
