@@ -39,7 +39,9 @@ from vmetal_ironic.agent.dhcp import transport
 from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import ipam as ipam_source
+from vmetal_ironic.agent.sources import push
 from vmetal_ironic.agent.sources.reservations import Table
+from vmetal_ironic.agent.sources import snapshot
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
@@ -137,9 +139,13 @@ class AgentService:
         sources = validate(self.conf)
         defaults = boot_defaults(self.conf)
         if dhcp_conf.SOURCE_IPAM in sources:
-            self.add(ipam_source.IpamSource(
+            source = ipam_source.IpamSource(
                 self.table, ipam_source.open_feed(self.conf), g.lease_time,
-                defaults, g.sync_interval))
+                defaults, g.sync_interval,
+                snapshot.path_in(g.state_dir))
+            self.add(source)
+            if push.enabled(self.conf):
+                self.add(push.PushListener(self.conf, source))
         if dhcp_conf.SOURCE_FILE in sources:
             self.add(file_source.FileSource(
                 self.table, g.reservations_file, g.lease_time, defaults))

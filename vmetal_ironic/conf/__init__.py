@@ -12,6 +12,7 @@ from oslo_config import cfg
 from vmetal_ironic.conf import database
 from vmetal_ironic.conf import dhcp_agent
 from vmetal_ironic.conf import ipam
+from vmetal_ironic.conf import rpc
 from vmetal_ironic.conf import vmetal
 
 CONF = cfg.CONF
@@ -23,6 +24,7 @@ def register_opts(conf):
     ipam.register_opts(conf)
     vmetal.register_opts(conf)
     dhcp_agent.register_opts(conf)
+    rpc.register_opts(conf)
 
 
 register_opts(CONF)

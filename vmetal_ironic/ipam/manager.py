@@ -43,6 +43,8 @@ from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_pools
 from vmetal_ironic.ipam import sql_reservations
 from vmetal_ironic.ipam import validate
+from vmetal_ironic.rpc import changes as rpc_changes
+from vmetal_ironic.rpc import publisher as rpc_publisher
 
 LOG = log.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
         self._warned_drift = False
         self._lock = threading.Lock()
         self._opened = False
+        self._publisher: rpc_publisher.Publisher | None = None
 
     # -- set-up ------------------------------------------------------------
 
@@ -94,6 +97,9 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
         return self._database
 
     def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+            self._publisher = None
         if self._database is not None:
             self._database.dispose()
 
@@ -110,7 +116,19 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
 
     def _write(self, fn: Callable[..., Any]) -> Any:
         clock = self.clock
-        return self.database.write(lambda session: fn(session, clock()))
+        if self._publisher is None:
+            self._publisher = rpc_publisher.Publisher(self.conf)
+        publisher = self._publisher
+        if not publisher.enabled:
+            return self.database.write(lambda session: fn(session, clock()))
+
+        def _run(session: Any) -> Any:
+            before = rpc_changes.generation(session)
+            result = fn(session, clock())
+            return result, rpc_changes.notice_since(session, before)
+        result, notice = self.database.write(_run)
+        publisher.publish(notice)           # after the commit; never blocks
+        return result
 
     # -- pools ------------------------------------------------------------
 

@@ -15,12 +15,20 @@ Ironic DHCP provider), which wins over the agent's defaults.
 
 A database error during a sync is logged and the current reservations
 stay in service; the next sync retries from the same generation.
+
+With a ``snapshot_path`` the source keeps a local copy of what it serves
+(:mod:`~vmetal_ironic.agent.sources.snapshot`): at start it serves the
+snapshot at once and then reads only what changed after its generation,
+or, when the database is down, serves the snapshot until it is back. A
+change notice (:meth:`IpamSource.notify`, fed by the push listener) wakes
+the sync thread at once; it is only a hint, the read is by generation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 import threading
+import time
 from typing import Any, Protocol
 
 from oslo_log import log
@@ -34,12 +42,16 @@ from vmetal_ironic.agent.sources.reservations import Host
 from vmetal_ironic.agent.sources.reservations import Interner
 from vmetal_ironic.agent.sources.reservations import Network
 from vmetal_ironic.agent.sources.reservations import Table
+from vmetal_ironic.agent.sources import snapshot
 from vmetal_ironic import boot_profile
 from vmetal_ironic.boot_profile import BootProfile
 
 LOG = log.getLogger(__name__)
 
 SOURCE = 'ipam'
+
+#: The snapshot is written at most this often (seconds) during changes.
+SNAPSHOT_INTERVAL = 1.0
 
 
 class Feed(Protocol):
@@ -195,22 +207,29 @@ class IpamSource(component.Component):
     :param default_lease: lease time of hosts whose pool sets none.
     :param boot_defaults: the agent's boot defaults.
     :param interval: seconds between two incremental reads.
+    :param snapshot_path: where to keep the local snapshot (None: none).
     """
 
     name = 'ipam-source'
 
     def __init__(self, table: Table, feed: Feed, default_lease: int,
                  boot_defaults: dict[str, str | None],
-                 interval: float) -> None:
+                 interval: float, snapshot_path: str | None = None) -> None:
         self.table = table
         self.feed = feed
         self.interval = interval
+        self.snapshot_path = snapshot_path
         self.generation = 0
         self.compiler = Compiler(table.interner, default_lease,
                                  boot_defaults)
+        self.records: dict[str, Any] = {}
+        self._dirty = False
+        self._writer = (snapshot.Writer(snapshot_path, SNAPSHOT_INTERVAL)
+                        if snapshot_path else None)
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def sync(self) -> int:
         """Apply the changes since the last generation; returns how many.
@@ -220,15 +239,23 @@ class IpamSource(component.Component):
         with self._lock:
             return self._sync()
 
+    def notify(self, notice: Any) -> None:
+        """A change notice: sync now if it is newer than what is served."""
+        if notice.generation > self.generation:
+            self._wake.set()
+
     def _sync(self) -> int:
         cs = self.feed.changes_since(self.generation)
         if not cs.full and self._pools_changed(cs.pools):
             # A pool's network parameters changed: every host of it must
-            # be recompiled, so read the whole snapshot again (rare). The
-            # source keeps no copy of the records, only the compiled hosts.
+            # be recompiled, so read the whole snapshot again (rare).
             cs = self.feed.changes_since(0)
+        return self._apply(cs)
+
+    def _apply(self, cs: Any) -> int:
         self._pools_changed(cs.pools)
         if cs.full:
+            self.records = {r.mac: r for r in cs.reservations}
             hosts = [h for h in map(self.compiler.host, cs.reservations)
                      if h is not None]
             self.table.replace(SOURCE, hosts)
@@ -237,6 +264,10 @@ class IpamSource(component.Component):
             upserts, deletes = [], []
             for r in cs.reservations:
                 host = None if r.deleted else self.compiler.host(r)
+                if r.deleted:
+                    self.records.pop(r.mac, None)
+                else:
+                    self.records[r.mac] = r
                 if host is None:
                     deletes.append(reservations.parse_mac(r.mac))
                 else:
@@ -247,39 +278,123 @@ class IpamSource(component.Component):
         if n or cs.generation != self.generation:
             LOG.debug('IPAM sync: generation %d -> %d, %d changes',
                       self.generation, cs.generation, n)
+            self._dirty = self._dirty or cs.full or n > 0 or bool(cs.pools)
         self.generation = cs.generation
         metrics.source_synced(SOURCE, cs.generation)
         return n
+
+    # -- the local snapshot -------------------------------------------------
+
+    def load_snapshot(self) -> bool:
+        """Serve the snapshot, if there is a usable one; True if so.
+
+        An unusable one is logged (the full read follows) and ignored.
+        """
+        if not self.snapshot_path:
+            return False
+        try:
+            cs = snapshot.load(self.snapshot_path)
+        except snapshot.SnapshotError as e:
+            LOG.error('%s; ignoring it: the reservations are read in full '
+                      'from the IPAM database', e)
+            return False
+        if cs is None:
+            return False
+        with self._lock:
+            self._apply(cs)
+            self._dirty = False
+        LOG.info('Serving %d reservations from the IPAM snapshot %s '
+                 '(generation %d)', len(self.table.source_view(SOURCE)),
+                 self.snapshot_path, self.generation)
+        return True
+
+    def save_snapshot(self, force: bool = False) -> None:
+        """Write the snapshot if anything changed; never raises.
+
+        At most every :data:`SNAPSHOT_INTERVAL` seconds unless ``force``.
+        """
+        writer = self._writer
+        if writer is None or not self._dirty:
+            return
+        if not force and time.monotonic() < writer.due():
+            return
+        with self._lock:
+            generation = self.generation
+            pools = list(self.compiler.pools.values())
+            recs = list(self.records.values())
+            self._dirty = False
+        if not writer.save(generation, pools, recs):
+            self._dirty = True
 
     def _pools_changed(self, pools: list) -> bool:
         changed = [self.compiler.set_pool(pool) for pool in pools]
         return any(changed)
 
+    def _snapshot_loop(self) -> None:
+        # Its own thread: encoding the table never delays a sync.
+        while not self._stop.wait(SNAPSHOT_INTERVAL):
+            self.save_snapshot()
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sync()
-            except Exception as e:
-                LOG.error('IPAM sync from generation %d failed, serving '
-                          'the current %d reservations: %s', self.generation,
-                          len(self.table.source_view(SOURCE)), e)
+        failing = False
+        synced_at = time.monotonic()
+        while not self._stop.is_set():
+            woken = self._wake.wait(max(
+                0.0, synced_at + self.interval - time.monotonic()))
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            if woken or time.monotonic() - synced_at >= self.interval:
+                synced_at = time.monotonic()
+                try:
+                    self.sync()
+                    if failing:
+                        LOG.info('IPAM database is back: in sync at '
+                                 'generation %d', self.generation)
+                    failing = False
+                except Exception as e:
+                    LOG.error('IPAM sync from generation %d failed, '
+                              'serving the current %d reservations: %s',
+                              self.generation,
+                              len(self.table.source_view(SOURCE)), e)
+                    failing = True
 
     def start(self) -> None:
-        """Full load (raises on a database error), then the sync thread."""
-        self.sync()
-        LOG.info('Loaded %d reservations from the IPAM database '
-                 '(generation %d)', len(self.table.source_view(SOURCE)),
-                 self.generation)
+        """Snapshot (if any), a read of the database, the sync thread.
+
+        Raises on a database error only when there is no usable snapshot
+        to serve meanwhile.
+        """
+        from_snapshot = self.load_snapshot()
+        try:
+            self.sync()
+        except Exception as e:
+            if not from_snapshot:
+                raise
+            LOG.warning('IPAM database unavailable (%s): serving the %d '
+                        'reservations of the snapshot (generation %d) '
+                        'until it is back', e,
+                        len(self.table.source_view(SOURCE)), self.generation)
+        else:
+            LOG.info('Loaded %d reservations from the IPAM database '
+                     '(generation %d)', len(self.table.source_view(SOURCE)),
+                     self.generation)
+        self.save_snapshot(force=True)
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name='ipam-sync',
-                                        daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=fn, name=name, daemon=True)
+                         for fn, name in ((self._loop, 'ipam-sync'),
+                                          (self._snapshot_loop,
+                                           'ipam-snapshot'))]
+        for t in self._threads:
+            t.start()
 
     def stop(self) -> None:
         """Stop the sync thread and close the feed."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        self.save_snapshot(force=True)
         close = getattr(self.feed, 'close', None)
         if close is not None:
             try:

@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""Commit-to-OFFER latency: vmetal push beside dnsmasq and Kea reloads.
+
+Run as root from the repository, with RabbitMQ on 127.0.0.1:5672
+(guest/guest)::
+
+    sudo .venv/bin/python benchmarks/push_latency.py             # 1,000
+    sudo .venv/bin/python benchmarks/push_latency.py --changes 200
+
+It reuses the DHCP benchmark's bed (two namespaces and a veth pair,
+``benchmarks/dhcp``) and its dnsmasq and Kea configurations. For each
+server, N times: a new reservation is made and the time from the moment
+it is committed to the first OFFER carrying it is measured by a prober
+in the client namespace that sends a relayed DISCOVER for the new MAC
+every millisecond (both ends read CLOCK_MONOTONIC). The change is
+
+* vmetal-push: the IPAM manager's write on PostgreSQL (a private
+  instance on a Unix socket, reachable from the server namespace), the
+  notice over RabbitMQ (bridged into the namespace with socat), the
+  agent's ``changes_since`` read; ``sync_interval`` is 3600 s, so the
+  periodic sync plays no part;
+* vmetal-poll (``--with-poll``): the same without a broker, polled every
+  ``sync_interval`` = 2 s;
+* dnsmasq: a line appended to its ``dhcp-hostsfile`` and SIGHUP;
+* kea: the configuration rewritten with the new reservation and SIGHUP
+  (Kea reloads its configuration).
+
+Prints p50/p99/max per server and writes JSON lines to ``--out``.
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import pathlib
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.join(REPO, 'benchmarks', 'dhcp'))
+import bench  # noqa: E402
+import servers  # noqa: E402
+
+RABBIT = ('127.0.0.1', 5672)
+NEW_MAC = (0x06, 0, 0, 0, 0, 0)
+
+
+# -- the prober (runs in the client namespace) -----------------------------
+
+def discover(mac, xid, giaddr):
+    pkt = struct.pack('!BBBBIHH4s4s4s4s16s64s128s', 1, 1, 6, 1, xid, 0, 0,
+                      b'\0' * 4, b'\0' * 4, b'\0' * 4,
+                      socket.inet_aton(giaddr), mac + b'\0' * 10, b'', b'')
+    return pkt + b'\x63\x82\x53\x63' + b'\x35\x01\x01\xff'
+
+
+def is_offer(data, xid, ip):
+    if len(data) < 244 or data[0] != 2:
+        return False
+    if struct.unpack('!I', data[4:8])[0] != xid:
+        return False
+    return (data[16:20] == socket.inet_aton(ip)
+            and b'\x35\x01\x02' in data[240:])
+
+
+def probe_main(server_ip, relay_ip):
+    """stdin: "MAC IP" lines; stdout: monotonic time of each OFFER."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((relay_ip, 67))
+    s.setblocking(False)
+    xid = 1
+    for line in sys.stdin:
+        mac_s, ip = line.split()
+        mac = bytes.fromhex(mac_s.replace(':', ''))
+        xid += 1
+        pkt = discover(mac, xid, relay_ip)
+        print('ready', flush=True)
+        deadline = time.monotonic() + 30
+        got = None
+        while got is None and time.monotonic() < deadline:
+            s.sendto(pkt, (server_ip, 67))
+            end = time.monotonic() + 0.001
+            while True:
+                r, _, _ = select.select([s], [], [],
+                                        max(0, end - time.monotonic()))
+                if not r:
+                    break
+                data = s.recv(2048)
+                if is_offer(data, xid, ip):
+                    got = time.monotonic()
+                    break
+        print('offer %r' % (got,), flush=True)
+
+
+class Prober:
+    def __init__(self, bed):
+        self.p = subprocess.Popen(
+            bed.exec_in(bed.cli, 1) + [sys.executable, __file__, '--probe',
+                                       bed.server_ip, bed.client_ip],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def arm(self, mac, ip):
+        self.p.stdin.write('%s %s\n' % (mac, ip))
+        self.p.stdin.flush()
+        assert self.p.stdout.readline().strip() == 'ready'
+
+    def wait(self):
+        line = self.p.stdout.readline().split(' ', 1)
+        return eval(line[1]) if line[0] == 'offer' else None  # float|None
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(10)
+
+
+# -- the changes -----------------------------------------------------------
+
+class Vmetal:
+    """The agent on the IPAM database; changes through the manager."""
+
+    def __init__(self, bed, workdir, pg, push):
+        from tests import confutils
+        from vmetal_ironic.ipam import manager
+        self.bed, self.workdir, self.push = bed, workdir, push
+        net = ipaddress.ip_network('%s/%d' % (bed.network, bed.prefixlen))
+        name = 'vmetal_bench_%d' % (os.getpid() + push)
+        pg.createdb(name)
+        self.url = pg.url(name)
+        self.socats = []
+        rpc = ''
+        if push:
+            sock = os.path.join(workdir, 'amqp.sock')
+            self.socats.append(subprocess.Popen(
+                ['socat', 'UNIX-LISTEN:%s,fork' % sock, 'TCP:%s:%d' % RABBIT],
+                start_new_session=True))
+            while not os.path.exists(sock):
+                time.sleep(0.05)
+            self.socats.append(subprocess.Popen(
+                ['ip', 'netns', 'exec', bed.srv, 'socat',
+                 'TCP-LISTEN:5672,bind=127.0.0.1,reuseaddr,fork',
+                 'UNIX-CONNECT:%s' % sock], start_new_session=True))
+            rpc = ('transport_url = rabbit://guest:guest@%s:%d/\n'
+                   'topic = vmetal_bench_%d\n' % (RABBIT + (os.getpid(),)))
+        text = ('[vmetal_database]\nconnection = %s\n[vmetal_rpc]\n%s'
+                '[vmetal_ipam]\npools = b\ndefault_pool = b\n'
+                '[vmetal_pool:b]\ncidr = %s\nranges = %s-%s\n'
+                % (self.url, rpc, net, net[256], net[-2]))
+        conf = confutils.conf_from_text(text, pathlib.Path(workdir),
+                                        name='ipam.conf')
+        subprocess.run([sys.executable, '-m', 'vmetal_ironic.cmd.dbsync',
+                        '--config-file', os.path.join(workdir, 'ipam.conf'),
+                        'upgrade'], check=True, cwd=REPO,
+                       capture_output=True)
+        self.mgr = manager.IPAMManager(conf)
+        self.mgr.get_pools()
+        for mac, ip in bed.reservations:
+            self.mgr.upsert_reservation(mac, 'base-' + mac, address=ip,
+                                        pool='b')
+        agent_rpc = ('[vmetal_rpc]\ntransport_url = rabbit://guest:guest@'
+                     '127.0.0.1:5672/\ntopic = vmetal_bench_%d\n'
+                     % os.getpid()) if push else ''
+        self.conf = os.path.join(workdir, 'agent.conf')
+        with open(self.conf, 'w') as f:
+            f.write('[DEFAULT]\nuse_stderr = true\n'
+                    'default_log_levels = vmetal_ironic=WARNING\n'
+                    '[dhcp_agent]\ninterface = %s\nserver_address = %s\n'
+                    'sources = ipam\nsync_interval = %d\nstate_dir = %s\n'
+                    'boot_options_for_all_clients = true\n'
+                    'tftp_enabled = false\nhttp_proxy_enabled = false\n'
+                    '[vmetal_database]\nconnection = %s\n%s'
+                    % (bed.server_if, bed.server_ip, 3600 if push else 2,
+                       workdir, self.url, agent_rpc))
+
+    def argv(self):
+        return [sys.executable, '-m', 'vmetal_ironic.cmd.dhcp_agent',
+                '--config-file', self.conf]
+
+    def change(self, server, mac, ip):
+        self.mgr.upsert_reservation(mac, 'new-' + mac, address=ip, pool='b')
+        return time.monotonic()
+
+    def close(self):
+        self.mgr.close()
+        for p in self.socats:
+            p.terminate()
+            p.wait(10)
+
+
+class Dnsmasq:
+    def __init__(self, bed, workdir):
+        self.workdir = workdir
+        self._argv = servers.dnsmasq(bed, workdir)
+        self.hosts = os.path.join(workdir, 'hosts')
+
+    def argv(self):
+        return self._argv
+
+    def change(self, server, mac, ip):
+        with open(self.hosts, 'a') as f:
+            f.write('%s,%s\n' % (mac, ip))
+        server.send_signal(signal.SIGHUP)
+        return time.monotonic()
+
+    def close(self):
+        pass
+
+
+class Kea:
+    def __init__(self, bed, workdir):
+        self._argv = servers.kea(bed, workdir)
+        self.path = self._argv[-1]
+        with open(self.path) as f:
+            self.config = json.load(f)
+
+    def argv(self):
+        return self._argv
+
+    def change(self, server, mac, ip):
+        subnet = self.config['Dhcp4']['subnet4'][0]
+        subnet['reservations'].append({'hw-address': mac, 'ip-address': ip})
+        tmp = self.path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(self.config, f)
+        os.replace(tmp, self.path)
+        server.send_signal(signal.SIGHUP)
+        return time.monotonic()
+
+    def close(self):
+        pass
+
+
+def wait_serving(bed, prober, mac, ip, timeout=120):
+    prober.arm(mac, ip)
+    return prober.wait() is not None
+
+
+def run_server(name, bed, changes, pg):
+    workdir = tempfile.mkdtemp(prefix='push-bench-')
+    os.chmod(workdir, 0o777)
+    if name == 'vmetal-push':
+        target = Vmetal(bed, workdir, pg, True)
+    elif name == 'vmetal-poll':
+        target = Vmetal(bed, workdir, pg, False)
+    elif name == 'dnsmasq':
+        target = Dnsmasq(bed, workdir)
+    else:
+        target = Kea(bed, workdir)
+    env = dict(os.environ, PYTHONPATH=REPO,
+               **servers.ENV.get(name, lambda w: {})(workdir))
+    log = open(os.path.join(workdir, 'server.log'), 'w')
+    server = subprocess.Popen(bed.exec_in(bed.srv, 0) + target.argv(),
+                              env=env, stdout=log, stderr=subprocess.STDOUT,
+                              cwd=REPO)
+    prober = Prober(bed)
+    samples, missed = [], 0
+    try:
+        mac0, ip0 = bed.reservations[-1]
+        if not wait_serving(bed, prober, mac0, ip0):
+            raise SystemExit('%s does not serve; see %s' % (name, workdir))
+        if name == 'vmetal-push':
+            time.sleep(2)           # the agent's fanout queue is declared
+        first = int(ipaddress.ip_address(ip0)) + 1
+        for i in range(changes):
+            mac = bench.client_mac(i, NEW_MAC)
+            ip = str(ipaddress.ip_address(first + i))
+            prober.arm(mac, ip)
+            t0 = target.change(server, mac, ip)
+            t1 = prober.wait()
+            if t1 is None:
+                missed += 1
+            else:
+                samples.append(max(0.0, t1 - t0) * 1000.0)
+    finally:
+        prober.close()
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        target.close()
+        log.close()
+    return samples, missed
+
+
+def pct(values, p):
+    values = sorted(values)
+    if not values:
+        return float('nan')
+    k = min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))
+    return values[k]
+
+
+def main(argv=None):
+    if len(sys.argv) > 1 and sys.argv[1] == '--probe':
+        return probe_main(sys.argv[2], sys.argv[3])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--changes', type=int, default=1000)
+    ap.add_argument('--reservations', type=int, default=1000,
+                    help='reservations in place before the changes')
+    ap.add_argument('--servers', default='vmetal-push,dnsmasq,kea')
+    ap.add_argument('--with-poll', action='store_true',
+                    help='also vmetal-poll (sync_interval 2 s: slow)')
+    ap.add_argument('--out', default='benchmarks/dhcp/results/'
+                    'push_latency.jsonl')
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        raise SystemExit('run as root (network namespaces)')
+    from tests.functional.rpc import services
+    names = args.servers.split(',') + (['vmetal-poll'] if args.with_poll
+                                       else [])
+    bed = bench.Bed(args.reservations)
+    pg = services.PrivatePostgres()
+    results = []
+    try:
+        pg.start()
+        bed.up()
+        for name in names:
+            samples, missed = run_server(name, bed, args.changes, pg)
+            results.append({'server': name, 'changes': args.changes,
+                            'missed': missed,
+                            'p50_ms': pct(samples, 50),
+                            'p99_ms': pct(samples, 99),
+                            'max_ms': max(samples or [float('nan')])})
+            print(json.dumps(results[-1]), flush=True)
+    finally:
+        bed.down()
+        pg.close()
+    print('\n%-12s %8s %8s %8s %8s %7s' % (
+        'server', 'changes', 'p50 ms', 'p99 ms', 'max ms', 'missed'))
+    for r in results:
+        print('%-12s %8d %8.1f %8.1f %8.1f %7d' % (
+            r['server'], r['changes'], r['p50_ms'], r['p99_ms'],
+            r['max_ms'], r['missed']))
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, 'a') as f:
+        for r in results:
+            f.write(json.dumps(r) + '\n')
+
+
+if __name__ == '__main__':
+    main()

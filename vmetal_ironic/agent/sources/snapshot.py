@@ -1,0 +1,204 @@
+"""The local snapshot of the IPAM reservations, for serving without a database.
+
+The IPAM source writes what it serves (the pools and live reservation
+records, and the generation they are at) to ``<state_dir>/``
+:data:`FILE_NAME`; an agent that starts while the database is down serves
+from it and catches up from its generation once the database is back.
+
+The file is one header line and a JSON body::
+
+    vmetal-ipam-snapshot 1 <length> <sha256 of the body>\\n
+    {"generation": N, "pools": [...], "reservations": [...]}
+
+It is written atomically (a temporary file in the same directory, fsync,
+rename, fsync of the directory). A file that is truncated, altered or of
+another format is refused as a whole (:class:`SnapshotError`): the agent
+then serves nothing until a full read of the database, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import hashlib
+import json
+import os
+import tempfile
+import time
+from typing import Any
+
+from oslo_log import log
+
+from vmetal_ironic.boot_profile import BootProfile
+from vmetal_ironic import exception
+from vmetal_ironic.i18n import _
+from vmetal_ironic.ipam import records
+
+LOG = log.getLogger(__name__)
+
+FILE_NAME = 'ipam-snapshot.json'
+MAGIC = 'vmetal-ipam-snapshot'
+FORMAT = 1
+#: A snapshot bigger than this is refused (a million hosts fit).
+MAX_SIZE = 1 << 30
+
+
+class SnapshotError(exception.VmetalError):
+    msg_fmt = _('IPAM snapshot %(path)s is not usable: %(reason)s')
+
+
+def encode(generation: int, pools: Iterable[records.Pool],
+           reservations: Iterable[records.Reservation]) -> bytes:
+    """The file content of a snapshot."""
+    body = json.dumps({
+        'generation': int(generation),
+        'pools': [p.to_dict() for p in pools],
+        'reservations': [r.to_dict() for r in reservations],
+    }, sort_keys=True, separators=(',', ':')).encode()
+    header = '%s %d %d %s\n' % (MAGIC, FORMAT, len(body),
+                                hashlib.sha256(body).hexdigest())
+    return header.encode() + body
+
+
+def save(path: str, generation: int, pools: Iterable[records.Pool],
+         reservations: Iterable[records.Reservation]) -> None:
+    """Write the snapshot to ``path`` atomically.
+
+    :raises OSError: the directory is not writable (nothing is replaced).
+    """
+    data = encode(generation, pools, reservations)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix='.ipam-snapshot.', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _pool(d: dict[str, Any]) -> records.Pool:
+    d = dict(d)
+    d['dns_servers'] = tuple(d['dns_servers'])
+    d['resource_classes'] = tuple(d['resource_classes'])
+    d['routes'] = tuple(records.Route(**r) for r in d['routes'])
+    return records.Pool(**d)
+
+
+def _reservation(d: dict[str, Any]) -> records.Reservation:
+    d = dict(d)
+    d['boot_profile'] = BootProfile.from_dict(d['boot_profile'])
+    if d.get('deleted'):
+        raise ValueError('a deleted reservation')
+    return records.Reservation(**d)
+
+
+def decode(data: bytes, path: str = '-') -> records.ChangeSet:
+    """The full :class:`~records.ChangeSet` a snapshot holds.
+
+    :raises SnapshotError: anything is wrong with it.
+    """
+    head, sep, body = data.partition(b'\n')
+    try:
+        magic, fmt, length, digest = head.decode('ascii').split(' ')
+        fmt_n, length_n = int(fmt), int(length)
+    except (UnicodeDecodeError, ValueError):
+        raise SnapshotError(path=path, reason=_('no snapshot header'))
+    if not sep or magic != MAGIC or fmt_n != FORMAT:
+        raise SnapshotError(path=path, reason=_('unknown format %r')
+                            % head[:64])
+    if len(body) != length_n:
+        raise SnapshotError(path=path, reason=_(
+            'truncated or extended: %(got)d bytes of %(want)d')
+            % {'got': len(body), 'want': length_n})
+    if hashlib.sha256(body).hexdigest() != digest:
+        raise SnapshotError(path=path, reason=_('checksum mismatch'))
+    try:
+        doc = json.loads(body)
+        generation = doc['generation']
+        if not isinstance(generation, int) or generation < 1:
+            raise ValueError('bad generation %r' % (generation,))
+        pools = [_pool(p) for p in doc['pools']]
+        reservations = [_reservation(r) for r in doc['reservations']]
+    except (ValueError, KeyError, TypeError, AttributeError,
+            exception.VmetalError) as e:
+        raise SnapshotError(path=path, reason=_('bad content: %s') % e)
+    return records.ChangeSet(generation=generation, full=True, pools=pools,
+                             reservations=reservations)
+
+
+def load(path: str) -> records.ChangeSet | None:
+    """The snapshot at ``path``; None when there is none.
+
+    :raises SnapshotError: it exists and is not usable.
+    """
+    try:
+        with open(path, 'rb') as f:
+            data = f.read(MAX_SIZE + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise SnapshotError(path=path, reason=str(e))
+    if len(data) > MAX_SIZE:
+        raise SnapshotError(path=path, reason=_('too big'))
+    return decode(data, path)
+
+
+def path_in(state_dir: str | None) -> str | None:
+    """The snapshot's path in ``state_dir``.
+
+    None (logged) when it is not a writable directory: the agent then runs
+    without a snapshot.
+    """
+    if not state_dir:
+        return None
+    if not os.path.isdir(state_dir) or not os.access(state_dir, os.W_OK):
+        LOG.warning('[dhcp_agent]state_dir %s is not a writable directory: '
+                    'no IPAM snapshot, the agent cannot serve across a '
+                    'restart while the database is down', state_dir)
+        return None
+    return os.path.join(state_dir, FILE_NAME)
+
+
+class Writer:
+    """Writes a source's snapshot, at most every ``interval`` seconds.
+
+    A failure is logged once until the next success.
+
+    :param path: the snapshot file.
+    """
+
+    def __init__(self, path: str, interval: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        self.saved_at = 0.0
+        self._failed = False
+
+    def due(self) -> float:
+        """The monotonic time the next write may happen."""
+        return self.saved_at + self.interval
+
+    def save(self, generation: int, pools: Iterable[records.Pool],
+             reservations: Iterable[records.Reservation]) -> bool:
+        """Write now; False (logged once) if it failed. Never raises."""
+        try:
+            save(self.path, generation, pools, reservations)
+        except OSError as e:
+            if not self._failed:
+                LOG.warning('Cannot write the IPAM snapshot %s: %s',
+                            self.path, e)
+            self._failed = True
+            return False
+        self.saved_at = time.monotonic()
+        self._failed = False
+        return True
