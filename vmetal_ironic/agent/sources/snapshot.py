@@ -28,6 +28,7 @@ from typing import Any
 
 from oslo_log import log
 
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.boot_profile import BootProfile
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
@@ -201,4 +202,5 @@ class Writer:
             return False
         self.saved_at = time.monotonic()
         self._failed = False
+        metrics.snapshot_written()
         return True
