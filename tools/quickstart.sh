@@ -13,11 +13,22 @@ set -eu
 cd "$(dirname "$0")/.."
 # Set up (or refresh) .venv when it is missing or older than what defines
 # it; the package is installed editable, so code changes need no reinstall.
+# As root on a fresh machine that is the whole set-up (Debian packages
+# too: udhcpc, iPXE ...); otherwise only the virtualenv.
 stamp=.venv/.quickstart-setup
-if [ ! -e "$stamp" ] || [ -n "$(find setup.cfg setup.py pyproject.toml \
-        requirements.txt test-requirements.txt -newer "$stamp" 2>/dev/null)" ]
-then
-    tools/setup.sh --python-only
+setup_args=--python-only
+need_setup=false
+[ -e "$stamp" ] || need_setup=true
+defining="setup.cfg setup.py pyproject.toml"
+defining="$defining requirements.txt test-requirements.txt"
+# shellcheck disable=SC2086
+[ -z "$(find $defining -newer "$stamp" 2>/dev/null)" ] || need_setup=true
+if [ "$(id -u)" = 0 ]; then
+    setup_args=
+    command -v udhcpc >/dev/null || need_setup=true
+fi
+if $need_setup; then
+    tools/setup.sh $setup_args
     touch "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
