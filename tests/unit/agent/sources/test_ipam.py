@@ -9,6 +9,7 @@ import pytest
 from tests.fixtures import agent_packets as helpers
 from vmetal_ironic.agent.sources import hostspec
 from vmetal_ironic.agent.sources import ipam as ipam_source
+from vmetal_ironic.agent.sources import ipam_hosts
 from vmetal_ironic.agent.sources import reservations
 from vmetal_ironic.boot_profile import BootProfile
 from vmetal_ironic.ipam import records
@@ -132,8 +133,8 @@ def test_make_host_from_records():
     profile = BootProfile(bootfile='ipxe.efi', http_boot_url='http://h/x')
     r = res(helpers.MAC1, '172.22.0.50', 1, hostname='node-1',
             client_id='01:52:54:00:00:00:01')
-    h = ipam_source.make_host(r, POOL, profile, 600, helpers.BOOT_DEFAULTS,
-                              interner)
+    h = ipam_hosts.make_host(r, POOL, profile, 600, helpers.BOOT_DEFAULTS,
+                             interner)
     assert (h.mac, h.address, h.node_uuid, h.source) == (
         mac(helpers.MAC1), '172.22.0.50', NODE, 'ipam')
     assert h.client_id == bytes.fromhex('01525400000001')
@@ -145,17 +146,17 @@ def test_make_host_from_records():
     assert h.boot.ipxe_script_url == helpers.BOOT_DEFAULTS['ipxe_script_url']
     assert h.boot.tftp_server == helpers.SERVER
     # a second host of the pool and profile shares the compiled objects
-    h2 = ipam_source.make_host(res(helpers.MAC2, '172.22.0.51', 2), POOL,
-                               BootProfile(bootfile='ipxe.efi',
-                                           http_boot_url='http://h/x'),
-                               600, helpers.BOOT_DEFAULTS, interner)
+    h2 = ipam_hosts.make_host(res(helpers.MAC2, '172.22.0.51', 2), POOL,
+                              BootProfile(bootfile='ipxe.efi',
+                                          http_boot_url='http://h/x'),
+                              600, helpers.BOOT_DEFAULTS, interner)
     assert h2.net is h.net and h2.boot is h.boot
 
 
 def test_make_host_empty_profile_uses_agent_defaults():
-    h = ipam_source.make_host(res(helpers.MAC1, '172.22.0.50', 1), POOL,
-                              BootProfile(), 600, helpers.BOOT_DEFAULTS,
-                              reservations.Interner())
+    h = ipam_hosts.make_host(res(helpers.MAC1, '172.22.0.50', 1), POOL,
+                             BootProfile(), 600, helpers.BOOT_DEFAULTS,
+                             reservations.Interner())
     assert h.boot.pxe_bootfile is None
     for field, value in helpers.BOOT_DEFAULTS.items():
         assert getattr(h.boot, field) == value
@@ -168,20 +169,20 @@ def test_make_host_empty_profile_uses_agent_defaults():
 def test_make_host_bad_record(kw, field):
     r = dataclasses.replace(res(helpers.MAC1, '172.22.0.50', 1), **kw)
     with pytest.raises(hostspec.HostSpecError, match=field):
-        ipam_source.make_host(r, POOL, BootProfile(), 600,
-                              helpers.BOOT_DEFAULTS, reservations.Interner())
+        ipam_hosts.make_host(r, POOL, BootProfile(), 600,
+                             helpers.BOOT_DEFAULTS, reservations.Interner())
 
 
 def test_profile_of_accepts_the_typed_profile_and_its_dict():
     typed = BootProfile(bootfile='a.efi', tftp_server='172.22.0.9')
     r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile=typed)
-    assert ipam_source.profile_of(r) is typed
+    assert ipam_hosts.profile_of(r) is typed
     stored = {'bootfile': 'a.efi', 'tftp_server': '172.22.0.9',
               'options': [{'opt_name': '67', 'opt_value': 'x'}]}
     r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile=stored)
-    assert ipam_source.profile_of(r) == typed
+    assert ipam_hosts.profile_of(r) == typed
     r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile={})
-    assert not ipam_source.profile_of(r)
+    assert not ipam_hosts.profile_of(r)
 
 
 def test_open_feed_is_the_read_only_feed(agent_conf):
