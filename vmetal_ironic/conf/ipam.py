@@ -82,6 +82,14 @@ pool_opts = [
     cfg.ListOpt('dns_servers',
                 default=[],
                 help=_('DNS servers given to the nodes of this pool.')),
+    cfg.ListOpt('ntp_servers',
+                default=[],
+                help=_('NTP servers (IP addresses of the pool\'s IP '
+                       'version) given to the nodes of this pool: DHCP '
+                       'option 42 while they boot on the provisioning '
+                       'network, and the deployed OS\'s time servers '
+                       'through the config drive\'s vendor data '
+                       '(cloud-init).')),
     cfg.ListOpt('resource_classes',
                 default=[],
                 help=_('Ironic resource classes (node types) served by this '

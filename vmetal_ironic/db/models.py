@@ -44,6 +44,8 @@ class PoolRecord(Base):
     # Digest of the address space; the cursor restarts when it changes.
     space_fingerprint = sa.Column(sa.String(64), nullable=False)
     next_index = sa.Column(sa.BigInteger, nullable=False, default=0)
+    # NTP servers (None: recorded before schema 0003, read as none).
+    ntp_servers = sa.Column(db_types.JsonEncodedList, nullable=True)
     retired = sa.Column(sa.Boolean, nullable=False, default=False)
     generation = sa.Column(sa.BigInteger, nullable=False, default=0)
     created_at = sa.Column(sa.DateTime, nullable=False)

@@ -43,6 +43,7 @@ class PoolSpec:
     routes: tuple[records.Route, ...] = ()
     vlan_id: int | None = None
     domain: str | None = None
+    ntp_servers: tuple[str, ...] = ()
 
     @property
     def version(self) -> int:
@@ -70,7 +71,8 @@ class PoolSpec:
             gateway=str(self.gateway) if self.gateway is not None else None,
             dns_servers=self.dns_servers, mtu=self.mtu, routes=self.routes,
             vlan_id=self.vlan_id, domain=self.domain,
-            resource_classes=self.resource_classes, size=self.space.size)
+            resource_classes=self.resource_classes, size=self.space.size,
+            ntp_servers=self.ntp_servers)
 
     def check_pinnable(self, address: netaddr.IPAddress) -> None:
         """Raise InvalidAddress unless ``address`` may be pinned here.
@@ -265,6 +267,9 @@ def parse_pool(name: str, values: Mapping[str, Any]) -> PoolSpec:
 
     dns_servers = tuple(str(_address(name, 'dns_servers', d))
                         for d in values.get('dns_servers') or [] if d.strip())
+    ntp_servers = tuple(str(_same_version(name, 'ntp_servers', n, network))
+                        for n in values.get('ntp_servers') or []
+                        if n.strip())
     routes = tuple(_route(name, r, network)
                    for r in values.get('routes') or [] if r.strip())
     resource_classes = tuple(rc.strip() for rc in
@@ -279,7 +284,17 @@ def parse_pool(name: str, values: Mapping[str, Any]) -> PoolSpec:
         exclude=tuple(e.strip() for e in exclude_texts),
         dns_servers=dns_servers, resource_classes=resource_classes,
         mtu=values.get('mtu'), routes=routes, vlan_id=values.get('vlan_id'),
-        domain=(values.get('domain') or None))
+        domain=(values.get('domain') or None), ntp_servers=ntp_servers)
+
+
+def _same_version(pool: str, option: str, text: str,
+                  network: netaddr.IPNetwork) -> netaddr.IPAddress:
+    address = _address(pool, option, text)
+    if address.version != network.version:
+        _fail(pool, option, text,
+              _('an IPv%(got)d address for an IPv%(want)d pool')
+              % {'got': address.version, 'want': network.version})
+    return address
 
 
 def _route(pool: str, text: str,

@@ -19,7 +19,7 @@ from vmetal_ironic.ipam import pools as pools_mod
 #: The recorded fields an operator sets, in the order drift is reported.
 CONFIGURED_FIELDS = ('cidr', 'gateway', 'ranges', 'exclude', 'dns_servers',
                      'mtu', 'routes', 'vlan_id', 'domain',
-                     'resource_classes')
+                     'resource_classes', 'ntp_servers')
 
 #: Drift field of a pool configured here but not recorded, or the reverse.
 PRESENCE = 'pool'
@@ -55,6 +55,7 @@ def values_of(spec: pools_mod.PoolSpec) -> dict[str, Any]:
         'routes': [r.to_dict() for r in rec.routes],
         'vlan_id': rec.vlan_id, 'domain': rec.domain,
         'resource_classes': list(rec.resource_classes),
+        'ntp_servers': list(rec.ntp_servers),
         'ranges': list(spec.ranges), 'exclude': list(spec.exclude),
         'size': str(rec.size),
         'space_fingerprint': spec.space.fingerprint(),
@@ -73,6 +74,7 @@ def spec_of(name: str, values: Mapping[str, Any]) -> pools_mod.PoolSpec:
         'exclude': list(values.get('exclude') or []),
         'dns_servers': list(values.get('dns_servers') or []),
         'resource_classes': list(values.get('resource_classes') or []),
+        'ntp_servers': list(values.get('ntp_servers') or []),
         'mtu': values.get('mtu'), 'vlan_id': values.get('vlan_id'),
         'domain': values.get('domain'),
         'routes': ['%(destination)s via %(gateway)s' % r

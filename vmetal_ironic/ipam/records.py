@@ -45,10 +45,12 @@ class Pool:
     resource_classes: tuple[str, ...] = ()
     size: int = 0             # addresses that can be handed out
     generation: int = 0
+    ntp_servers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         result = dataclasses.asdict(self)
         result['dns_servers'] = list(self.dns_servers)
+        result['ntp_servers'] = list(self.ntp_servers)
         result['resource_classes'] = list(self.resource_classes)
         result['routes'] = [r.to_dict() for r in self.routes]
         return result

@@ -40,7 +40,8 @@ def pool_record(row):
         routes=tuple(records.Route(**r) for r in row.routes),
         vlan_id=row.vlan_id, domain=row.domain,
         resource_classes=tuple(row.resource_classes),
-        size=int(row.size), generation=row.generation)
+        size=int(row.size), generation=row.generation,
+        ntp_servers=tuple(row.ntp_servers or ()))
 
 
 def pools_generation(session):

@@ -29,11 +29,14 @@ PoolRow = models.PoolRecord
 _COLUMNS = (
     'version', 'cidr', 'prefixlen', 'netmask', 'gateway', 'dns_servers',
     'mtu', 'routes', 'vlan_id', 'domain', 'resource_classes', 'ranges',
-    'exclude', 'size', 'space_fingerprint')
+    'exclude', 'size', 'space_fingerprint', 'ntp_servers')
 
 
 def _values(row: PoolRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in _COLUMNS}
+    values = {name: getattr(row, name) for name in _COLUMNS}
+    if values['ntp_servers'] is None:      # recorded before schema 0003
+        values['ntp_servers'] = []
+    return values
 
 
 def recorded(session: orm.Session) -> dict[str, dict[str, Any]]:

@@ -13,6 +13,13 @@ capability regenerate it). The vmetal interface calls
 * a gzip+base64 ISO: its ``openstack/latest/network_data.json`` is replaced
   with Ironic's own ISO helpers (needs ``mkisofs``/``genisoimage``);
 * a URL: left alone with a warning (it is fetched by the ramdisk).
+
+The pool's NTP servers have no place in network_data.json (its services
+are DNS only); they travel as vendor data, which Ironic writes to
+``openstack/latest/vendor_data2.json`` and cloud-init reads as
+cloud-config (:func:`ntp_vendor_data`): a dict config drive without
+``vendor_data`` gets it. The user's own user-data still wins, cloud-init
+merges it over vendor data.
 """
 
 from __future__ import annotations
@@ -114,8 +121,19 @@ def replace_network_data(configdrive: str, network_data: dict[str, Any],
         os.unlink(dest)
 
 
+def ntp_vendor_data(servers: tuple[str, ...] | list[str]
+                    ) -> dict[str, str] | None:
+    """Vendor data that makes cloud-init use ``servers`` for time."""
+    if not servers:
+        return None
+    lines = ['#cloud-config', 'ntp:', '  enabled: true', '  servers:']
+    lines += ['  - %s' % server for server in servers]
+    return {'cloud-init': '\n'.join(lines) + '\n'}
+
+
 def with_network_data(configdrive: Any, network_data: dict[str, Any],
-                      node_uuid: str, hostname: str | None = None
+                      node_uuid: str, hostname: str | None = None,
+                      vendor_data: dict[str, Any] | None = None
                       ) -> tuple[Any, str]:
     """The config drive to deploy with, carrying ``network_data``.
 
@@ -124,6 +142,8 @@ def with_network_data(configdrive: Any, network_data: dict[str, Any],
     :param network_data: the node's network_data document.
     :param node_uuid: the node, for meta_data and log messages.
     :param hostname: meta_data hostname/name of a new config drive.
+    :param vendor_data: vendor data for a dict config drive that has none
+        (see :func:`ntp_vendor_data`).
     :returns: ``(new value, action)``; action is one of CREATED, ADDED,
         REPLACED, UNCHANGED, SKIPPED.
     """
@@ -132,12 +152,18 @@ def with_network_data(configdrive: Any, network_data: dict[str, Any],
         if hostname:
             meta['hostname'] = hostname
             meta['name'] = hostname
-        return {'meta_data': meta, 'network_data': network_data}, CREATED
+        created = {'meta_data': meta, 'network_data': network_data}
+        if vendor_data:
+            created['vendor_data'] = vendor_data
+        return created, CREATED
     if isinstance(configdrive, dict):
-        if configdrive.get('network_data'):
-            return configdrive, UNCHANGED
         result = dict(configdrive)
-        result['network_data'] = network_data
+        if not result.get('network_data'):
+            result['network_data'] = network_data
+        if vendor_data and 'vendor_data' not in result:
+            result['vendor_data'] = vendor_data
+        if result == configdrive:
+            return configdrive, UNCHANGED
         return result, ADDED
     if not isinstance(configdrive, str):
         LOG.warning('Node %(node)s: config drive of type %(type)s left '

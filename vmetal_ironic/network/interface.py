@@ -97,7 +97,8 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
                      for p in facts_mod.pxe_ports(task)]
             changed = netdata_state.apply(node, allocation, links)
             if node.provision_state == states.DEPLOYING:
-                changed = netdata_state.inject_configdrive(node) or changed
+                changed = netdata_state.inject_configdrive(
+                    node, allocation.pool.ntp_servers) or changed
             if changed:
                 node.save()
 

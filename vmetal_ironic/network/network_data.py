@@ -204,6 +204,16 @@ def needs_merge(document: Mapping[str, Any] | None) -> bool:
     return False
 
 
+def without_templates(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` without the networks that need an address."""
+    result = dict(document)
+    result['networks'] = [
+        n for n in document.get('networks') or ()
+        if not (isinstance(n, Mapping) and not n.get('ip_address')
+                and n.get('type', 'ipv4') in _V4_TYPES + _V6_TYPES)]
+    return result
+
+
 def merge(document: Mapping[str, Any],
           allocation: records.Allocation) -> dict[str, Any]:
     """Merge the allocation into an operator's network_data template.

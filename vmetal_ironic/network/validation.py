@@ -71,11 +71,20 @@ def validate(task, mgr):
 
 def _network_data(task, mgr, pool_name):
     node = task.node
-    doc = node.network_data
-    if not doc or netdata_state.is_ours(node):
+    if netdata_state.is_ours(node):
         return
     try:
-        network_data.validate(doc, netdata_state.schema_path())
+        doc, source = netdata_state.operator_document(node)
+        if not doc:
+            return
+        if source is None:
+            network_data.validate(doc, netdata_state.schema_path())
+        else:
+            # A converted template's networks get their address (and so
+            # their type and network_id) at deploy time; the schema is
+            # checked on the rest now and on the whole document then.
+            network_data.validate(network_data.without_templates(doc),
+                                  netdata_state.schema_path())
     except exception.InvalidInput as e:
         raise ironic_exc.InvalidParameterValue(
             _('Node %(node)s: %(err)s') % {'node': node.uuid, 'err': e})

@@ -81,6 +81,33 @@ class TestValidate:
                            match='IPv4'):
             iface.validate(fake_task.task(network_data=template))
 
+    def test_v2_network_config_checked(self, mgr, iface):
+        good = {'version': 2, 'ethernets': {'eth0': {
+            'match': {'macaddress': '52:54:00:aa:00:01'},
+            'gateway4': '192.168.100.1'}}}
+        iface.validate(fake_task.task(
+            extra={'vmetal_network_config': good}))
+        bad = {'version': 2, 'ethernets': {'eth0': {
+            'match': {'macaddress': '52:54:00:aa:00:01'},
+            'addresses': ['10.0.0.5/24'],
+            'routes': [{'to': '10.9.0.0/16', 'via': '10.0.0.1',
+                        'table': 5}]}}}
+        with pytest.raises(ironic_exc.InvalidParameterValue,
+                           match=r'ethernets\.eth0\.routes\[0\]\.table'):
+            iface.validate(fake_task.task(
+                extra={'vmetal_network_config': bad}))
+        v6_only = {'version': 2, 'ethernets': {'eth0': {
+            'match': {'macaddress': '52:54:00:aa:00:01'},
+            'gateway6': '2001:db8::1'}}}
+        with pytest.raises(ironic_exc.InvalidParameterValue,
+                           match='IPv4'):
+            iface.validate(fake_task.task(
+                extra={'vmetal_network_config': v6_only}))
+        with pytest.raises(ironic_exc.InvalidParameterValue, match='both'):
+            iface.validate(fake_task.task(
+                network_data=copy.deepcopy(fixtures.BOND_VLAN),
+                extra={'vmetal_network_config': good}))
+
 
 def _facts(**fields):
     values = dict(uuid=fixtures.NODE, name='node-1',

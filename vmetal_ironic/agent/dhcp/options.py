@@ -9,8 +9,9 @@ appended outside the cache.
 
 Policy (RFC 2131 4.3.1, RFC 2132): message type, server identifier, lease
 time with T1/T2 (not for INFORM), subnet mask and router are always sent;
-DNS, domain, MTU, classless routes and hostname are sent when the client
-asks for them in option 55 (or sends no option 55 at all); boot options
+DNS, domain, MTU, NTP servers (42), classless routes and hostname are
+sent when the client asks for them in option 55 (or sends no option 55 at
+all); boot options
 are sent whenever the netboot decision has them. When a reply would
 exceed the client's maximum message size (or the interface MTU) the
 reply is rebuilt by :func:`fit`: the mandatory options first (server
@@ -33,7 +34,8 @@ MANDATORY = frozenset((codec.OPT_SERVER_ID, codec.OPT_LEASE_TIME,
                        codec.OPT_T1, codec.OPT_T2, codec.OPT_SUBNET_MASK,
                        codec.OPT_ROUTER))
 _ON_REQUEST = (codec.OPT_DNS, codec.OPT_DOMAIN, codec.OPT_MTU,
-               codec.OPT_CLASSLESS_ROUTES, codec.OPT_VENDOR_SPECIFIC)
+               codec.OPT_NTP, codec.OPT_CLASSLESS_ROUTES,
+               codec.OPT_VENDOR_SPECIFIC)
 
 
 def encode(server_id: bytes, net: Network, decision: Decision | None,
@@ -70,6 +72,8 @@ def encode(server_id: bytes, net: Network, decision: Decision | None,
         out.append(codec.opt(codec.OPT_DOMAIN, net.domain.encode()))
     if net.mtu and wanted(codec.OPT_MTU):
         out.append(codec.opt_u16(codec.OPT_MTU, net.mtu))
+    if net.ntp and wanted(codec.OPT_NTP):
+        out.append(codec.opt(codec.OPT_NTP, b''.join(net.ntp)))
     if net.routes and wanted(codec.OPT_CLASSLESS_ROUTES):
         routes = list(net.routes)
         if net.router:

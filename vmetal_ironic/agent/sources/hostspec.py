@@ -20,7 +20,7 @@ from vmetal_ironic.agent.sources.reservations import Host
 from vmetal_ironic.agent.sources.reservations import Network
 
 NETWORK_FIELDS = ('prefix', 'netmask', 'gateway', 'dns_servers', 'domain',
-                  'lease_time', 'mtu', 'routes')
+                  'lease_time', 'mtu', 'routes', 'ntp_servers')
 BOOT_FIELDS = reservations.BOOT_FIELDS + ('bootfile',)
 HOST_FIELDS = ('mac', 'ip', 'hostname', 'client_id', 'node_uuid')
 ALL_FIELDS = frozenset(NETWORK_FIELDS + BOOT_FIELDS + HOST_FIELDS)
@@ -103,12 +103,8 @@ def network(spec: dict[str, Any], ip: bytes, default_lease: int,
     plen = prefixlen(spec)
     gw = spec.get('gateway')
     router = ipv4(gw, 'gateway') if gw else None
-    dns_list = spec.get('dns_servers') or []
-    if isinstance(dns_list, str):
-        dns_list = [d.strip() for d in dns_list.split(',') if d.strip()]
-    if not isinstance(dns_list, (list, tuple)):
-        raise HostSpecError('dns_servers: %r is not a list' % (dns_list,))
-    dns = tuple(ipv4(d, 'dns_servers') for d in dns_list)
+    dns = addresses(spec, 'dns_servers')
+    ntp = addresses(spec, 'ntp_servers')
     lease = spec.get('lease_time')
     lease = default_lease if lease is None else integer(
         lease, 'lease_time', 10, 0xfffffffe)
@@ -117,17 +113,32 @@ def network(spec: dict[str, Any], ip: bytes, default_lease: int,
     routes = tuple(_route(r) for r in spec.get('routes') or ())
     return shared_network(plen, router, dns,
                           text(spec.get('domain'), 'domain'), lease, mtu,
-                          routes, ip, interner)
+                          routes, ip, interner, ntp)
+
+
+def addresses(spec: dict[str, Any], field: str) -> tuple[bytes, ...]:
+    """A list of IPv4 addresses (a list or a comma-separated string).
+
+    :raises HostSpecError: not a list, or an item is no IPv4 address.
+    """
+    items = spec.get(field) or []
+    if isinstance(items, str):
+        items = [d.strip() for d in items.split(',') if d.strip()]
+    if not isinstance(items, (list, tuple)):
+        raise HostSpecError('%s: %r is not a list' % (field, items))
+    return tuple(ipv4(d, field) for d in items)
 
 
 def shared_network(plen: int, router: bytes | None, dns: tuple[bytes, ...],
                    domain: str | None, lease: int, mtu: int | None,
                    routes: tuple[tuple[bytes, int, bytes], ...], ip: bytes,
-                   interner: reservations.Interner) -> Network:
+                   interner: reservations.Interner,
+                   ntp: tuple[bytes, ...] = ()) -> Network:
     """The interned :class:`Network` of ``ip`` with these parameters."""
     mask = (0xffffffff << (32 - plen)) & 0xffffffff
     return interner.network(Network(plen, router, dns, domain, lease, mtu,
-                                    routes, int.from_bytes(ip, 'big') & mask))
+                                    routes, int.from_bytes(ip, 'big') & mask,
+                                    ntp))
 
 
 def _route(r: Any) -> tuple[bytes, int, bytes]:

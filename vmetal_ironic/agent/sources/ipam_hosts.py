@@ -61,7 +61,8 @@ def pool_network(pool: Any, ip: bytes, default_lease: int,
         None if mtu is None else hostspec.integer(mtu, 'mtu', 68, 65535),
         tuple(hostspec.route(r.destination, r.gateway)
               for r in pool.routes),
-        ip, interner)
+        ip, interner,
+        tuple(hostspec.ipv4(n, 'ntp_servers') for n in pool.ntp_servers))
 
 
 def profile_boot(profile: BootProfile, defaults: dict[str, str | None],

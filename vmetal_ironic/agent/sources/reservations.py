@@ -24,13 +24,15 @@ class Network:
     """Network parameters shared by many hosts (identity-hashed)."""
 
     __slots__ = ('netmask', 'mask', 'prefixlen', 'router', 'dns', 'domain',
-                 'lease_time', 'mtu', 'routes', 'network', '__weakref__')
+                 'lease_time', 'mtu', 'routes', 'network', 'ntp',
+                 '__weakref__')
 
     def __init__(self, prefixlen: int, router: bytes | None,
                  dns: tuple[bytes, ...], domain: str | None,
                  lease_time: int, mtu: int | None,
                  routes: tuple[tuple[bytes, int, bytes], ...],
-                 network: int | None = None) -> None:
+                 network: int | None = None,
+                 ntp: tuple[bytes, ...] = ()) -> None:
         self.prefixlen = prefixlen
         self.mask = (0xffffffff << (32 - prefixlen)) & 0xffffffff
         self.netmask = self.mask.to_bytes(4, 'big')
@@ -41,11 +43,13 @@ class Network:
         self.mtu = mtu
         self.routes = routes
         self.network = network
+        self.ntp = ntp
 
     def key(self) -> tuple:
         """The value this object is interned by."""
         return (self.prefixlen, self.router, self.dns, self.domain,
-                self.lease_time, self.mtu, self.routes, self.network)
+                self.lease_time, self.mtu, self.routes, self.network,
+                self.ntp)
 
     def contains(self, addr: bytes) -> bool:
         """True if ``addr`` (4 bytes) is in this host's subnet."""

@@ -91,6 +91,7 @@ def save(path: str, generation: int, pools: Iterable[records.Pool],
 def _pool(d: dict[str, Any]) -> records.Pool:
     d = dict(d)
     d['dns_servers'] = tuple(d['dns_servers'])
+    d['ntp_servers'] = tuple(d.get('ntp_servers') or ())
     d['resource_classes'] = tuple(d['resource_classes'])
     d['routes'] = tuple(records.Route(**r) for r in d['routes'])
     return records.Pool(**d)

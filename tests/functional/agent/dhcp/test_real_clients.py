@@ -21,7 +21,7 @@ case "$1" in
   bound|renew)
     ip addr replace "$ip/$mask" dev "$interface"
     echo "$1 ip=$ip router=$router dns=$dns lease=$lease" \
-      "host=$hostname domain=$domain" >> "$out"
+      "host=$hostname domain=$domain ntp=$ntpsrv" >> "$out"
     exit 0 ;;
 esac
 case "$reason" in
@@ -31,7 +31,7 @@ case "$reason" in
     echo "$reason ip=$new_ip_address router=$new_routers" \
       "dns=$new_domain_name_servers lease=$new_dhcp_lease_time" \
       "host=$new_host_name domain=$new_domain_name" \
-      "server=$new_dhcp_server_identifier" >> "$out"
+      "ntp=$new_ntp_servers server=$new_dhcp_server_identifier" >> "$out"
     ;;
 esac
 exit 0
@@ -69,7 +69,7 @@ def test_dhclient_lease_and_renewal(bed):
     with open(conf, 'w') as f:
         f.write('timeout 20;\nretry 1;\ninitial-interval 1;\n'
                 'request subnet-mask, routers, domain-name-servers, '
-                'host-name, domain-name;\n')
+                'host-name, domain-name, ntp-servers;\n')
     p = ns.popen('dhclient', '-4', '-d', '-v', '-cf', conf, '-sf', script,
                  '-lf', bed.lab.path('dhclient.leases'),
                  '-pf', bed.lab.path('dhclient.pid'), 'eth0')
@@ -87,6 +87,7 @@ def test_dhclient_lease_and_renewal(bed):
     assert 'lease=16 ' in bound[0]
     assert 'host=node-1 ' in bound[0]
     assert 'domain=prov.example ' in bound[0]
+    assert 'ntp=172.22.0.123 ' in bound[0]
     assert 'server=172.22.0.2' in bound[0]
     renew = [ln for ln in lines if ln.startswith('RENEW')]
     assert renew and 'ip=172.22.0.51 ' in renew[0], lines
@@ -97,7 +98,7 @@ def test_udhcpc_lease_and_renewal(bed):
     ns = bed.client(c.MAC_UDHCPC)
     script, events = client_script(bed.lab, 'udhcpc')
     p = ns.popen('udhcpc', '-f', '-i', 'eth0', '-s', script, '-t', '10',
-                 '-T', '1', '-A', '1', '-O', 'domain')
+                 '-T', '1', '-A', '1', '-O', 'domain', '-O', 'ntpsrv')
     try:
         lines = wait_lines(events, ['bound'], timeout=15)
         assert any(ln.startswith('bound') for ln in lines), lines
@@ -111,6 +112,7 @@ def test_udhcpc_lease_and_renewal(bed):
     assert 'dns=172.22.0.53 172.22.0.54 ' in bound
     assert 'lease=600 ' in bound
     assert 'host=node-2 ' in bound
+    assert 'ntp=172.22.0.123' in bound
     renew = [ln for ln in lines if ln.startswith('renew')]
     assert renew and 'ip=172.22.0.52 ' in renew[0], lines
 
