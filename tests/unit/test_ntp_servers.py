@@ -1,5 +1,8 @@
-"""NTP servers of a pool: parsed, recorded, served as DHCP option 42 and
-written for the deployed OS as cloud-init vendor data."""
+"""NTP servers of a pool.
+
+Parsed, recorded, served as DHCP option 42 and written for the deployed OS
+as cloud-init vendor data.
+"""
 
 import dataclasses
 

@@ -41,8 +41,8 @@ applies the configuration is the deployed image's choice.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+import json
 from typing import Any
 
 import netaddr

@@ -12,9 +12,10 @@ Format (other tools write it)::
 Any host field may stand in ``defaults``. Host fields: ``mac``, ``ip``
 (required), ``hostname``, ``client_id``, ``node_uuid``, ``prefix`` or
 ``netmask``, ``gateway``, ``dns_servers``, ``ntp_servers``, ``domain``,
-``lease_time``, ``mtu``, ``routes`` (``[{"destination": CIDR, "gateway": IP}]``) and the
-boot fields ``bios_bootfile``, ``uefi_bootfile``, ``arm64_bootfile``,
-``ipxe_script_url``, ``http_boot_url``, ``tftp_server``. Unknown fields
+``lease_time``, ``mtu``, ``routes`` (``[{"destination": CIDR, "gateway":
+IP}]``) and the boot fields ``bios_bootfile``, ``uefi_bootfile``,
+``arm64_bootfile``, ``ipxe_script_url``, ``http_boot_url``,
+``tftp_server``. Unknown fields
 and duplicate MACs are errors.
 
 At start-up an invalid file is a :class:`~vmetal_ironic.exception.
