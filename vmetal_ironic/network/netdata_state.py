@@ -15,10 +15,10 @@ A template may come from ``node.network_data`` or from a v2 document
 (``source`` ``network_config`` in the record); both go through the same
 merge rules. For all but ``operator`` the digest of what was written is
 stored as well: if the document no longer has that digest, the operator
-changed it and it is theirs from then on; vmetal never overwrites an operator's document. At
-tear down a generated or converted document is removed and a merged one
-is put back to the operator's template (removed when the template came
-from a v2 document: that stays in ``node.extra``).
+changed it and it is theirs from then on; vmetal never overwrites an
+operator's document. At tear down a generated or converted document is
+removed and a merged one is put back to the operator's template (removed
+when the template came from a v2 document: that stays in ``node.extra``).
 """
 
 import hashlib
