@@ -50,10 +50,20 @@ if ! podman image exists "$image"; then
         exit 1
     fi
     t1=$(date +%s)
-    # podman's build network turns the machine's IPv4 forwarding on; put
-    # back what it was, so a build leaves the machine as it found it.
+    # podman's build network turns the machine's IPv4 forwarding on and
+    # leaves its bridge (cni-podman0) behind; put back what was, so a
+    # build leaves the machine as it found it.
     forward=$(sysctl -n net.ipv4.ip_forward)
-    trap 'sysctl -qw net.ipv4.ip_forward="$forward"; rm -rf "$ctx"' EXIT
+    bridge_before=false
+    ip link show cni-podman0 >/dev/null 2>&1 && bridge_before=true
+    restore() {
+        sysctl -qw net.ipv4.ip_forward="$forward"
+        if ! $bridge_before && ip link show cni-podman0 >/dev/null 2>&1; then
+            ip link delete cni-podman0 2>/dev/null || true
+        fi
+        rm -rf "$ctx"
+    }
+    trap restore EXIT
     podman "${podman_args[@]}" build -q "${build_args[@]}" --build-arg BASE_IMAGE="$base" \
         -f deploy/image/Containerfile -t "$image" "$ctx" >/dev/null
     log "built $image in $(( $(date +%s) - t1 ))s (wheel and base $(( t1 - t0 ))s)"
