@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import Any
 
 import netaddr
 import sqlalchemy as sa
@@ -66,7 +67,7 @@ def _parse(text: str) -> tuple[int, int] | None:
 
 def ranges(session: orm.Session) -> list[Range]:
     """The discovery ranges of the pools in service."""
-    result = []
+    result: list[Range] = []
     for row in session.execute(sa.select(PoolRow).where(
             PoolRow.retired.is_(False),
             PoolRow.discovery_range.is_not(None)).order_by(
@@ -97,7 +98,7 @@ def take(session: orm.Session, rng: Range, mac: str,
         reservation; any lease it held is freed), CAP (``cap`` leases of
         the pool are in use), FULL (every address of the range is held).
     """
-    reserved = session.execute(sa.select(Reservation.id).where(
+    reserved: Any = session.execute(sa.select(Reservation.id).where(
         Reservation.mac == mac, Reservation.deleted.is_(False))).first()
     mine = session.execute(_lock(sa.select(Lease).where(Lease.mac == mac),
                                  session)).scalar_one_or_none()
@@ -142,8 +143,8 @@ def take(session: orm.Session, rng: Range, mac: str,
 
 def release(session: orm.Session, mac: str, now: datetime.datetime) -> bool:
     """Free the lease of ``mac``; True if it held one."""
-    result = session.execute(sa.update(Lease).where(Lease.mac == mac)
-                             .values(mac=None, expires_at=now))
+    result: Any = session.execute(sa.update(Lease).where(Lease.mac == mac)
+                                  .values(mac=None, expires_at=now))
     return bool(result.rowcount)
 
 
@@ -152,10 +153,12 @@ def expire(session: orm.Session, now: datetime.datetime) -> tuple[int, int]:
 
     :returns: (expired, superseded) row counts.
     """
-    live = sa.select(Reservation.mac).where(Reservation.deleted.is_(False))
-    superseded = session.execute(sa.update(Lease).where(
+    live: Any = sa.select(Reservation.mac).where(
+        Reservation.deleted.is_(False))
+    run: Any = session.execute
+    superseded = run(sa.update(Lease).where(
         Lease.mac.in_(live)).values(mac=None, expires_at=now)).rowcount
-    expired = session.execute(sa.update(Lease).where(
+    expired = run(sa.update(Lease).where(
         Lease.mac.is_not(None), Lease.expires_at <= now).values(
             mac=None)).rowcount
     return int(expired), int(superseded)
@@ -163,9 +166,9 @@ def expire(session: orm.Session, now: datetime.datetime) -> tuple[int, int]:
 
 def in_use(session: orm.Session, now: datetime.datetime) -> dict[str, int]:
     """Unexpired leases per pool name (pools with a range, 0 included)."""
-    counts = dict(session.execute(
-        sa.select(PoolRow.name, sa.func.count(Lease.id))
-        .join(Lease, Lease.pool_id == PoolRow.id)
+    query: Any = sa.select(PoolRow.name, sa.func.count(Lease.id))
+    counts: dict[Any, Any] = dict(session.execute(
+        query.join(Lease, Lease.pool_id == PoolRow.id)
         .where(Lease.mac.is_not(None), Lease.expires_at > now)
         .group_by(PoolRow.name)).all())
     return {r.pool: int(counts.get(r.pool, 0)) for r in ranges(session)}

@@ -9,7 +9,7 @@ xid and MAC and the loop goes on (STYLE habit 3).
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from oslo_log import log
 
@@ -56,7 +56,7 @@ class DHCPServer(component.Component):
         self.transport_factory = transport_factory
         self.transport: transport_mod.Transport | None = None
         # Leases for unknown MACs (agent/discovery.py); None: silence.
-        self.discovery = None
+        self.discovery: Any = None
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._bad = RateLimitedLog()
