@@ -19,8 +19,6 @@ import datetime
 import os
 import pathlib
 import shutil
-import signal
-import sys
 import tempfile
 import time
 
@@ -28,7 +26,6 @@ import pytest
 import sqlalchemy as sa
 
 from tests.fixtures import ironic_helpers as helpers
-from tests.fixtures import netns
 from tests.fixtures import segments as seg
 from tests.functional import databases
 
@@ -64,32 +61,16 @@ class DiscoveryBed(seg.Bed):
         return opts
 
 
-def _require():
-    if not netns.have_root():
-        pytest.skip('needs root: network namespaces')
-    if not os.path.exists(os.path.join(os.path.dirname(sys.executable),
-                                       'ironic')):
-        pytest.skip('the "ironic" command of Ironic 39 is not installed')
-    missing = netns.missing_binaries('ip', 'setpriv', 'udhcpc')
-    if missing:
-        pytest.fail('missing binaries: %s' % ', '.join(missing))
-
-
 @pytest.fixture(autouse=True)
 def deadline():
     """Bound the test (the bed's clean-up still runs on expiry)."""
-    def expired(*args):
-        raise TimeoutError('test ran past %ss' % TEST_TIMEOUT)
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+    with seg.deadline(TEST_TIMEOUT):
+        yield
 
 
 @pytest.fixture
 def discovery_bed():
-    _require()
+    seg.require()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix='vmetal-disc-'))
     try:
         with databases.temporary_database('postgresql', tmp) as url:
