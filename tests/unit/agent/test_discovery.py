@@ -234,3 +234,24 @@ def test_no_pool_for_the_segment():
     # relayed from that segment: served
     offer = srv.handle(helpers.request(mac=UNKNOWN, giaddr='10.5.0.1'))
     assert helpers.decode(offer.payload)[0].yiaddr == '10.5.0.200'
+
+
+def test_discovery_needs_the_ipam_source_and_is_off_by_default(agent_conf):
+    from vmetal_ironic.agent import service
+    assert discovery.make(agent_conf, b'\x7f\0\0\1',
+                          helpers.BOOT_DEFAULTS) is None
+    agent_conf.set_override('discovery_enabled', True, group='dhcp_agent')
+    agent_conf.set_override('sources', ['file'], group='dhcp_agent')
+    agent_conf.set_override('reservations_file', '/dev/null',
+                            group='dhcp_agent')
+    with pytest.raises(exception.ConfigError, match='discovery_enabled'):
+        service.validate(agent_conf)
+    agent_conf.set_override('sources', ['ipam'], group='dhcp_agent')
+    assert service.validate(agent_conf) == ['ipam']
+    agent_conf.set_override('discovery_ipxe_script_url',
+                            'http://127.0.0.1:8080/inspector.ipxe',
+                            group='dhcp_agent')
+    d = discovery.make(agent_conf, b'\x7f\0\0\1', helpers.BOOT_DEFAULTS)
+    assert d.cap == 64 and d.lease_time == 300
+    assert d.boot.ipxe_script_url == 'http://127.0.0.1:8080/inspector.ipxe'
+    assert d.boot.uefi_bootfile == 'snponly.efi'
