@@ -15,7 +15,6 @@ the server with its reserved address, which ``network_data`` carries,
 and its discovery lease is freed.
 """
 
-import datetime
 import os
 import pathlib
 import shutil
@@ -23,8 +22,8 @@ import tempfile
 import time
 
 import pytest
-import sqlalchemy as sa
 
+from tests.fixtures import discovery
 from tests.fixtures import ironic_helpers as helpers
 from tests.fixtures import segments as seg
 from tests.functional import databases
@@ -96,22 +95,6 @@ def _wait(fn, timeout, step=1.0):
         time.sleep(step)
 
 
-def _leases(url):
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return dict(conn.execute(sa.text(
-                'SELECT mac, address FROM vmetal_discovery_leases WHERE '
-                'mac IS NOT NULL AND expires_at > :now'),
-                {'now': _utcnow()}).all())
-    finally:
-        engine.dispose()
-
-
-def _utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
 def _in_range(ip):
     last = [int(a.rsplit('.', 1)[1]) for a in DISCOVERY_RANGE]
     return ip.startswith('172.22.0.') and \
@@ -136,7 +119,7 @@ def test_unenrolled_server_is_discovered_enrolled_and_deployed(
     fetched = [e['url'] for e in server.events('fetch')]
     assert PROXY + '/inspector.ipxe' in fetched
     assert posted[0]['url'] == PROXY + '/v1/continue_inspection'
-    assert _leases(bed.url).get(MAC) == dhcp[0]['ip']
+    assert discovery.held(bed.url).get(MAC) == dhcp[0]['ip']
 
     # 2. Ironic created the node and its port (auto-discovery)
     def discovered():
@@ -180,7 +163,7 @@ def test_unenrolled_server_is_discovered_enrolled_and_deployed(
     # once reserved, always reserved; before it only discovery leases
     assert set(later[first:]) == {reserved}, later
     assert all(_in_range(ip) for ip in later[:first]), later
-    assert _wait(lambda: MAC not in _leases(bed.url), timeout=10)
+    assert _wait(lambda: MAC not in discovery.held(bed.url), timeout=10)
     print('discovery: lease %s (60 s), node %s created by auto-discovery, '
           'deployed with %s' % (dhcp[0]['ip'], uuid, reserved))
 

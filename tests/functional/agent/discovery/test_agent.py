@@ -10,7 +10,6 @@ it gets its reserved address, and the discovery row is freed. A flood of
 still served. Counts are printed for the report; time is not asserted.
 """
 
-import datetime
 import json
 import os
 import pathlib
@@ -19,10 +18,10 @@ import time
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from tests import confutils
 from tests.fixtures import dhcp_bed as c
+from tests.fixtures import discovery
 from tests.fixtures import netns
 from tests.fixtures import segments
 from tests.functional.agent.dhcp.test_real_clients import client_script
@@ -83,7 +82,7 @@ def bed(request):
             mgr.upsert_reservation(MAC_RESERVED, node, hostname='known')
             for f in os.listdir(dbdir):
                 os.chmod(os.path.join(dbdir, f), 0o666)
-            b.mgr, b.database = mgr, database
+            b.mgr, b.url = mgr, url
             b.agent = netns.start_agent(
                 lab, b.agent_ns, AGENT,
                 extra_sections={
@@ -100,16 +99,6 @@ def bed(request):
                 mgr.close()
 
 
-def leases(bed):
-    """{mac: address} of the unexpired discovery leases in the database."""
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    with bed.database.reader.connect() as conn:
-        rows = conn.execute(sa.text(
-            'SELECT mac, address FROM vmetal_discovery_leases WHERE mac IS '
-            'NOT NULL AND expires_at > :now'), {'now': now}).all()
-    return dict(rows)
-
-
 def test_unenrolled_server_gets_a_discovery_lease_then_its_reservation(bed):
     ns = bed.client(MAC_NEW)
     script, events = client_script(bed.lab, 'udhcpc-disc')
@@ -122,7 +111,7 @@ def test_unenrolled_server_gets_a_discovery_lease_then_its_reservation(bed):
         assert 'ip=172.22.0.200 ' in bound[0], bound
         assert 'lease=%d ' % LEASE in bound[0]
         assert 'router=172.22.0.1 ' in bound[0]
-        assert leases(bed) == {MAC_NEW: '172.22.0.200'}
+        assert discovery.held(bed.url) == {MAC_NEW: '172.22.0.200'}
 
         # Ironic enrolls it and the vmetal interface allocates
         node = str(uuid.uuid4())
@@ -144,21 +133,21 @@ def test_unenrolled_server_gets_a_discovery_lease_then_its_reservation(bed):
     assert 'lease=%d ' % LEASE not in got[0]
     # its discovery row was freed at that exchange (or by the sweep)
     deadline = time.monotonic() + 3 * SYNC
-    while MAC_NEW in leases(bed) and time.monotonic() < deadline:
+    while MAC_NEW in discovery.held(bed.url) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert MAC_NEW not in leases(bed)
+    assert MAC_NEW not in discovery.held(bed.url)
 
 
 def test_random_mac_flood_fills_no_more_than_the_cap(bed):
     probe = bed.client(MAC_RESERVED)
-    before = len(leases(bed))
+    before = len(discovery.held(bed.url))
     out = probe.run(netns.PYTHON, '-m', 'tests.fixtures.dhcp_flood',
                     json.dumps({'iface': 'eth0', 'kind': 'discover',
                                 'count': FLOOD, 'seed': 7, 'linger': 2}),
                     timeout=240, cwd=netns.REPO,
                     env=dict(os.environ, PYTHONPATH=netns.REPO))
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    held = leases(bed)
+    held = discovery.held(bed.url)
     offers = res['replies'].get('2', 0)
     print('discovery flood: %d random-MAC DISCOVERs, %d OFFERs, %d leases '
           'in the database (cap %d, %d before)'
@@ -177,5 +166,5 @@ def test_random_mac_flood_fills_no_more_than_the_cap(bed):
             break
     assert reserved['ack']['yiaddr'] == bed.reserved
     assert late['offer'] is None
-    assert MAC_LATE not in leases(bed)
+    assert MAC_LATE not in discovery.held(bed.url)
     assert bed.agent.proc.poll() is None

@@ -15,10 +15,10 @@ import pathlib
 import re
 import uuid
 
-import sqlalchemy as sa
 
 from tests import confutils
 from tests.fixtures import dhcp_bed as c
+from tests.fixtures import discovery
 from tests.fixtures import netns
 from tests.functional.agent.sources import outage_bed as ob
 from tests.functional.agent.sources.test_outages import pg  # noqa: F401
@@ -46,17 +46,6 @@ def _agent(bed, ns, address, url, name, iface):
                         'DEFAULT': {'debug': 'false',
                                     'use_stderr': 'true'}},
         name=name)
-
-
-def _held(url):
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return dict(conn.execute(sa.text(
-                'SELECT mac, address FROM vmetal_discovery_leases '
-                'WHERE mac IS NOT NULL')).all())
-    finally:
-        engine.dispose()
 
 
 def _granted(agent):
@@ -93,7 +82,7 @@ def test_two_agents_agree_and_an_outage_is_silence(bed, pg):  # noqa: F811
                           timeout=120, cwd=netns.REPO,
                           env={'PYTHONPATH': netns.REPO})
         assert flood.returncode == 0
-        held = _held(url)
+        held = discovery.held(url, unexpired=False)
         by_a, by_b = _granted(a), _granted(b)
         both = set(by_a) & set(by_b)
         print('two agents: %d leases in the database (cap %d), %d by A, %d '
