@@ -163,5 +163,8 @@ class DiscoveryLeaseRecord(Base):
                         nullable=False)
     slot = sa.Column(sa.Integer, nullable=False)
     address = sa.Column(sa.String(ADDRESS_LEN), nullable=False)
+    # The discovery range ``slot`` counts in: a row of an older range of
+    # the pool is stale and dropped by the next take.
+    span = sa.Column(sa.String(2 * ADDRESS_LEN + 1), nullable=False)
     mac = sa.Column(sa.String(17), nullable=True)
     expires_at = sa.Column(sa.DateTime, nullable=False)

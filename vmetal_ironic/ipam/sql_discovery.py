@@ -49,6 +49,11 @@ class Range:
     mtu: int | None
 
     @property
+    def span(self) -> str:
+        """The range as recorded on its lease rows."""
+        return '%s-%s' % (self.address(0), self.address(self.size - 1))
+
+    @property
     def size(self) -> int:
         return self.last - self.first + 1
 
@@ -107,8 +112,7 @@ def take(session: orm.Session, rng: Range, mac: str,
             mine.mac, mine.expires_at = None, now
         return None, RESERVED
     if mine is not None:
-        if mine.pool_id == rng.pool_id and mine.slot < rng.size \
-                and mine.address == rng.address(mine.slot):
+        if mine.pool_id == rng.pool_id and mine.span == rng.span:
             mine.expires_at = expires
             return mine.address, None
         mine.mac, mine.expires_at = None, now      # another pool's
@@ -116,18 +120,20 @@ def take(session: orm.Session, rng: Range, mac: str,
     # One cap check at a time per pool: the pool row's lock.
     session.execute(_lock(sa.select(PoolRow.id).where(
         PoolRow.id == rng.pool_id), session)).first()
+    # Rows of an older range of the pool (the range was changed) go.
+    session.execute(sa.delete(Lease).where(
+        Lease.pool_id == rng.pool_id, Lease.span != rng.span))
     in_use = session.execute(sa.select(sa.func.count(Lease.id)).where(
         Lease.pool_id == rng.pool_id, Lease.mac.is_not(None),
         Lease.expires_at > now)).scalar_one()
     if in_use >= cap:
         return None, CAP
     reuse = session.execute(_lock(sa.select(Lease).where(
-        Lease.pool_id == rng.pool_id, Lease.expires_at <= now,
-        Lease.slot < rng.size).order_by(Lease.expires_at, Lease.id).limit(1),
+        Lease.pool_id == rng.pool_id, Lease.expires_at <= now).order_by(
+            Lease.expires_at, Lease.id).limit(1),
         session)).scalar_one_or_none()
     if reuse is not None:
         reuse.mac, reuse.expires_at = mac, expires
-        reuse.address = rng.address(reuse.slot)
         return reuse.address, None
     top = session.execute(sa.select(sa.func.max(Lease.slot)).where(
         Lease.pool_id == rng.pool_id)).scalar()
@@ -136,7 +142,7 @@ def take(session: orm.Session, rng: Range, mac: str,
         return None, FULL
     address = rng.address(slot)
     session.add(Lease(pool_id=rng.pool_id, slot=slot, address=address,
-                      mac=mac, expires_at=expires))
+                      span=rng.span, mac=mac, expires_at=expires))
     session.flush()
     return address, None
 

@@ -111,3 +111,18 @@ def test_a_pool_without_a_range_has_none(make_manager):
     mgr = make_manager(POOLS.replace(
         'discovery_range = 172.22.0.200-172.22.0.203\n', ''))
     assert discovery.DiscoveryLeases(database=mgr._database).ranges() == []
+
+
+def test_a_changed_range_drops_the_rows_of_the_old_one(store):
+    _, leases = store
+    [rng] = leases.ranges()
+    for i in range(3):
+        leases.take(rng, mac(i), 60, cap=10, now=NOW)
+    moved = sql_discovery.Range(**dict(
+        rng.__dict__, first=rng.first + 2, last=rng.last + 4))
+    # the holder of an old-range address gets one of the new range
+    assert leases.take(moved, mac(0), 60, cap=10, now=at(1)) == \
+        ('172.22.0.202', None)
+    assert leases.take(moved, mac(1), 60, cap=10, now=at(1)) == \
+        ('172.22.0.203', None)
+    assert leases.in_use(now=at(1)) == {'prov': 2}

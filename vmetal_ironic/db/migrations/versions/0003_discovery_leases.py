@@ -29,6 +29,7 @@ def upgrade():
                   nullable=False),
         sa.Column('slot', sa.Integer, nullable=False),
         sa.Column('address', sa.String(64), nullable=False),
+        sa.Column('span', sa.String(129), nullable=False),
         sa.Column('mac', sa.String(17), nullable=True),
         sa.Column('expires_at', sa.DateTime, nullable=False),
         sa.UniqueConstraint('pool_id', 'address',
