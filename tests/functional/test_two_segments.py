@@ -17,8 +17,6 @@ import os
 import pathlib
 import secrets
 import shutil
-import signal
-import sys
 import tempfile
 
 import pytest
@@ -35,27 +33,14 @@ TEST_TIMEOUT = 300
 PROBE_IP = '172.22.0.250'
 
 
-def _require():
-    if not netns.have_root():
-        pytest.skip('needs root: network namespaces')
-    if not os.path.exists(os.path.join(os.path.dirname(sys.executable),
-                                       'ironic')):
-        pytest.skip('the "ironic" command of Ironic 39 is not installed')
-    missing = netns.missing_binaries('ip', 'setpriv', 'udhcpc', 'curl')
-    if missing:
-        pytest.fail('missing binaries: %s' % ', '.join(missing))
+_require = seg.require
 
 
 @pytest.fixture(autouse=True)
 def deadline():
     """Bound each test (the bed's clean-up still runs on expiry)."""
-    def expired(*args):
-        raise TimeoutError('test ran past %ss' % TEST_TIMEOUT)
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+    with seg.deadline(TEST_TIMEOUT):
+        yield
 
 
 @pytest.fixture(scope='module')

@@ -36,6 +36,7 @@ from vmetal_ironic.agent.dhcp import handlers
 from vmetal_ironic.agent.dhcp import netboot
 from vmetal_ironic.agent.dhcp import server as server_mod
 from vmetal_ironic.agent.dhcp import transport
+from vmetal_ironic.agent import discovery
 from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import ipam as ipam_source
@@ -108,6 +109,10 @@ def validate(conf) -> list[str]:
     sources = configured_sources(conf)
     from vmetal_ironic.agent.http import callback
     callback.validate(conf)
+    if g.discovery_enabled and dhcp_conf.SOURCE_IPAM not in sources:
+        raise exception.ConfigError(
+            reason=_('[dhcp_agent]discovery_enabled needs the "ipam" source '
+                     '(discovery leases live in the IPAM database)'))
     if dhcp_conf.SOURCE_FILE in sources and not g.reservations_file:
         raise exception.ConfigError(
             reason=_('[dhcp_agent]sources includes "file" but '
@@ -149,7 +154,12 @@ class AgentService:
         if dhcp_conf.SOURCE_FILE in sources:
             self.add(file_source.FileSource(
                 self.table, g.reservations_file, g.lease_time, defaults))
-        self.add(make_dhcp_server(self.conf, self.table))
+        server = make_dhcp_server(self.conf, self.table)
+        self.add(server)
+        server.discovery = discovery.make(
+            self.conf, socket.inet_aton(g.server_address), defaults)
+        if server.discovery is not None:
+            self.add(server.discovery)
         for c in optional_components(self.conf, self.table):
             self.add(c)
         check_descriptors(self.conf, [c.name for c in self.components])

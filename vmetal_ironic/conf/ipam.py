@@ -109,6 +109,16 @@ pool_opts = [
                help=_('VLAN of the pool\'s network, if tagged.')),
     cfg.StrOpt('domain',
                help=_('DNS domain given to the nodes of this pool.')),
+    cfg.StrOpt('discovery_range',
+               help=_('IPv4 addresses ("FIRST-LAST" or a CIDR block) '
+                      'leased for a short time to servers that are not '
+                      'enrolled, so that they can boot the inspection '
+                      'ramdisk and be discovered (doc/discovery.md). Off '
+                      'when unset. It must lie in the network, outside '
+                      '"ranges" (which must then be set) and the '
+                      'exclusions; allocations and pins never use it. '
+                      'Served only by agents with '
+                      '[dhcp_agent]discovery_enabled.')),
 ]
 
 

@@ -40,6 +40,9 @@ class PoolRecord(Base):
     # before schema 0002; the next pool sync fills them).
     ranges = sa.Column(db_types.JsonEncodedList, nullable=True)
     exclude = sa.Column(db_types.JsonEncodedList, nullable=True)
+    # "FIRST-LAST" leased to unknown MACs by the agents (None: off).
+    discovery_range = sa.Column(sa.String(2 * ADDRESS_LEN + 1),
+                                nullable=True)
     size = sa.Column(sa.String(SIZE_LEN), nullable=False)
     # Digest of the address space; the cursor restarts when it changes.
     space_fingerprint = sa.Column(sa.String(64), nullable=False)
@@ -133,3 +136,37 @@ class Counter(Base):
 
     name = sa.Column(sa.String(32), primary_key=True)
     value = sa.Column(sa.BigInteger, nullable=False, default=0)
+
+
+class DiscoveryLeaseRecord(Base):
+    """A short lease of a pool's discovery range to an unknown MAC.
+
+    Written by the DHCP agents (the one write path they have), so that
+    several agents agree on who holds which address. One row per address
+    ever leased: a free or expired row (``mac`` NULL or ``expires_at``
+    past) is reused before a new address is taken, so the table never
+    holds more rows than the range has addresses. ``slot`` is the
+    address's position in the range (the next fresh one is max + 1).
+    """
+
+    __tablename__ = 'vmetal_discovery_leases'
+    __table_args__ = (
+        sa.UniqueConstraint('pool_id', 'address',
+                            name='uniq_vmetal_discovery_leases0pool_address'),
+        sa.UniqueConstraint('pool_id', 'slot',
+                            name='uniq_vmetal_discovery_leases0pool_slot'),
+        sa.UniqueConstraint('mac', name='uniq_vmetal_discovery_leases0mac'),
+        sa.Index('vmetal_discovery_leases_expiry_idx',
+                 'pool_id', 'expires_at'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    pool_id = sa.Column(sa.Integer, sa.ForeignKey('vmetal_pools.id'),
+                        nullable=False)
+    slot = sa.Column(sa.Integer, nullable=False)
+    address = sa.Column(sa.String(ADDRESS_LEN), nullable=False)
+    # The discovery range ``slot`` counts in: a row of an older range of
+    # the pool is stale and dropped by the next take.
+    span = sa.Column(sa.String(2 * ADDRESS_LEN + 1), nullable=False)
+    mac = sa.Column(sa.String(17), nullable=True)
+    expires_at = sa.Column(sa.DateTime, nullable=False)

@@ -44,6 +44,16 @@ class PoolSpec:
     vlan_id: int | None = None
     domain: str | None = None
     ntp_servers: tuple[str, ...] = ()
+    discovery_range: str | None = None
+
+    @property
+    def discovery(self) -> tuple[int, int] | None:
+        """The discovery range as (first, last) integers, or None."""
+        if not self.discovery_range:
+            return None
+        block = _to_set([self.discovery_range]).iter_ipranges()
+        r = next(iter(block))
+        return r.first, r.last
 
     @property
     def version(self) -> int:
@@ -96,6 +106,12 @@ class PoolSpec:
             raise exception.InvalidAddress(
                 address=address,
                 reason=_('excluded in pool "%s"') % self.name)
+        discovery = self.discovery
+        if discovery is not None and \
+                discovery[0] <= int(address) <= discovery[1]:
+            raise exception.InvalidAddress(
+                address=address,
+                reason=_('in the discovery range of pool "%s"') % self.name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,13 +294,17 @@ def parse_pool(name: str, values: Mapping[str, Any]) -> PoolSpec:
     if len(set(resource_classes)) != len(resource_classes):
         _fail(name, 'resource_classes', ','.join(resource_classes),
               _('lists a resource class twice'))
+    discovery = _discovery_range(name, values.get('discovery_range'),
+                                 network, range_texts, ranges_set,
+                                 spec_reserved)
     return PoolSpec(
         name=name, network=network, gateway=gateway, space=space,
         ranges=tuple(r.strip() for r in range_texts),
         exclude=tuple(e.strip() for e in exclude_texts),
         dns_servers=dns_servers, resource_classes=resource_classes,
         mtu=values.get('mtu'), routes=routes, vlan_id=values.get('vlan_id'),
-        domain=(values.get('domain') or None), ntp_servers=ntp_servers)
+        domain=(values.get('domain') or None), ntp_servers=ntp_servers,
+        discovery_range=discovery)
 
 
 def _same_version(pool: str, option: str, text: str,
@@ -295,6 +315,42 @@ def _same_version(pool: str, option: str, text: str,
               _('an IPv%(got)d address for an IPv%(want)d pool')
               % {'got': address.version, 'want': network.version})
     return address
+
+
+def _discovery_range(pool: str, text: str | None,
+                     network: netaddr.IPNetwork, range_texts: list[str],
+                     ranges_set: netaddr.IPSet,
+                     reserved: set[netaddr.IPAddress]) -> str | None:
+    """Validate ``discovery_range``; returns it normalised, or None.
+
+    The range is leased by the agent to unknown MACs, so it must never
+    meet an address the allocator or a pin may hand out: it lies outside
+    ``ranges`` (which must be set: without them the whole network is
+    allocated) and holds neither the network, broadcast nor gateway
+    address. DHCPv4 only.
+    """
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    if network.version != 4:
+        _fail(pool, 'discovery_range', text,
+              _('discovery is served by DHCPv4: an IPv4 pool only'))
+    block = _block(pool, 'discovery_range', text, network)
+    if not range_texts:
+        _fail(pool, 'discovery_range', text,
+              _('set "ranges" too: without them the whole network is '
+                'handed out to nodes'))
+    overlap = ranges_set & netaddr.IPSet(block)
+    if overlap:
+        _fail(pool, 'discovery_range', text,
+              _('overlaps "ranges" at %s')
+              % next(iter(overlap.iter_ipranges())))
+    for address in sorted(reserved):
+        if block.first <= int(address) <= block.last:
+            _fail(pool, 'discovery_range', text,
+                  _('holds the network, broadcast or gateway address %s')
+                  % address)
+    return '%s-%s' % (block[0], block[-1])
 
 
 def _route(pool: str, text: str,
@@ -363,8 +419,11 @@ def _check_disjoint(pool: PoolSpec, other: PoolSpec) -> None:
                   _('overlaps the network %(net)s of pool "%(other)s"')
                   % {'net': other.network.cidr, 'other': other.name})
         return
-    for first, last in pool.space.blocks:
-        for ofirst, olast in other.space.blocks:
+    mine = pool.space.blocks + ([pool.discovery] if pool.discovery else [])
+    theirs = other.space.blocks + (
+        [other.discovery] if other.discovery else [])
+    for first, last in mine:
+        for ofirst, olast in theirs:
             if first <= olast and ofirst <= last:
                 _fail(pool.name, 'ranges',
                       ','.join(pool.ranges) or pool.network.cidr,

@@ -19,7 +19,8 @@ from vmetal_ironic.ipam import pools as pools_mod
 #: The recorded fields an operator sets, in the order drift is reported.
 CONFIGURED_FIELDS = ('cidr', 'gateway', 'ranges', 'exclude', 'dns_servers',
                      'mtu', 'routes', 'vlan_id', 'domain',
-                     'resource_classes', 'ntp_servers')
+                     'resource_classes', 'ntp_servers',
+                     'discovery_range')
 
 #: Drift field of a pool configured here but not recorded, or the reverse.
 PRESENCE = 'pool'
@@ -59,6 +60,7 @@ def values_of(spec: pools_mod.PoolSpec) -> dict[str, Any]:
         'ranges': list(spec.ranges), 'exclude': list(spec.exclude),
         'size': str(rec.size),
         'space_fingerprint': spec.space.fingerprint(),
+        'discovery_range': spec.discovery_range,
     }
 
 
@@ -77,6 +79,7 @@ def spec_of(name: str, values: Mapping[str, Any]) -> pools_mod.PoolSpec:
         'ntp_servers': list(values.get('ntp_servers') or []),
         'mtu': values.get('mtu'), 'vlan_id': values.get('vlan_id'),
         'domain': values.get('domain'),
+        'discovery_range': values.get('discovery_range'),
         'routes': ['%(destination)s via %(gateway)s' % r
                    for r in values.get('routes') or []],
     })

@@ -29,7 +29,8 @@ PoolRow = models.PoolRecord
 _COLUMNS = (
     'version', 'cidr', 'prefixlen', 'netmask', 'gateway', 'dns_servers',
     'mtu', 'routes', 'vlan_id', 'domain', 'resource_classes', 'ranges',
-    'exclude', 'size', 'space_fingerprint', 'ntp_servers')
+    'exclude', 'size', 'space_fingerprint', 'ntp_servers',
+    'discovery_range')
 
 
 def _values(row: PoolRow) -> dict[str, Any]:

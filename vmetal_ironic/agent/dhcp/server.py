@@ -9,7 +9,7 @@ xid and MAC and the loop goes on (STYLE habit 3).
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from oslo_log import log
 
@@ -55,6 +55,8 @@ class DHCPServer(component.Component):
         self.chain = chain
         self.transport_factory = transport_factory
         self.transport: transport_mod.Transport | None = None
+        # Leases for unknown MACs (agent/discovery.py); None: silence.
+        self.discovery: Any = None
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._bad = RateLimitedLog()
@@ -83,6 +85,8 @@ class DHCPServer(component.Component):
         host = table.by_mac.get(req.chaddr)
         if host is None:
             host = table.lookup(req.chaddr, req.options)
+            if host is None and self.discovery is not None:
+                host = self.discovery.host_for(req)
             if host is None:
                 self.stats['unknown'] += 1
                 metrics.dropped(metrics.DROP_UNKNOWN_MAC)
@@ -90,6 +94,8 @@ class DHCPServer(component.Component):
                     LOG.debug('%s xid %#x from %s: no reservation, silence',
                               codec.msg_name(req.msg_type), req.xid, req.mac)
                 return None
+        elif self.discovery is not None and self.discovery.leased:
+            self.discovery.seen_reserved(req.chaddr)
         if req.giaddr != codec.ZERO4 and not host.net.contains(req.giaddr):
             metrics.dropped(metrics.DROP_RELAY_NOT_ALLOWED)
             self._log.info('%s xid %#x from %s relayed by %s, outside the '

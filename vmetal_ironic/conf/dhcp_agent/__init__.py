@@ -8,12 +8,14 @@ module per part of the agent:
   side, and their limits;
 * :mod:`.callback`: the callback listener on the cluster side and the TLS
   it serves;
-* :mod:`.metrics`: the metrics and health endpoint on the cluster side.
+* :mod:`.metrics`: the metrics and health endpoint on the cluster side;
+* :mod:`.discovery`: leases for MACs without a reservation (off).
 """
 
 from vmetal_ironic.conf.dhcp_agent import bridge
 from vmetal_ironic.conf.dhcp_agent import callback
 from vmetal_ironic.conf.dhcp_agent import dhcp
+from vmetal_ironic.conf.dhcp_agent import discovery
 from vmetal_ironic.conf.dhcp_agent import metrics
 
 GROUP = 'dhcp_agent'
@@ -22,7 +24,8 @@ SOURCE_FILE = dhcp.SOURCE_FILE
 SOURCE_IPAM = dhcp.SOURCE_IPAM
 
 #: Every option of the group.
-opts = dhcp.opts + bridge.opts + callback.opts + metrics.opts
+opts = (dhcp.opts + bridge.opts + callback.opts + metrics.opts
+        + discovery.opts)
 
 
 def register_opts(conf):
