@@ -102,6 +102,9 @@ class Registry:
         self._save_lock = threading.Lock()
         self._index: dict[bytes, bytes] = {}
         self._indexed_at = 0.0
+        # Active-active (see _reload_for): set by the callback bridge.
+        self.shared = False
+        self._loaded_mtime: int | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -145,6 +148,8 @@ class Registry:
         """The entry of ``rid`` if its reservation still holds."""
         entry = self._entries.get(rid)
         if entry is None:
+            entry = self._reload_for(rid)
+        if entry is None:
             return routes.Refusal(404, 'unknown ramdisk')
         t = entry.target
         host = self.table.by_mac.get(t.mac)
@@ -157,6 +162,27 @@ class Registry:
             return routes.Refusal(403, '%s is no longer a reservation of '
                                        'node %s' % (t.ip, t.node_uuid))
         return entry
+
+    def _reload_for(self, rid: str) -> Entry | None:
+        """Active-active: ``rid`` as another replica registered it.
+
+        Replicas sharing ``state_dir`` share this file; the one holding the
+        shared address writes it. After a failover the new holder does
+        not know the ramdisks the old one registered: on a miss it re-reads
+        the file once it changed, so the conductor's next call finds its
+        ramdisk without waiting for the next heartbeat.
+        """
+        if not self.shared or self.path is None:
+            return None
+        try:
+            mtime = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return None
+        if mtime == self._loaded_mtime:
+            return None
+        self._loaded_mtime = mtime
+        self.load()
+        return self._entries.get(rid)
 
     # --- the state file
 

@@ -11,6 +11,7 @@ through the other agent.
 import hashlib
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -161,6 +162,10 @@ def test_agent_killed_mid_deploy_and_mid_exchange(aa):
     assert [r['server_id'] for r in offers] == [c.PROV[1], c.PROV[2]]
     aa.kill9(h)
     killed = time.monotonic()
+    mover = threading.Thread(target=lambda: moved.append(
+        aa.wait_holder(o)), daemon=True)
+    moved = []
+    mover.start()
     n_events = len(lines)
     # ... whose REQUEST now gets silence (the other agent is not the one named),
     assert probe(aa.client_c, mac=c.MAC_C, send='select',
@@ -171,16 +176,22 @@ def test_agent_killed_mid_deploy_and_mid_exchange(aa):
         [(c.IP_C, c.PROV[o])]
 
     # The shared addresses move to the other agent (keepalived: /healthz failed).
-    moved = aa.wait_holder(o)
-    print('VIPs moved %.1f s after the SIGKILL' % (moved - killed))
+    mover.join(timeout=60)
+    assert moved, 'the VIPs did not move'
+    print('VIPs moved %.1f s after the SIGKILL' % (moved[0] - killed))
     # Boot files through the same URL, now served by the other agent.
     assert kernel_via_vip(ns_a) == KERNEL_SHA
+    # The conductor reaches the ramdisk at the same URL right away, before
+    # its next heartbeat: the new holder reads the shared registry.
+    status, body = conductor(aa, url, ca)
+    assert status == 200 and json.loads(body)['ramdisk'] == 'ramdisk-a'
+    assert 'ramdisks loaded from' in aa.agents[o].log()
     # The ramdisk's next heartbeat reaches Ironic through the other agent with the
     # same callback URL and CA (Ironic refuses a changed one) ...
     again = ramdisk_heartbeat(aa, ns_a)
     assert again['callback_url'] == url
     assert again['agent_verify_ca'] == doc['agent_verify_ca']
-    # ... and the conductor reaches the ramdisk at that URL via the other agent.
+    # ... and the conductor still reaches the ramdisk at that URL.
     status, body = conductor(aa, url, ca)
     assert status == 200 and json.loads(body)['ramdisk'] == 'ramdisk-a'
     assert url.rsplit('/', 1)[1] in aa.agents[o].log()
