@@ -207,6 +207,8 @@ def bench_server(name, bed, opts):
     # Two agents: DHCP clients broadcast (each agent answers, the client
     # requests from the first OFFER's server identifier).
     target = '255.255.255.255' if len(specs) > 1 else bed.server_ip
+    # perfdhcp needs -B to send to the broadcast address
+    broadcast = ['-B'] if len(specs) > 1 else []
     server_ids = sorted({servers.SERVER_ID[ns](bed) for ns, _ in specs})
     result = {'server': name, 'clients': len(bed.reservations),
               'duration_s': opts.duration, 'target': target,
@@ -219,11 +221,13 @@ def bench_server(name, bed, opts):
                 raise RuntimeError('%s exited (%s); see %s' % (
                     name, server.poll(), log.name))
             # ready: the last reserved MAC gets an OFFER
-            if perfdhcp(bed, ['-b', 'mac=' + last_mac, '-R', '1', '-n', '1',
-                              '-r', '10', '-W', '200000', target],
-                        timeout=5).get('offers') and (
-                    len(specs) == 1 or verify.answered_by_all(
-                        bed, last_mac, server_ids)):
+            if len(specs) > 1:
+                # every agent OFFERs the last reserved address
+                if verify.answered_by_all(bed, last_mac, server_ids):
+                    break
+            elif perfdhcp(bed, ['-b', 'mac=' + last_mac, '-R', '1', '-n',
+                                '1', '-r', '10', '-W', '200000', target],
+                          timeout=5).get('offers'):
                 break
             time.sleep(0.05)
             if time.monotonic() > deadline:
@@ -237,7 +241,8 @@ def bench_server(name, bed, opts):
             stats = perfdhcp(bed, [
                 '-R', str(len(bed.reservations)), '-b', 'mac=' +
                 client_mac(0), '-r', str(rate), '-p', str(opts.duration),
-                '-W', '500000', target], timeout=opts.duration + 30)
+                '-W', '500000'] + broadcast + [target],
+                timeout=opts.duration + 30)
             stats['cpu_s'] = server.cpu_s() - cpu
             # perfdhcp's own "Rate" counts the exit wait (-W) as well
             stats['rate'] = stats['acks'] / opts.duration

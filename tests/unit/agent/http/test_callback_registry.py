@@ -133,3 +133,23 @@ def test_an_unwritable_state_dir_keeps_serving(tmp_path):
     reg = registry.Registry(_table(), state_dir=str(missing))
     reg.register(RID, _target(), None)
     assert reg.resolve(RID).target == _target()
+
+
+def test_active_active_a_miss_rereads_the_shared_file(tmp_path):
+    # Replica 1 registers; replica 2 (same state_dir) started before that.
+    one = registry.Registry(_table(), state_dir=str(tmp_path))
+    two = registry.Registry(_table(), state_dir=str(tmp_path))
+    two.shared = True
+    assert two.load() == 0
+    one.register(RID, _target(), None)
+    assert two.resolve(RID).target == _target()
+    # unknown ids still get 404, without re-reading an unchanged file
+    assert isinstance(two.resolve(RID2), routes.Refusal)
+    assert two.resolve(RID2).status == 404
+
+
+def test_one_agent_does_not_reread_on_a_miss(tmp_path):
+    one = registry.Registry(_table(), state_dir=str(tmp_path))
+    two = registry.Registry(_table(), state_dir=str(tmp_path))
+    one.register(RID, _target(), None)
+    assert two.resolve(RID).status == 404
