@@ -15,6 +15,7 @@ import pytest
 LONG_FIXTURES = {
     'ironic': 600,     # a real Ironic 39 conductor and API, fake IPA
     'vm_bed': 600,     # QEMU guests booting through the agent
+    'aa': 300,         # two agents + keepalived, real clients, QEMU, kill
 }
 
 

@@ -26,12 +26,34 @@ KERNEL = os.urandom(3 * 1024 * 1024)
 KERNEL_SHA = hashlib.sha256(KERNEL).hexdigest()
 
 
+# The agents' default iPXE script URL names the VIP (service_address).
+BOOT_IPXE = b"""#!ipxe
+echo vmetal active-active: boot.ipxe is running
+chain http://%s:8080/proof/${net0/mac:hexhyp}/${net0/ip} ||
+""" % c.VIP_PROV.encode()
+PROOF_IPXE = b"""#!ipxe
+echo vmetal active-active: proof reached
+poweroff ||
+sleep 300
+"""
+VM_TIMEOUT = 60
+
+
+def write(root, rel, data):
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+    with open(path, 'wb') as f:
+        f.write(data)
+    os.chmod(path, 0o644)
+
+
 @pytest.fixture(scope='module')
 def aa():
     if not netns.have_root():
         pytest.skip('needs root: network namespaces')
     missing = netns.missing_binaries('ip', 'setpriv', 'curl', 'keepalived',
-                                     'dhclient', 'udhcpc')
+                                     'dhclient', 'udhcpc',
+                                     'qemu-system-x86_64')
     if missing:
         pytest.fail('missing binaries: %s' % ', '.join(missing))
     with netns.Lab('vaa') as lab:
@@ -39,6 +61,9 @@ def aa():
         with open(os.path.join(b.boot_dir, 'kernel'), 'wb') as f:
             f.write(KERNEL)
         os.chmod(os.path.join(b.boot_dir, 'kernel'), 0o644)
+        write(b.boot_dir, 'boot.ipxe', BOOT_IPXE)
+        write(b.boot_dir, 'proof/%s/%s' % (c.MAC_VM.replace(':', '-'),
+                                           c.IP_VM), PROOF_IPXE)
         b.start_cluster_side()
         b.start_agent(1)
         b.start_agent(2)
@@ -167,7 +192,7 @@ def test_agent_killed_mid_deploy_and_mid_exchange(aa):
     moved = []
     mover.start()
     n_events = len(lines)
-    # ... whose REQUEST now gets silence (the other agent is not the one named),
+    # ... whose REQUEST now gets silence (the other agent is not named),
     assert probe(aa.client_c, mac=c.MAC_C, send='select',
                  server_id=c.PROV[h], requested=c.IP_C) == []
     # and the client's next DISCOVER is answered by the other agent alone.
@@ -175,7 +200,7 @@ def test_agent_killed_mid_deploy_and_mid_exchange(aa):
     assert [(r['yiaddr'], r['server_id']) for r in offers] == \
         [(c.IP_C, c.PROV[o])]
 
-    # The shared addresses move to the other agent (keepalived: /healthz failed).
+    # The shared addresses move to the other agent (/healthz failed).
     mover.join(timeout=60)
     assert moved, 'the VIPs did not move'
     print('VIPs moved %.1f s after the SIGKILL' % (moved[0] - killed))
@@ -186,8 +211,8 @@ def test_agent_killed_mid_deploy_and_mid_exchange(aa):
     status, body = conductor(aa, url, ca)
     assert status == 200 and json.loads(body)['ramdisk'] == 'ramdisk-a'
     assert 'ramdisks loaded from' in aa.agents[o].log()
-    # The ramdisk's next heartbeat reaches Ironic through the other agent with the
-    # same callback URL and CA (Ironic refuses a changed one) ...
+    # The ramdisk's next heartbeat reaches Ironic through the other agent
+    # with the same callback URL and CA (Ironic refuses a changed one) ...
     again = ramdisk_heartbeat(aa, ns_a)
     assert again['callback_url'] == url
     assert again['agent_verify_ca'] == doc['agent_verify_ca']
@@ -214,8 +239,8 @@ def test_agent_killed_mid_deploy_and_mid_exchange(aa):
 
     # udhcpc after the failover: bound by the other agent.
     script, ev = client_script(aa.lab, 'udhcpc-c')
-    p = aa.client_c.popen('udhcpc', '-f', '-i', 'eth0', '-s', script, '-t', '10',
-                   '-T', '1', '-A', '1')
+    p = aa.client_c.popen('udhcpc', '-f', '-i', 'eth0', '-s', script,
+                          '-t', '10', '-T', '1', '-A', '1')
     try:
         got = wait_lines(ev, ['bound'], timeout=15)
     finally:
@@ -223,9 +248,40 @@ def test_agent_killed_mid_deploy_and_mid_exchange(aa):
         aa.client_c.run('ip', 'addr', 'flush', 'dev', 'eth0')
     assert any(ln.startswith('bound ip=%s ' % c.IP_C) for ln in got), got
 
-    # The killed agent comes back: both serve DHCP again, the VIPs stay (nopreempt).
+    # The killed agent comes back: both serve DHCP again, the VIPs stay
+    # where they are (nopreempt).
     aa.start_agent(h)
     offers = probe(aa.client_c, mac=c.MAC_C, send='discover')
     assert [r['server_id'] for r in offers] == [c.PROV[1], c.PROV[2]]
     time.sleep(3)
     assert aa.holder() == o
+
+
+def test_qemu_pxe_boot_with_the_vip_holder_killed_as_it_starts(aa):
+    """SeaBIOS + iPXE: DHCP from either agent, boot.ipxe through the VIP.
+
+    The VIP holder is killed as the machine powers on: the firmware's
+    DHCP, its script and the proof URL are served by the survivor.
+    """
+    h = aa.holder()
+    o = 3 - h
+    begin = time.monotonic()
+    proc, console = aa.start_vm('vm', c.MAC_VM)
+    aa.kill9(h)
+    want = 'GET /proof/%s/%s ' % (c.MAC_VM.replace(':', '-'), c.IP_VM)
+    try:
+        deadline = time.monotonic() + VM_TIMEOUT
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(ln.startswith(want) for ln in aa.requests_seen()):
+                break
+            time.sleep(0.5)
+    finally:
+        netns.stop_process(proc)
+    print('QEMU machine: proof after %.1f s' % (time.monotonic() - begin))
+    seen = aa.requests_seen()
+    with open(console, errors='replace') as f:
+        tail = f.read()[-3000:]
+    assert any(ln.startswith(want) for ln in seen), (seen[-5:], tail)
+    assert any(ln.startswith('GET /boot.ipxe ') for ln in seen)
+    assert aa.holder() == o
+    assert c.IP_VM in aa.agents[o].log()
