@@ -135,6 +135,9 @@ class Registry:
     def register(self, rid: str, target: hb.Target,
                  context: ssl.SSLContext | None) -> None:
         """Record (or refresh) a ramdisk; saved when new or changed."""
+        if self.shared and rid not in self._entries:
+            # Active-active: keep what the previous holder wrote.
+            self._refresh()
         with self._lock:
             old = self._entries.get(rid)
             self._entries[rid] = Entry(target, context, time.monotonic())
@@ -172,17 +175,27 @@ class Registry:
         the file once it changed, so the conductor's next call finds its
         ramdisk without waiting for the next heartbeat.
         """
-        if not self.shared or self.path is None:
+        if not self.shared or not self._refresh():
             return None
+        return self._entries.get(rid)
+
+    def _refresh(self) -> bool:
+        """Merge the shared file in if it changed since; True if read.
+
+        Before a new entry is saved too: the new holder's first write
+        must not drop the ramdisks the previous holder registered.
+        """
+        if self.path is None:
+            return False
         try:
             mtime = os.stat(self.path).st_mtime_ns
         except OSError:
-            return None
+            return False
         if mtime == self._loaded_mtime:
-            return None
+            return False
         self._loaded_mtime = mtime
         self.load()
-        return self._entries.get(rid)
+        return True
 
     # --- the state file
 
