@@ -16,6 +16,7 @@ LONG_FIXTURES = {
     'ironic': 600,     # a real Ironic 39 conductor and API, fake IPA
     'vm_bed': 600,     # QEMU guests booting through the agent
     'discovery_bed': 600,   # real Ironic auto-discovery across the agent
+    'aa': 300,         # two agents + keepalived, real clients, QEMU, kill
 }
 
 

@@ -37,6 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
+import verify  # noqa: E402
 
 BASE_MAC = (0x02, 0, 0, 0, 0, 0)
 TICKS = os.sysconf('SC_CLK_TCK')
@@ -55,9 +56,14 @@ def client_mac(i, base=BASE_MAC):
 
 
 class Bed:
-    """Two namespaces and a veth pair; torn down by :meth:`down`."""
+    """Three namespaces on a bridge (a fourth); torn down by :meth:`down`.
 
-    server_if, client_if = 'srv0', 'cli0'
+    ``srv`` holds the server (or the first agent) on ``srv0``, ``srv2`` the
+    second agent of the two-agent mode on ``srv1``, ``cli`` perfdhcp on
+    ``cli0``; the bridge namespace joins them and nothing else.
+    """
+
+    server_if, server2_if, client_if = 'srv0', 'srv1', 'cli0'
 
     def __init__(self, clients, cidr='10.77.0.0/16'):
         net = ipaddress.ip_network(cidr)
@@ -65,6 +71,7 @@ class Bed:
             net.prefixlen
         self.netmask = str(net.netmask)
         self.server_ip, self.client_ip = str(net[1]), str(net[2])
+        self.server2_ip = str(net[3])
         first = int(net[256])
         if clients > net.num_addresses - 512:
             raise SystemExit('%d clients do not fit in %s' % (clients, cidr))
@@ -72,22 +79,33 @@ class Bed:
             first + i))) for i in range(clients)]
         tag = '%d' % os.getpid()
         self.srv, self.cli = 'vmbench-srv-' + tag, 'vmbench-cli-' + tag
+        self.srv2, self.sw = 'vmbench-srv2-' + tag, 'vmbench-sw-' + tag
+        self.namespaces = (self.srv, self.srv2, self.cli, self.sw)
 
     def up(self):
-        for ns in (self.srv, self.cli):
+        for ns in self.namespaces:
             _run('ip', 'netns', 'add', ns)
             _run('ip', '-n', ns, 'link', 'set', 'lo', 'up')
-        _run('ip', 'link', 'add', 'name', self.server_if, 'netns', self.srv,
-             'type', 'veth', 'peer', 'name', self.client_if, 'netns',
-             self.cli)
-        for ns, dev, ip in ((self.srv, self.server_if, self.server_ip),
-                            (self.cli, self.client_if, self.client_ip)):
+            _run('ip', 'netns', 'exec', ns, 'sysctl', '-qw',
+                 'net.ipv4.ip_forward=0')
+        _run('ip', '-n', self.sw, 'link', 'add', 'br0', 'type', 'bridge',
+             'stp_state', '0', 'forward_delay', '0')
+        _run('ip', '-n', self.sw, 'link', 'set', 'br0', 'up')
+        for n, (ns, dev, ip) in enumerate((
+                (self.srv, self.server_if, self.server_ip),
+                (self.srv2, self.server2_if, self.server2_ip),
+                (self.cli, self.client_if, self.client_ip))):
+            port = 'p%d' % n
+            _run('ip', '-n', self.sw, 'link', 'add', port, 'type', 'veth',
+                 'peer', 'name', dev, 'netns', ns)
+            _run('ip', '-n', self.sw, 'link', 'set', port, 'master', 'br0',
+                 'up')
             _run('ip', '-n', ns, 'addr', 'add',
                  '%s/%d' % (ip, self.prefixlen), 'dev', dev)
             _run('ip', '-n', ns, 'link', 'set', dev, 'up')
 
     def down(self):
-        for ns in (self.srv, self.cli):
+        for ns in self.namespaces:
             subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
 
     def exec_in(self, ns, cpu):
@@ -142,17 +160,58 @@ def proc_rss_mb(pid):
     return 0.0
 
 
+class Processes:
+    """The processes of one server under test (two agents: two).
+
+    CPU and RSS are their sums.
+    """
+
+    def __init__(self, procs):
+        self.procs = procs
+
+    def poll(self):
+        """None while all run, else the first exit status."""
+        for p in self.procs:
+            if p.poll() is not None:
+                return p.returncode
+        return None
+
+    def cpu_s(self):
+        return sum(proc_cpu_s(p.pid) for p in self.procs)
+
+    def rss_mb(self):
+        return sum(proc_rss_mb(p.pid) for p in self.procs)
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def bench_server(name, bed, opts):
     workdir = tempfile.mkdtemp(prefix='vmbench-%s-' % name)
-    argv = servers.SERVERS[name](bed, workdir)
+    specs = servers.launch(name, bed, workdir)
     env = dict(os.environ, **servers.ENV.get(name, lambda w: {})(workdir))
     log = open(os.path.join(workdir, 'server.log'), 'w')
     started = time.monotonic()
-    # "ip netns exec" and taskset exec the server: the PID is the server's
-    server = subprocess.Popen(bed.exec_in(bed.srv, 0) + argv, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    # "ip netns exec" and taskset exec the server: the PID is the server's.
+    # Both agents of the two-agent mode share CPU 0, as one server does.
+    server = Processes([subprocess.Popen(
+        bed.exec_in(getattr(bed, ns), 0) + argv, env=env, stdout=log,
+        stderr=subprocess.STDOUT) for ns, argv in specs])
+    # Two agents: DHCP clients broadcast (each agent answers, the client
+    # requests from the first OFFER's server identifier).
+    target = '255.255.255.255' if len(specs) > 1 else bed.server_ip
+    # perfdhcp needs -B to send to the broadcast address
+    broadcast = ['-B'] if len(specs) > 1 else []
+    server_ids = sorted({servers.SERVER_ID[ns](bed) for ns, _ in specs})
     result = {'server': name, 'clients': len(bed.reservations),
-              'duration_s': opts.duration,
+              'duration_s': opts.duration, 'target': target,
               'loadavg_start': round(os.getloadavg()[0], 2)}
     try:
         last_mac = bed.reservations[-1][0]
@@ -160,11 +219,15 @@ def bench_server(name, bed, opts):
         while True:
             if server.poll() is not None:
                 raise RuntimeError('%s exited (%s); see %s' % (
-                    name, server.returncode, log.name))
+                    name, server.poll(), log.name))
             # ready: the last reserved MAC gets an OFFER
-            if perfdhcp(bed, ['-b', 'mac=' + last_mac, '-R', '1', '-n', '1',
-                              '-r', '10', '-W', '200000', bed.server_ip],
-                        timeout=5).get('offers'):
+            if len(specs) > 1:
+                # every agent OFFERs the last reserved address
+                if verify.answered_by_all(bed, last_mac, server_ids):
+                    break
+            elif perfdhcp(bed, ['-b', 'mac=' + last_mac, '-R', '1', '-n',
+                                '1', '-r', '10', '-W', '200000', target],
+                          timeout=5).get('offers'):
                 break
             time.sleep(0.05)
             if time.monotonic() > deadline:
@@ -174,12 +237,13 @@ def bench_server(name, bed, opts):
         steps, best, refining = [], None, False
         rate = opts.start_rate
         while rate <= opts.max_rate:
-            cpu = proc_cpu_s(server.pid)
+            cpu = server.cpu_s()
             stats = perfdhcp(bed, [
                 '-R', str(len(bed.reservations)), '-b', 'mac=' +
                 client_mac(0), '-r', str(rate), '-p', str(opts.duration),
-                '-W', '500000', bed.server_ip], timeout=opts.duration + 30)
-            stats['cpu_s'] = proc_cpu_s(server.pid) - cpu
+                '-W', '500000'] + broadcast + [target],
+                timeout=opts.duration + 30)
+            stats['cpu_s'] = server.cpu_s() - cpu
             # perfdhcp's own "Rate" counts the exit wait (-W) as well
             stats['rate'] = stats['acks'] / opts.duration
             stats['offered'] = rate
@@ -203,15 +267,13 @@ def bench_server(name, bed, opts):
                 cpu_us_per_dora=round(1e6 * best['cpu_s'] / exchanges, 1)
                 if exchanges else None,
                 limited_by_max_rate=best is steps[-1])
-        result['rss_mb'] = round(proc_rss_mb(server.pid), 1)
+        result['rss_mb'] = round(server.rss_mb(), 1)
+        # Every client, once: OFFERs of exactly its reserved address, one
+        # from each server identifier.
+        result['verify'] = verify.check_all(bed, server_ids)
         result['loadavg_end'] = round(os.getloadavg()[0], 2)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
         log.close()
         if not opts.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -221,31 +283,44 @@ def bench_server(name, bed, opts):
 COLUMNS = (('server', '%s'), ('clients', '%d'), ('startup_s', '%.3f'),
            ('rate_per_s', '%.0f'), ('drops_pct', '%.2f'),
            ('cpu_us_per_dora', '%.1f'), ('rss_mb', '%.1f'),
-           ('loadavg_start', '%.2f'))
+           ('verified', '%s'), ('loadavg_start', '%.2f'))
 RATIOS = (('rate_per_s', 'rate'), ('cpu_us_per_dora', 'CPU/DORA'),
           ('rss_mb', 'RSS'), ('startup_s', 'start-up'))
 
 
 def report(results):
+    for r in results:
+        v = r.get('verify') or {}
+        r['verified'] = '%d/%d' % (v.get('exact', 0), r['clients'])
     lines = ['  '.join('%-15s' % c for c, _ in COLUMNS)]
     for r in results:
         lines.append('  '.join('%-15s' % ('-' if r.get(c) is None else f %
                                           r[c]) for c, f in COLUMNS))
-    ours = next((r for r in results if r['server'] == 'vmetal-agent'), None)
-    for ref in results:
-        if ours is None or ref is ours:
-            continue
-        parts = ['%s x%.2f' % (label, ours[k] / ref[k]) for k, label in RATIOS
-                 if ours.get(k) and ref.get(k)]
-        lines.append('vmetal-agent / %s: %s' % (ref['server'],
-                                                ', '.join(parts)))
+    for mine in servers.OURS:
+        ours = next((r for r in results if r['server'] == mine), None)
+        for ref in results:
+            if ours is None or ref['server'] in servers.OURS:
+                continue
+            parts = ['%s x%.2f' % (label, ours[k] / ref[k])
+                     for k, label in RATIOS if ours.get(k) and ref.get(k)]
+            lines.append('%s / %s: %s' % (mine, ref['server'],
+                                          ', '.join(parts)))
+    one, two = (next((r for r in results if r['server'] == n), None)
+                for n in servers.OURS)
+    if one and two:
+        parts = ['%s x%.2f' % (label, two[k] / one[k])
+                 for k, label in RATIOS if one.get(k) and two.get(k)]
+        lines.append('%s / %s: %s' % (two['server'], one['server'],
+                                      ', '.join(parts)))
     return '\n'.join(lines)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--clients', type=int, default=1000)
-    p.add_argument('--servers', default='vmetal-agent,dnsmasq,kea')
+    p.add_argument('--servers', default='vmetal-agent,vmetal-agent-x2,'
+                   'dnsmasq,kea',
+                   help='vmetal-agent-x2: two agents on the segment')
     p.add_argument('--duration', type=int, default=5,
                    help='seconds of perfdhcp per offered rate')
     p.add_argument('--start-rate', type=int, default=50)

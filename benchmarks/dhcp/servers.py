@@ -17,15 +17,18 @@ BOOTFILE = 'undionly.kpxe'
 LEASE_TIME = 43200
 
 
-def vmetal_agent(bed, workdir):
+def vmetal_agent(bed, workdir, interface=None, address=None, tag=''):
+    """One agent; ``interface``/``address`` default to the server's."""
+    interface = interface or bed.server_if
+    address = address or bed.server_ip
     hosts = [{'mac': mac, 'ip': ip} for mac, ip in bed.reservations]
-    path = os.path.join(workdir, 'reservations.json')
+    path = os.path.join(workdir, 'reservations%s.json' % tag)
     with open(path, 'w') as f:
         json.dump({'defaults': {
             'prefix': bed.prefixlen, 'lease_time': LEASE_TIME,
             'ipxe_script_url': 'http://%s/boot.ipxe' % bed.server_ip},
             'hosts': hosts}, f)
-    conf = os.path.join(workdir, 'agent.conf')
+    conf = os.path.join(workdir, 'agent%s.conf' % tag)
     with open(conf, 'w') as f:
         f.write('[DEFAULT]\nuse_stderr = true\n'
                 'default_log_levels = vmetal_ironic=WARNING\n'
@@ -33,8 +36,7 @@ def vmetal_agent(bed, workdir):
                 'reservations_file = %s\nbios_bootfile = %s\n'
                 'lease_time = %d\nboot_options_for_all_clients = true\n'
                 'tftp_enabled = false\nhttp_proxy_enabled = false\n'
-                % (bed.server_if, bed.server_ip, path, BOOTFILE,
-                   LEASE_TIME))
+                % (interface, address, path, BOOTFILE, LEASE_TIME))
     python = os.environ.get('VMETAL_PYTHON') or os.path.join(
         REPO, '.venv', 'bin', 'python')
     if not os.path.exists(python):
@@ -87,7 +89,32 @@ def kea(bed, workdir):
     return ['kea-dhcp4', '-c', conf]
 
 
-SERVERS = {'vmetal-agent': vmetal_agent, 'dnsmasq': dnsmasq, 'kea': kea}
+def vmetal_agents(bed, workdir):
+    """Two agents on one segment (active-active), in two namespaces.
+
+    Each is its own DHCP server (server identifier = its own address) with
+    the same reservations; see doc/active-active.md.
+    """
+    return [('srv', vmetal_agent(bed, workdir)),
+            ('srv2', vmetal_agent(bed, workdir, bed.server2_if,
+                                  bed.server2_ip, '2'))]
+
+
+SERVERS = {'vmetal-agent': vmetal_agent, 'vmetal-agent-x2': vmetal_agents,
+           'dnsmasq': dnsmasq, 'kea': kea}
+# ours, in the report's ratios: one agent, then two
+OURS = ('vmetal-agent', 'vmetal-agent-x2')
+# the server identifier of the server in each namespace
+SERVER_ID = {'srv': lambda bed: bed.server_ip,
+             'srv2': lambda bed: bed.server2_ip}
+
+
+def launch(name, bed, workdir):
+    """[(namespace attribute of the bed, argv)] of server ``name``."""
+    made = SERVERS[name](bed, workdir)
+    return made if name == 'vmetal-agent-x2' else [('srv', made)]
+
+
 # environment of a server (Kea writes its PID and lock files there)
 ENV = {'kea': lambda workdir: {'KEA_PIDFILE_DIR': workdir,
                                'KEA_LOCKFILE_DIR': workdir}}

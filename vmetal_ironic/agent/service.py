@@ -58,11 +58,15 @@ def boot_defaults(conf) -> dict[str, str | None]:
     (the only URL servers on the provisioning segment can reach).
     """
     g = conf.dhcp_agent
+    script = g.ipxe_script_url or http_server.proxy_url(conf, '/boot.ipxe')
+    if not g.ipxe_script_url and script and g.service_address:
+        # Active-active: the replica holding the shared address serves
+        # it, whichever replica answered the DHCP exchange.
+        script = 'http://%s:%d/boot.ipxe' % (g.service_address, g.http_port)
     return {'bios_bootfile': g.bios_bootfile,
             'uefi_bootfile': g.uefi_bootfile,
             'arm64_bootfile': g.arm64_bootfile,
-            'ipxe_script_url': (g.ipxe_script_url
-                                or http_server.proxy_url(conf, '/boot.ipxe')),
+            'ipxe_script_url': script,
             'http_boot_url': g.http_boot_url,
             'tftp_server': g.tftp_server or g.server_address}
 
@@ -99,6 +103,11 @@ def validate(conf) -> list[str]:
     if not g.server_address:
         raise exception.ConfigError(
             reason=_('[dhcp_agent]server_address is required'))
+    if g.service_address and g.service_address == g.server_address:
+        raise exception.ConfigError(
+            reason=_('[dhcp_agent]service_address = "%s" is server_address '
+                     'too: the shared address must differ from each '
+                     'replica\'s own') % g.service_address)
     if g.tftp_server:
         try:
             socket.inet_pton(socket.AF_INET, g.tftp_server)

@@ -22,6 +22,7 @@ import pytest
 
 from tests.fixtures import bridge_bed as bridge
 from tests.fixtures import netns
+from tests.fixtures import qemu
 
 BIOS_TIMEOUT = 45
 UEFI_TIMEOUT = 60
@@ -58,22 +59,8 @@ def vm_bed(bridge_bed):
 
 
 def _start_vm(bridge_bed, name, mac, firmware_args, device):
-    tap = 'tap' + name
-    sw = bridge_bed.prov.ns
-    netns.run('ip', '-n', sw.name, 'tuntap', 'add', tap, 'mode', 'tap')
-    netns.run('ip', '-n', sw.name, 'link', 'set', tap, 'master',
-              bridge_bed.prov.bridge, 'up')
-    console = bridge_bed.lab.path('%s-console.log' % name)
-    out = open(console, 'w')
-    argv = ['qemu-system-x86_64', '-accel', 'tcg', '-nographic',
-            '-m', '256', '-no-reboot', '-nodefaults', '-serial', 'stdio',
-            '-monitor', 'none', '-netdev',
-            'tap,id=n0,ifname=%s,script=no,downscript=no' % tap,
-            '-device', '%s,netdev=n0,mac=%s' % (device, mac),
-            '-boot', 'n'] + firmware_args
-    proc = sw.popen(*argv, stdout=out, stderr=out)
-    out.close()
-    return proc, console
+    return qemu.start_vm(bridge_bed.lab, bridge_bed.prov, name, mac,
+                         firmware_args, device)
 
 
 def _wait_proof(bridge_bed, mac, ip, proc, timeout):

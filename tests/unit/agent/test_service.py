@@ -189,3 +189,23 @@ def test_bad_bridge_option_is_a_config_error(tmp_path):
     with pytest.raises(exception.ConfigError) as info:
         service.validate(c)
     assert 'http_port' in str(info.value)
+
+
+def test_boot_defaults_active_active_ipxe_script_names_the_vip(conf):
+    conf.set_override('ironic_http_url', 'http://10.99.0.1:8088',
+                      group='dhcp_agent')
+    conf.set_override('service_address', '127.0.0.10', group='dhcp_agent')
+    d = service.boot_defaults(conf)
+    assert d['ipxe_script_url'] == 'http://127.0.0.10:8080/boot.ipxe'
+    # DHCP and TFTP stay on the agent's own address
+    assert d['tftp_server'] == '127.0.0.1'
+    conf.set_override('ipxe_script_url', 'http://other/boot.ipxe',
+                      group='dhcp_agent')
+    assert service.boot_defaults(conf)['ipxe_script_url'] == \
+        'http://other/boot.ipxe'
+
+
+def test_service_address_must_differ_from_server_address(conf):
+    conf.set_override('service_address', '127.0.0.1', group='dhcp_agent')
+    with pytest.raises(exception.ConfigError, match='service_address'):
+        service.validate(conf)

@@ -260,6 +260,7 @@ def bridge(conf, table) -> Bridge | None:
             read_timeout=g.callback_read_timeout,
             max_body_size=g.callback_max_body_size,
             max_connections=g.callback_max_connections)
+        listener.shared = registry.shared = bool(g.service_address)
         found = _BRIDGES[table] = Bridge(registry, hook, listener)
         return found
 

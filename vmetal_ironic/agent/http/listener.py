@@ -93,6 +93,24 @@ def interface_of(address: str) -> str | None:
         libc.freeifaddrs(head)
 
 
+IP_FREEBIND = getattr(socket, 'IP_FREEBIND', 15)
+
+
+def route_device(address: str) -> str | None:
+    """The local device of the route toward ``address``, or None.
+
+    For a shared address (a VIP on a local subnet) that this host does not
+    hold yet: the device holding the source address the kernel would use.
+    """
+    family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect((address, 9))
+            return interface_of(s.getsockname()[0])
+    except OSError:
+        return None
+
+
 @dataclasses.dataclass(frozen=True)
 class RamdiskUpstream(routes.Upstream):
     """A ramdisk as the proxy's handler connects to it (with its context)."""
@@ -146,11 +164,20 @@ class _DeviceBoundServer(http_proxy._Server):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock, address
 
+    # Set by CallbackListener for a shared address (active-active).
+    freebind = False
+
     def server_bind(self):
         if self._interface:
             sockets.bind_to_device(self.socket, self._interface,
                                    'callback listener', required=True)
+        if self.freebind:
+            self.socket.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
         super().server_bind()
+
+
+class _FreeBindServer(_DeviceBoundServer):
+    freebind = True
 
 
 class CallbackListener:
@@ -184,6 +211,8 @@ class CallbackListener:
         self.max_connections = max_connections
         self.ssl_context = None
         self.interface: str | None = None
+        # Active-active: callback_address may be a VIP not held yet.
+        self.shared = False
         self._server: _DeviceBoundServer | None = None
 
     def start(self) -> None:
@@ -193,11 +222,19 @@ class CallbackListener:
             be bound to it or to its device.
         """
         self.interface = interface_of(self.address)
+        freebind = False
+        if self.interface is None and self.shared:
+            # A shared address VRRP moves here when this replica becomes
+            # master: bind it now (IP_FREEBIND) on the device that routes
+            # to it, so the conductor's calls are served from that moment.
+            self.interface = route_device(self.address)
+            freebind = self.interface is not None
         if self.interface is None:
             raise OSError('callback_address %s is not an address of this '
                           'host' % self.address)
-        server = _DeviceBoundServer(self, (self.address, self.port),
-                                    self.interface, self.context)
+        cls = _FreeBindServer if freebind else _DeviceBoundServer
+        server = cls(self, (self.address, self.port), self.interface,
+                     self.context)
         self._server = server
         self.port = server.server_address[1]
         threading.Thread(target=server.serve_forever,

@@ -102,6 +102,9 @@ class Registry:
         self._save_lock = threading.Lock()
         self._index: dict[bytes, bytes] = {}
         self._indexed_at = 0.0
+        # Active-active (see _reload_for): set by the callback bridge.
+        self.shared = False
+        self._loaded_mtime: int | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -132,6 +135,9 @@ class Registry:
     def register(self, rid: str, target: hb.Target,
                  context: ssl.SSLContext | None) -> None:
         """Record (or refresh) a ramdisk; saved when new or changed."""
+        if self.shared and rid not in self._entries:
+            # Active-active: keep what the previous holder wrote.
+            self._refresh()
         with self._lock:
             old = self._entries.get(rid)
             self._entries[rid] = Entry(target, context, time.monotonic())
@@ -145,6 +151,8 @@ class Registry:
         """The entry of ``rid`` if its reservation still holds."""
         entry = self._entries.get(rid)
         if entry is None:
+            entry = self._reload_for(rid)
+        if entry is None:
             return routes.Refusal(404, 'unknown ramdisk')
         t = entry.target
         host = self.table.by_mac.get(t.mac)
@@ -157,6 +165,37 @@ class Registry:
             return routes.Refusal(403, '%s is no longer a reservation of '
                                        'node %s' % (t.ip, t.node_uuid))
         return entry
+
+    def _reload_for(self, rid: str) -> Entry | None:
+        """Active-active: ``rid`` as another replica registered it.
+
+        Replicas sharing ``state_dir`` share this file; the one holding the
+        shared address writes it. After a failover the new holder does
+        not know the ramdisks the old one registered: on a miss it re-reads
+        the file once it changed, so the conductor's next call finds its
+        ramdisk without waiting for the next heartbeat.
+        """
+        if not self.shared or not self._refresh():
+            return None
+        return self._entries.get(rid)
+
+    def _refresh(self) -> bool:
+        """Merge the shared file in if it changed since; True if read.
+
+        Before a new entry is saved too: the new holder's first write
+        must not drop the ramdisks the previous holder registered.
+        """
+        if self.path is None:
+            return False
+        try:
+            mtime = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return False
+        if mtime == self._loaded_mtime:
+            return False
+        self._loaded_mtime = mtime
+        self.load()
+        return True
 
     # --- the state file
 

@@ -297,7 +297,12 @@ def create_components(conf, table):
             raise exception.ConfigError(
                 reason='[dhcp_agent]https_cert_file / https_key_file: '
                        '%s' % e)
-    proxy = HttpProxy(group.server_address or '0.0.0.0',
+    # Active-active (service_address, a VIP): listen on every address of
+    # the interface, so the proxy answers on the VIP once VRRP moves it
+    # here (the socket stays bound to the provisioning device).
+    address = ('0.0.0.0' if group.service_address
+               else group.server_address or '0.0.0.0')
+    proxy = HttpProxy(address,
                       port=group.http_port,
                       http_url=group.ironic_http_url,
                       api_url=group.ironic_api_url,

@@ -20,6 +20,19 @@ opts = [
                      'the source of replies sent at layer 2 and the '
                      'default next-server. It may differ from the '
                      'gateway. Required.')),
+    cfg.IPOpt('service_address',
+              version=4,
+              help=_('Active-active replicas: the shared provisioning-side '
+                     'address (a VIP that VRRP, e.g. keepalived, moves '
+                     'between the replicas) that Ironic\'s [deploy]http_url '
+                     'and the ramdisk\'s API URL name. When set, the HTTP '
+                     'proxy listens on every address of the interface (its '
+                     'own and this one, whichever replica holds it), the '
+                     'default iPXE script URL names this address, and '
+                     'callback_address may be a shared cluster-side address '
+                     'that this replica does not hold yet. DHCP stays on '
+                     'server_address: each replica is its own DHCP server '
+                     '(see doc/active-active.md). Unset: one agent.')),
     cfg.ListOpt('sources',
                 default=[],
                 item_type=cfg.types.String(

@@ -133,3 +133,38 @@ def test_an_unwritable_state_dir_keeps_serving(tmp_path):
     reg = registry.Registry(_table(), state_dir=str(missing))
     reg.register(RID, _target(), None)
     assert reg.resolve(RID).target == _target()
+
+
+def test_active_active_a_miss_rereads_the_shared_file(tmp_path):
+    # Replica 1 registers; replica 2 (same state_dir) started before that.
+    one = registry.Registry(_table(), state_dir=str(tmp_path))
+    two = registry.Registry(_table(), state_dir=str(tmp_path))
+    two.shared = True
+    assert two.load() == 0
+    one.register(RID, _target(), None)
+    assert two.resolve(RID).target == _target()
+    # unknown ids still get 404, without re-reading an unchanged file
+    assert isinstance(two.resolve(RID2), routes.Refusal)
+    assert two.resolve(RID2).status == 404
+
+
+def test_one_agent_does_not_reread_on_a_miss(tmp_path):
+    one = registry.Registry(_table(), state_dir=str(tmp_path))
+    two = registry.Registry(_table(), state_dir=str(tmp_path))
+    one.register(RID, _target(), None)
+    assert two.resolve(RID).status == 404
+
+
+def test_active_active_the_new_holder_keeps_the_old_holders_entries(tmp_path):
+    # Replica 2 takes over and registers a ramdisk before any miss: its
+    # write must keep what replica 1 registered.
+    one = registry.Registry(_table(), state_dir=str(tmp_path))
+    two = registry.Registry(_table(), state_dir=str(tmp_path))
+    two.shared = True
+    two.load()
+    one.register(RID, _target(), None)
+    two.register(RID2, _target(9998), None)
+    fresh = registry.Registry(_table(), state_dir=str(tmp_path))
+    assert fresh.load() == 2
+    assert fresh.resolve(RID).target == _target()
+    assert fresh.resolve(RID2).target == _target(9998)
