@@ -59,6 +59,17 @@ class Lease:
                                   now + duration)
         return self.database.write(_run)
 
+    def extend(self, duration: datetime.timedelta) -> bool:
+        """Extend a held term to ``duration`` from now (a long run).
+
+        :returns: False if another holder took the lease meanwhile.
+        """
+        def _run(session: Any) -> bool:
+            now = self.clock()
+            return sql_lease.extend(session, self.name, self.holder,
+                                    now + duration)
+        return self.database.write(_run)
+
     def finish(self, duration: datetime.timedelta, released: int) -> bool:
         """Record a finished run; the term runs ``duration`` from now.
 

@@ -63,6 +63,15 @@ def finish(session, name, holder, now, expires_at, released):
         .execution_options(synchronize_session=False)).rowcount)
 
 
+def extend(session, name, holder, expires_at):
+    """Move the end of ``holder``'s term; False if it is not the holder."""
+    return bool(session.execute(
+        sa.update(Lease)
+        .where(Lease.name == name, Lease.holder == holder)
+        .values(expires_at=expires_at)
+        .execution_options(synchronize_session=False)).rowcount)
+
+
 def give_up(session, name, holder, now):
     """End ``holder``'s term now (a conductor that stops cleanly)."""
     return bool(session.execute(

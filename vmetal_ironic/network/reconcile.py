@@ -37,37 +37,77 @@ LOGGED_NODES = 100
 
 
 def _gone(context, mgr, page_size):
-    """Yield the UUIDs the IPAM store knows and Ironic does not."""
-    after = ''
+    """(how many nodes the IPAM store knows, those Ironic does not)."""
+    after, checked, gone = '', 0, []
     while True:
         page = mgr.database.read(
             lambda session: sql_nodes.known_nodes(session, after, page_size))
-        if not page:
-            return
-        live = {n.uuid for n in objects.Node.list(
-            context, filters={'uuid_in': page}, fields=['uuid'])}
-        for node_uuid in page:
-            if node_uuid not in live:
-                yield node_uuid
+        checked += len(page)
+        if page:
+            live = {n.uuid for n in objects.Node.list(
+                context, filters={'uuid_in': page}, fields=['uuid'])}
+            gone.extend(u for u in page if u not in live)
         if len(page) < page_size:
-            return
+            return checked, gone
         after = page[-1]
 
 
-def _take_lease(mgr, holder, duration):
-    """The lease when this conductor may run now, else None."""
-    lease = lease_mod.Lease(mgr.database, lease_mod.RECONCILE, holder,
-                            clock=mgr.clock)
-    if lease.take(duration):
-        return lease
-    LOG.debug('vmetal reconcile: another conductor holds the lease; '
-              '%s skips this interval', holder)
-    return None
+class _Term:
+    """This run's hold on the lease: taken, kept alive, finished.
+
+    A run that takes long (a burst of deletions to forget) extends its term
+    every third of it, so no other conductor takes over while it works; a
+    run that finds the lease taken over stops (the other conductor goes on).
+    """
+
+    def __init__(self, mgr, holder, duration):
+        self.lease = lease_mod.Lease(mgr.database, lease_mod.RECONCILE,
+                                     holder, clock=mgr.clock)
+        self.duration = duration
+        self.clock = mgr.clock
+        self._extended = None
+
+    def take(self):
+        if not self.lease.take(self.duration):
+            LOG.debug('vmetal reconcile: another conductor holds the '
+                      'lease; %s skips this interval', self.lease.holder)
+            return False
+        self._extended = self.clock()
+        return True
+
+    def keep(self):
+        """False when the lease was lost (the run must stop)."""
+        if self.clock() - self._extended < self.duration / 3:
+            return True
+        self._extended = self.clock()
+        if self.lease.extend(self.duration):
+            return True
+        LOG.warning('vmetal reconcile: %s lost the lease during its run; '
+                    'it stops, the new holder goes on', self.lease.holder)
+        return False
+
+    def finish(self, released):
+        if not self.lease.finish(self.duration, released):
+            LOG.warning('vmetal reconcile: %s lost the lease during its run',
+                        self.lease.holder)
 
 
-def _release(context, mgr, page_size):
+class _Always:
+    """No lease (``reconcile_lease = False``): every conductor runs."""
+
+    def keep(self):
+        return True
+
+    def finish(self, released):
+        pass
+
+
+def _release(context, mgr, page_size, term):
+    checked, gone = _gone(context, mgr, page_size)
     released = []
-    for node_uuid in _gone(context, mgr, page_size):
+    for node_uuid in gone:
+        if not term.keep():
+            break
         try:
             allocations = mgr.forget(node_uuid)
         except exception.VmetalError as e:
@@ -79,7 +119,7 @@ def _release(context, mgr, page_size):
                  'released %(addrs)s and its reservations',
                  {'node': node_uuid,
                   'addrs': [a.address for a in allocations]})
-    return released
+    return checked, released
 
 
 def run(context, mgr=None, holder=None):
@@ -99,13 +139,15 @@ def run(context, mgr=None, holder=None):
     holder = holder or CONF.host
     duration = lease_mod.term(conf.reconcile_interval,
                               conf.reconcile_lease_grace)
-    lease = None
     try:
         if conf.reconcile_lease:
-            lease = _take_lease(mgr, holder, duration)
-            if lease is None:
+            term = _Term(mgr, holder, duration)
+            if not term.take():
                 return []
-        released = _release(context, mgr, conf.reconcile_page_size)
+        else:
+            term = _Always()
+        checked, released = _release(context, mgr, conf.reconcile_page_size,
+                                     term)
     except exception.VmetalError as e:
         LOG.warning('vmetal reconcile: cannot read the IPAM store: %s', e)
         return []
@@ -116,27 +158,23 @@ def run(context, mgr=None, holder=None):
                       purged)
     except exception.VmetalError as e:
         LOG.warning('vmetal reconcile: cannot purge tombstones: %s', e)
-    _report(holder, released)
-    if lease is not None:
-        try:
-            if not lease.finish(duration, len(released)):
-                LOG.warning('vmetal reconcile: %s lost the lease during '
-                            'its run (another conductor took over)', holder)
-        except exception.VmetalError as e:
-            LOG.warning('vmetal reconcile: cannot record the run: %s', e)
+    _report(holder, checked, released)
+    try:
+        term.finish(len(released))
+    except exception.VmetalError as e:
+        LOG.warning('vmetal reconcile: cannot record the run: %s', e)
     return released
 
 
-def _report(holder, released):
+def _report(holder, checked, released):
+    """One INFO line per run: what was checked, the count and the nodes."""
     METRICS.send_counter('reconcile.runs', 1)
-    if not released:
-        LOG.debug('vmetal reconcile: %s found no deleted node', holder)
-        return
     METRICS.send_counter('reconcile.released_nodes', len(released))
     shown = released[:LOGGED_NODES]
-    LOG.info('vmetal reconcile: %(holder)s released %(count)d deleted '
-             'node(s): %(nodes)s%(more)s',
-             {'holder': holder, 'count': len(released),
-              'nodes': ', '.join(shown),
+    LOG.info('vmetal reconcile run by %(holder)s: %(checked)d node(s) known '
+             'to the IPAM store, released %(count)d deleted node(s)%(nodes)s'
+             '%(more)s',
+             {'holder': holder, 'checked': checked, 'count': len(released),
+              'nodes': (': ' + ', '.join(shown)) if shown else '',
               'more': (' and %d more' % (len(released) - len(shown))
                        if len(released) > len(shown) else '')})

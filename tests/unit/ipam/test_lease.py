@@ -134,3 +134,17 @@ def test_concurrent_takers_one_winner(sqlite_url):
         assert leases[0].state()['holder'] == winners[0]
     finally:
         database.dispose()
+
+
+def test_extend_only_by_the_holder(sqlite_url):
+    clock = Clock()
+    database, (a, b) = _leases(sqlite_url, clock, 'cond-a', 'cond-b')
+    try:
+        assert a.take(TERM)
+        clock.advance(10)
+        assert a.extend(TERM)
+        assert not b.extend(TERM)
+        assert a.state()['expires_at'] == clock.now + TERM
+        assert a.state()['runs'] == 1           # not a new term
+    finally:
+        database.dispose()

@@ -71,8 +71,9 @@ def test_releases_only_vanished_nodes(mgr, ironic_nodes, caplog):
     assert mgr.get_allocations(LIVE)
     assert mgr.get_allocations(GONE) == []
     assert [r.node_uuid for r in mgr.list_reservations()] == [LIVE]
-    assert 'cond-a released 2 deleted node(s): %s, %s' % (GONE, STRAY) \
-        in caplog.text
+    assert ('vmetal reconcile run by cond-a: 3 node(s) known to the IPAM '
+            'store, released 2 deleted node(s): %s, %s' % (GONE, STRAY)
+            in caplog.text)
     state = _lease_state(mgr)
     assert (state['holder'], state['runs'], state['last_released']) == \
         ('cond-a', 1, 2)
@@ -146,3 +147,54 @@ def test_purge_failure_is_logged(mgr, ironic_nodes, caplog):
         assert reconcile.run('ctx', mgr, holder='cond-a') == []
     assert 'tombstones' in caplog.text
     assert _lease_state(mgr)['runs'] == 1
+
+
+def _three_gone(mgr):
+    uuids = ['00000000-0000-4000-8000-00000000010%d' % i for i in range(3)]
+    for i, node in enumerate(uuids):
+        mgr.allocate_and_reserve(node, {'52:54:00:00:02:%02x' % i: None})
+    return uuids
+
+
+def test_a_long_run_keeps_its_lease(mgr, ironic_nodes):
+    now = [datetime.datetime(2026, 12, 1, 12, 0, 0)]
+    mgr.clock = lambda: now[0]
+    uuids = _three_gone(mgr)
+    term = lease_mod.term(CONF.vmetal.reconcile_interval,
+                          CONF.vmetal.reconcile_lease_grace)
+    forget = mgr.forget
+    other = lease_mod.Lease(mgr.database, lease_mod.RECONCILE, 'cond-b',
+                            clock=mgr.clock)
+
+    def slow_forget(node_uuid):
+        now[0] += term / 2              # each release takes half a term
+        assert not other.take(term)     # never taken over meanwhile
+        return forget(node_uuid)
+
+    with mock.patch.object(mgr, 'forget', side_effect=slow_forget):
+        assert reconcile.run('ctx', mgr, holder='cond-a') == uuids
+    state = _lease_state(mgr)
+    assert state['holder'] == 'cond-a'
+    assert state['expires_at'] == now[0] + term
+
+
+def test_a_run_that_lost_its_lease_stops(mgr, ironic_nodes, caplog):
+    now = [datetime.datetime(2026, 12, 1, 12, 0, 0)]
+    mgr.clock = lambda: now[0]
+    uuids = _three_gone(mgr)
+    term = lease_mod.term(CONF.vmetal.reconcile_interval,
+                          CONF.vmetal.reconcile_lease_grace)
+    forget = mgr.forget
+    other = lease_mod.Lease(mgr.database, lease_mod.RECONCILE, 'cond-b',
+                            clock=mgr.clock)
+
+    def hung_forget(node_uuid):
+        now[0] += term * 2              # cond-a hung past its term
+        assert other.take(term)
+        return forget(node_uuid)
+
+    with mock.patch.object(mgr, 'forget', side_effect=hung_forget):
+        assert reconcile.run('ctx', mgr, holder='cond-a') == uuids[:1]
+    assert 'cond-a lost the lease during its run; it stops' in caplog.text
+    assert _lease_state(mgr)['holder'] == 'cond-b'
+    assert mgr.get_allocations(uuids[1])
