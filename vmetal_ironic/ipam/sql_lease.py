@@ -74,11 +74,7 @@ def extend(session, name, holder, expires_at):
 
 def give_up(session, name, holder, now):
     """End ``holder``'s term now (a conductor that stops cleanly)."""
-    return bool(session.execute(
-        sa.update(Lease)
-        .where(Lease.name == name, Lease.holder == holder)
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)).rowcount)
+    return extend(session, name, holder, now)
 
 
 def get(session, name):

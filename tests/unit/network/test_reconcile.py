@@ -150,21 +150,25 @@ def test_purge_failure_is_logged(mgr, ironic_nodes, caplog):
 
 
 def _three_gone(mgr):
+    """A moving clock, three vanished nodes, the term and another holder.
+
+    :returns: (now: a one-item list, uuids, term, the other's Lease).
+    """
+    now = [datetime.datetime(2026, 12, 1, 12, 0, 0)]
+    mgr.clock = lambda: now[0]
     uuids = ['00000000-0000-4000-8000-00000000010%d' % i for i in range(3)]
     for i, node in enumerate(uuids):
         mgr.allocate_and_reserve(node, {'52:54:00:00:02:%02x' % i: None})
-    return uuids
+    term = lease_mod.term(CONF.vmetal.reconcile_interval,
+                          CONF.vmetal.reconcile_lease_grace)
+    other = lease_mod.Lease(mgr.database, lease_mod.RECONCILE, 'cond-b',
+                            clock=mgr.clock)
+    return now, uuids, term, other
 
 
 def test_a_long_run_keeps_its_lease(mgr, ironic_nodes):
-    now = [datetime.datetime(2026, 12, 1, 12, 0, 0)]
-    mgr.clock = lambda: now[0]
-    uuids = _three_gone(mgr)
-    term = lease_mod.term(CONF.vmetal.reconcile_interval,
-                          CONF.vmetal.reconcile_lease_grace)
+    now, uuids, term, other = _three_gone(mgr)
     forget = mgr.forget
-    other = lease_mod.Lease(mgr.database, lease_mod.RECONCILE, 'cond-b',
-                            clock=mgr.clock)
 
     def slow_forget(node_uuid):
         now[0] += term / 2              # each release takes half a term
@@ -179,14 +183,8 @@ def test_a_long_run_keeps_its_lease(mgr, ironic_nodes):
 
 
 def test_a_run_that_lost_its_lease_stops(mgr, ironic_nodes, caplog):
-    now = [datetime.datetime(2026, 12, 1, 12, 0, 0)]
-    mgr.clock = lambda: now[0]
-    uuids = _three_gone(mgr)
-    term = lease_mod.term(CONF.vmetal.reconcile_interval,
-                          CONF.vmetal.reconcile_lease_grace)
+    now, uuids, term, other = _three_gone(mgr)
     forget = mgr.forget
-    other = lease_mod.Lease(mgr.database, lease_mod.RECONCILE, 'cond-b',
-                            clock=mgr.clock)
 
     def hung_forget(node_uuid):
         now[0] += term * 2              # cond-a hung past its term

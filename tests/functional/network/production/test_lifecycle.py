@@ -15,6 +15,8 @@ from vmetal_ironic.network import network_data
 from tests.fixtures import ironic_helpers as helpers
 from tests.fixtures import ironic_prod as prod_env
 
+FAKE_IPA_NOISE = 'Invalid or missing agent_token received for node'
+
 
 def _one_per_conductor(env):
     """Enroll nodes until each conductor has one; delete the others."""
@@ -95,5 +97,9 @@ def test_lifecycle_on_both_conductors(ironic_prod):
     publishers = {e[1].split('.', 1)[0] for e in bus.events}
     assert {'ironic-api', 'ironic-conductor'} <= publishers, publishers
     assert bus.of_type('baremetal.node.provision_set.success')
-    # (The API logs the fake IPA's early lookups as errors: not checked.)
-    assert env.errors(marks, env.conductor_names()) == []
+    # The fake IPA is no real ramdisk: the API logs its early lookups as
+    # errors, and a conductor the heartbeat it still sends with the token
+    # of the previous boot (a real IPA gets a new token each boot). Those
+    # lines are the test harness's; anything else fails the test.
+    assert [line for line in env.errors(marks, env.conductor_names())
+            if FAKE_IPA_NOISE not in line] == []
