@@ -14,6 +14,7 @@ import pytest
 # that use them (set-up of the fixture counts towards the limit).
 LONG_FIXTURES = {
     'ironic': 600,     # a real Ironic 39 conductor and API, fake IPA
+    'ironic_prod': 600,  # ironic-api + 2 conductors, PostgreSQL, RabbitMQ
     'vm_bed': 600,     # QEMU guests booting through the agent
     'discovery_bed': 600,   # real Ironic auto-discovery across the agent
     'aa': 300,         # two agents + keepalived, real clients, QEMU, kill

@@ -20,6 +20,29 @@ opts = [
                       'of nodes that no longer exist in Ironic (a node '
                       'deleted in maintenance, a missed notification). '
                       '0 disables it.')),
+    cfg.BoolOpt('reconcile_lease',
+                default=True,
+                help=_('Run the reconcile on one conductor per interval: '
+                       'the periodic of each conductor first takes the '
+                       '"reconcile" lease in the IPAM database (a '
+                       'conditional UPDATE of vmetal_leases) and does the '
+                       'work only while it holds it. False: every '
+                       'conductor reconciles on every interval.')),
+    cfg.IntOpt('reconcile_lease_grace',
+               default=60,
+               min=0,
+               help=_('Seconds a reconcile lease outlives the interval. '
+                      'The holder renews it on each run; another conductor '
+                      'takes the reconcile over once the holder has not '
+                      'renewed it for reconcile_interval + this (it died '
+                      'or lost the database).')),
+    cfg.IntOpt('reconcile_page_size',
+               default=500,
+               min=1,
+               max=1000,
+               help=_('How many node UUIDs known to the IPAM store the '
+                      'reconcile checks against Ironic in one query (an '
+                      'indexed IN list, never a listing of all nodes).')),
     cfg.BoolOpt('inject_configdrive',
                 default=True,
                 help=_('Put the node\'s network_data into the instance '

@@ -170,3 +170,22 @@ class DiscoveryLeaseRecord(Base):
     span = sa.Column(sa.String(2 * ADDRESS_LEN + 1), nullable=False)
     mac = sa.Column(sa.String(17), nullable=True)
     expires_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class LeaseRecord(Base):
+    """A named lease: which process does a cluster-wide job, until when.
+
+    The conductors' reconcile periodic takes the ``reconcile`` lease with a
+    conditional UPDATE (see :mod:`vmetal_ironic.ipam.sql_lease`), so one
+    conductor runs it per interval. ``runs`` counts the terms granted.
+    """
+
+    __tablename__ = 'vmetal_leases'
+
+    name = sa.Column(sa.String(64), primary_key=True)
+    holder = sa.Column(sa.String(255), nullable=True)
+    taken_at = sa.Column(sa.DateTime, nullable=True)
+    expires_at = sa.Column(sa.DateTime, nullable=True)
+    runs = sa.Column(sa.BigInteger, nullable=False, default=0)
+    finished_at = sa.Column(sa.DateTime, nullable=True)
+    last_released = sa.Column(sa.Integer, nullable=False, default=0)

@@ -234,8 +234,10 @@ def release(session, node_uuid, scope, forget, now):
 
     :returns: the allocations released (as they are now).
     """
+    # Locked: a concurrent release of the same node (the notification
+    # driver and the reconcile) waits, then finds nothing left to release.
     rows = session.execute(sa.select(Alloc).where(
-        Alloc.node_uuid == node_uuid)).scalars().all()
+        Alloc.node_uuid == node_uuid).with_for_update()).scalars().all()
     released = []
     pool_ids = set()
     for row in rows:

@@ -191,7 +191,8 @@ def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
     if pool_ids is not None:
         query = query.where(sa.or_(Res.pool_id.in_(list(pool_ids)),
                                    Res.pool_id.is_(None)))
-    rows = session.execute(query).scalars().all()
+    # Locked, so that two concurrent deletions never delete a row twice.
+    rows = session.execute(query.with_for_update()).scalars().all()
     for row in rows:
         row.deleted = True
         row.generation = sql_common.bump_generation(session)
