@@ -80,7 +80,6 @@ class IpamSource(component.Component):
         self.generation = 0
         self.compiler = ipam_hosts.Compiler(table.interner, default_lease,
                                             boot_defaults)
-        self.records: dict[str, Any] = {}
         self._dirty = False
         self._writer = (snapshot.Writer(snapshot_path, SNAPSHOT_INTERVAL)
                         if snapshot_path else None)
@@ -113,7 +112,6 @@ class IpamSource(component.Component):
     def _apply(self, cs: Any) -> int:
         self._pools_changed(cs.pools)
         if cs.full:
-            self.records = {r.mac: r for r in cs.reservations}
             hosts = [h for h in map(self.compiler.host, cs.reservations)
                      if h is not None]
             self.table.replace(SOURCE, hosts)
@@ -122,10 +120,6 @@ class IpamSource(component.Component):
             upserts, deletes = [], []
             for r in cs.reservations:
                 host = None if r.deleted else self.compiler.host(r)
-                if r.deleted:
-                    self.records.pop(r.mac, None)
-                else:
-                    self.records[r.mac] = r
                 if host is None:
                     deletes.append(reservations.parse_mac(r.mac))
                 else:
@@ -179,8 +173,11 @@ class IpamSource(component.Component):
         with self._lock:
             generation = self.generation
             pools = list(self.compiler.pools.values())
-            recs = list(self.records.values())
+            # the served hosts, not a copy of the records: the snapshot is
+            # written from the compiled table (ipam_hosts.record_of)
+            hosts = list(self.table.source_view(SOURCE).values())
             self._dirty = False
+        recs = (ipam_hosts.record_of(h, generation) for h in hosts)
         if not writer.save(generation, pools, recs):
             self._dirty = True
 

@@ -90,10 +90,16 @@ class BootConfig:
 
 
 class Host:
-    """One reservation, ready for the wire."""
+    """One reservation, ready for the wire.
+
+    ``origin`` is what an IPAM host was compiled from besides its own
+    fields: a shared ``(pool name, BootProfile)`` pair (None for the file
+    source). With it the local snapshot is written from the table itself,
+    so the source keeps no copy of the records (one pointer per host).
+    """
 
     __slots__ = ('mac', 'ip', 'client_id', 'hostname_opt', 'net', 'boot',
-                 'node_uuid', 'source')
+                 'node_uuid', 'source', 'origin')
 
     def __init__(self, mac: bytes, ip: bytes, net: Network, boot: BootConfig,
                  hostname: str | None = None, client_id: bytes | None = None,
@@ -107,11 +113,17 @@ class Host:
                              if hostname else b'')
         self.node_uuid = node_uuid
         self.source = source
+        self.origin: tuple[str, Any] | None = None
 
     @property
     def address(self) -> str:
         """Dotted address, for logs."""
         return codec.ipv4_text(self.ip)
+
+    @property
+    def hostname(self) -> str | None:
+        """The hostname (option 12), decoded back."""
+        return self.hostname_opt[2:].decode() if self.hostname_opt else None
 
     @property
     def label(self) -> str:
