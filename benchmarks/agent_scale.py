@@ -215,8 +215,15 @@ def wait_ready_main(url, timeout):
     print('timeout', flush=True)
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def start_agent(bed, conf, log_path, timeout):
-    """(process, start-up seconds to /readyz)."""
+    """(process, start-up seconds to /readyz, CPU seconds by then)."""
     poller = subprocess.Popen(
         ['ip', 'netns', 'exec', bed.mon, sys.executable, __file__,
          '--wait-ready', 'http://%s:%d/readyz' % (METRICS_NET[0],
@@ -235,7 +242,7 @@ def start_agent(bed, conf, log_path, timeout):
         stop(agent)
         raise RuntimeError('agent not ready within %ss; see %s'
                            % (timeout, log_path))
-    return agent, float(out) - began
+    return agent, float(out) - began, cpu_s(agent.pid)
 
 
 def stop(proc):
@@ -281,10 +288,11 @@ def bench_one(bed, backend, size, opts):
             conf = write_conf(str(workdir), agent_url(backend, url),
                               str(state))
             log_path = str(workdir / 'agent.log')
-            agent, startup = start_agent(bed, conf, log_path,
-                                         opts.start_timeout)
+            agent, startup, cpu = start_agent(bed, conf, log_path,
+                                              opts.start_timeout)
             try:
                 result['startup_db_s'] = round(startup, 3)
+                result['startup_db_cpu_s'] = round(cpu, 2)
                 result['rss_ready_mb'] = round(
                     status_kb(agent.pid, 'VmRSS') / 1024, 1)
                 snap = state / 'ipam-snapshot.json'
@@ -311,10 +319,11 @@ def bench_one(bed, backend, size, opts):
                     status_kb(agent.pid, 'VmHWM') / 1024, 1)
             finally:
                 stop(agent)
-            agent, startup = start_agent(bed, conf, log_path,
-                                         opts.start_timeout)
+            agent, startup, cpu = start_agent(bed, conf, log_path,
+                                              opts.start_timeout)
             try:
                 result['startup_snapshot_s'] = round(startup, 3)
+                result['startup_snapshot_cpu_s'] = round(cpu, 2)
                 result['rss_snapshot_mb'] = round(
                     status_kb(agent.pid, 'VmRSS') / 1024, 1)
             finally:
@@ -330,18 +339,20 @@ def bench_one(bed, backend, size, opts):
 
 
 def report(results):
-    lines = ['| backend | reservations | start-up from the database s | '
-             'RSS ready MB | RSS after syncs MB (peak) | incremental sync ms '
-             '(read + table) | start-up from the snapshot s | load |',
+    lines = ['| backend | reservations | start-up from the database s '
+             '(agent CPU s) | RSS ready MB | RSS after syncs MB (peak) | '
+             'incremental sync ms (read + table) | start-up from the '
+             'snapshot s (agent CPU s) | load |',
              '|---|---|---|---|---|---|---|---|']
     for r in results:
         lines.append(
-            '| %s | %d | %.2f | %.1f | %.1f (%.1f) | %.2f (%.2f + %.2f) | '
-            '%.2f | %.2f |' % (
+            '| %s | %d | %.2f (%.2f) | %.1f | %.1f (%.1f) | %.2f (%.2f + '
+            '%.2f) | %.2f (%.2f) | %.2f |' % (
                 r['backend'], r['reservations'], r['startup_db_s'],
-                r['rss_ready_mb'], r['rss_mb'], r['rss_peak_mb'],
-                r['sync_total_ms'], r['sync_read_ms'], r['sync_table_ms'],
-                r['startup_snapshot_s'], r['loadavg_start']))
+                r['startup_db_cpu_s'], r['rss_ready_mb'], r['rss_mb'],
+                r['rss_peak_mb'], r['sync_total_ms'], r['sync_read_ms'],
+                r['sync_table_ms'], r['startup_snapshot_s'],
+                r['startup_snapshot_cpu_s'], r['loadavg_start']))
     return '\n'.join(lines)
 
 

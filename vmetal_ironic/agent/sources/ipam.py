@@ -198,6 +198,7 @@ class IpamSource(component.Component):
 
     def _snapshot_loop(self) -> None:
         # Its own thread: encoding the table never delays a sync.
+        self.save_snapshot(force=True)
         while not self._stop.wait(SNAPSHOT_INTERVAL):
             self.save_snapshot()
 
@@ -245,7 +246,9 @@ class IpamSource(component.Component):
             LOG.info('Loaded %d reservations from the IPAM database '
                      '(generation %d)', len(self.table.source_view(SOURCE)),
                      self.generation)
-        self.save_snapshot(force=True)
+        # The first snapshot is written by the snapshot thread at once: at
+        # 100,000 reservations encoding it takes a second that start-up
+        # (and /readyz) need not wait for.
         self._stop.clear()
         self._threads = [threading.Thread(target=fn, name=name, daemon=True)
                          for fn, name in ((self._loop, 'ipam-sync'),
