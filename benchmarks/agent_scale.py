@@ -63,8 +63,11 @@ def run(*argv):
 
 
 class Bed:
-    """Server namespace (provisioning veth + cluster-side veth to a
-    monitor namespace); torn down by :meth:`down`."""
+    """The agent's namespaces; torn down by :meth:`down`.
+
+    A server namespace with a provisioning veth and a cluster-side veth
+    to a monitor namespace (the only side /readyz answers on).
+    """
 
     def __init__(self):
         tag = str(os.getpid())
@@ -267,8 +270,8 @@ def wait_sync(log_path, generation, timeout=30):
                             'read_ms': float(m.group(5)),
                             'table_ms': float(m.group(6))}
         time.sleep(0.05)
-    raise RuntimeError('no sync to generation %d in %s' % (generation,
-                                                            log_path))
+    raise RuntimeError('no sync to generation %d in %s'
+                       % (generation, log_path))
 
 
 def bench_one(bed, backend, size, opts):

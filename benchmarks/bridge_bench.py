@@ -363,10 +363,12 @@ def bench_http(rounds, size_mb):
 
 
 def bench_http_variants(rounds, size_mb, base, concurrent):
-    """Two namespace segments, unpaced: direct (a kernel router) beside the
-    agent's proxy with splice(2), with the copy loop, and (``base``: a
-    checkout of another version, e.g. ``git worktree add /tmp/base main``)
-    that version's proxy; all in one run, interleaved."""
+    """Two namespace segments, unpaced, every body path in one run.
+
+    Direct (a kernel router) beside the agent's proxy with splice(2), with
+    the copy loop, and (``base``: a checkout of another version, e.g.
+    ``git worktree add /tmp/base main``) that version's proxy; interleaved.
+    """
     size = size_mb * 1024 * 1024
     root = sparse_root(size)
     try:

@@ -69,8 +69,11 @@ _COLUMNS = (Res.mac, Res.node_uuid, Res.pool_id, Res.address, Res.hostname,
 
 
 def _column_records(session, rows, full):
-    """Records of ``_COLUMNS`` rows; a full read takes every profile in
-    one query (no IN list of every node)."""
+    """Records of ``_COLUMNS`` rows.
+
+    A full read takes every profile in one query (no IN list of every
+    node).
+    """
     rows = [tuple(r) for r in rows]
     profiles = sql_profiles.for_nodes(
         session, None if full else [r[1] for r in rows if not r[7]])

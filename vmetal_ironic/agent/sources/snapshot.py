@@ -98,8 +98,11 @@ def _pool(d: dict[str, Any]) -> records.Pool:
 
 def _reservation(d: dict[str, Any],
                  profiles: dict[Any, BootProfile]) -> records.Reservation:
-    """A record; ``profiles`` caches decoded profiles by their fields
-    (hosts mostly share one: decoded once, one object in memory)."""
+    """A record of the snapshot.
+
+    ``profiles`` caches decoded profiles by their fields (hosts mostly
+    share one: decoded once, one object in memory).
+    """
     d = dict(d)
     raw = d['boot_profile']
     try:

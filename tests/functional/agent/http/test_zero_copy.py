@@ -31,8 +31,11 @@ def payload(n):
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):
-    """``/<kind>/<bytes>``: cl (keep-alive), close (Connection: close),
-    chunked, short (announces more than it sends, then closes)."""
+    """``/<kind>/<bytes>``.
+
+    cl (keep-alive), close (Connection: close), chunked, short (announces
+    more than it sends, then closes).
+    """
 
     protocol_version = 'HTTP/1.1'
 
