@@ -21,6 +21,9 @@ Usage::
 
     .venv/bin/python benchmarks/bridge_bench.py [--rounds 3]
         [--libraries /tmp/libs] [--size-mb 1024]
+    # the proxy's body paths side by side (root), one command:
+    .venv/bin/python benchmarks/bridge_bench.py --variants \\
+        [--base /tmp/base] [--concurrent 20]
 """
 
 import argparse
@@ -211,11 +214,16 @@ def bench_windowsize(rounds, size_mb=8):
 
 # ---------------------------------------------------------------- HTTP
 
-def serve_proxy(upstream_url, address, port):
-    """Run the agent's HTTP proxy in the foreground (a child process)."""
+def serve_proxy(upstream_url, address, port, path='splice'):
+    """Run the agent's HTTP proxy in the foreground (a child process).
+
+    :param path: ``splice`` (zero-copy bodies) or ``copy`` (the fallback
+        copy loop for every body).
+    """
     from vmetal_ironic.agent.http import server as http_proxy
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
-    proxy = http_proxy.HttpProxy(address, int(port), http_url=upstream_url)
+    proxy = http_proxy.HttpProxy(address, int(port), http_url=upstream_url,
+                                 zero_copy=path != 'copy')
     proxy.start()
     signal.sigwait([signal.SIGTERM])
     proxy.stop()
@@ -263,13 +271,72 @@ def measure_http(direct_url, proxy_url, proxy_pid, rounds, size,
             'peak': rss_kb(proxy_pid, 'VmHWM'), 'cpu': cpu}
 
 
-def sparse_root(size):
+def sparse_root(size, small=100 * 1024 * 1024):
+    """image.raw of ``size`` bytes and small.raw of ``small`` (sparse)."""
     root = tempfile.mkdtemp(prefix='bridge-bench-')
     os.chmod(root, 0o755)
-    with open(os.path.join(root, 'image.raw'), 'wb') as f:
-        f.truncate(size)
-    os.chmod(os.path.join(root, 'image.raw'), 0o644)
+    for name, length in (('image.raw', size), ('small.raw', small)):
+        with open(os.path.join(root, name), 'wb') as f:
+            f.truncate(length)
+        os.chmod(os.path.join(root, name), 0o644)
     return root
+
+
+def concurrent_rate(url, count, size, prefix=()):
+    """MB/s of ``count`` curl downloads of ``url`` at once (all of them)."""
+    args = list(prefix) + ['curl', '-s', '-m', '300', '-o', '/dev/null',
+                           '-w', '%{size_download}', url]
+    begin = time.monotonic()
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+             for _ in range(count)]
+    sizes = [int(p.communicate()[0] or 0) for p in procs]
+    elapsed = time.monotonic() - begin
+    if sizes != [size] * count:
+        raise SystemExit('concurrent transfers returned %r bytes' % sizes)
+    return count * size / elapsed / 1e6
+
+
+def measure_variants(direct_url, proxies, rounds, size, prefix=(),
+                     concurrent=0, small=100 * 1024 * 1024):
+    """Direct and every proxy variant, interleaved round by round.
+
+    :param proxies: name -> (URL of image.raw through it, PID).
+    :returns: name -> {rate, cpu (s per GB), rss_before, rss_after, peak,
+        and with ``concurrent`` many, many_cpu}; 'direct' -> {rate, many}.
+    """
+    time.sleep(1.5)
+    res = {'direct': {'rate': 0.0, 'many': 0.0}}
+    for name, (_, pid) in proxies.items():
+        res[name] = {'rate': 0.0, 'cpu_s': 0.0, 'rss_before': rss_kb(pid),
+                     'many': 0.0, 'many_cpu_s': 0.0}
+    small_url = direct_url.replace('image.raw', 'small.raw')
+    for _ in range(rounds):
+        res['direct']['rate'] = max(res['direct']['rate'],
+                                    curl_rate(direct_url, prefix)[0])
+        for name, (url, pid) in proxies.items():
+            cpu = cpu_seconds(pid)
+            rate, got = curl_rate(url, prefix)
+            res[name]['cpu_s'] += cpu_seconds(pid) - cpu
+            if got != size:
+                raise SystemExit('%s returned %d bytes' % (name, got))
+            res[name]['rate'] = max(res[name]['rate'], rate)
+        if not concurrent:
+            continue
+        res['direct']['many'] = max(res['direct']['many'], concurrent_rate(
+            small_url, concurrent, small, prefix))
+        for name, (url, pid) in proxies.items():
+            cpu = cpu_seconds(pid)
+            many = concurrent_rate(url.replace('image.raw', 'small.raw'),
+                                   concurrent, small, prefix)
+            res[name]['many_cpu_s'] += cpu_seconds(pid) - cpu
+            res[name]['many'] = max(res[name]['many'], many)
+    for name, (_, pid) in proxies.items():
+        r = res[name]
+        r['cpu'] = r.pop('cpu_s') / rounds / (size / 2 ** 30)
+        r['many_cpu'] = r.pop('many_cpu_s') / rounds / (
+            concurrent * small / 2 ** 30) if concurrent else None
+        r['rss_after'], r['peak'] = rss_kb(pid), rss_kb(pid, 'VmHWM')
+    return res
 
 
 def bench_http(rounds, size_mb):
@@ -295,6 +362,22 @@ def bench_http(rounds, size_mb):
         shutil.rmtree(root)
 
 
+def bench_http_variants(rounds, size_mb, base, concurrent):
+    """Two namespace segments, unpaced, every body path in one run.
+
+    Direct (a kernel router) beside the agent's proxy with splice(2), with
+    the copy loop, and (``base``: a checkout of another version, e.g.
+    ``git worktree add /tmp/base main``) that version's proxy; interleaved.
+    """
+    size = size_mb * 1024 * 1024
+    root = sparse_root(size)
+    try:
+        return _http_netns(root, rounds, size, None, base=base,
+                           concurrent=concurrent)
+    finally:
+        shutil.rmtree(root)
+
+
 def bench_http_netns(rounds, size_mb, link_rate=None):
     """Two segments in network namespaces (veth + bridges; needs root).
 
@@ -312,7 +395,7 @@ def bench_http_netns(rounds, size_mb, link_rate=None):
         shutil.rmtree(root)
 
 
-def _http_netns(root, rounds, size, link_rate):
+def _http_netns(root, rounds, size, link_rate, base=None, concurrent=None):
     from tests.fixtures import netns
     from tests.fixtures import stand_in
     with netns.Lab('vbb') as lab:
@@ -336,15 +419,35 @@ def _http_netns(root, rounds, size, link_rate):
         cluster.popen(sys.executable, stand_in.__file__, '--root', root,
                       '--address', '10.99.0.1', '--port', '8088',
                       stdout=subprocess.DEVNULL)
-        proxy = agent.popen(sys.executable, __file__, '--serve-proxy',
-                            'http://10.99.0.1:8088', '172.22.0.2', '8080',
-                            stdout=subprocess.DEVNULL,
-                            env=dict(os.environ, PYTHONPATH=os.path.dirname(
-                                HERE)))
-        return measure_http('http://10.99.0.1:8088/image.raw',
-                            'http://172.22.0.2:8080/image.raw',
-                            proxy.pid, rounds, size,
-                            prefix=client.cmd()[:4])
+        if concurrent is None:
+            proxy = agent.popen(sys.executable, __file__, '--serve-proxy',
+                                'http://10.99.0.1:8088', '172.22.0.2', '8080',
+                                stdout=subprocess.DEVNULL,
+                                env=dict(os.environ,
+                                         PYTHONPATH=os.path.dirname(HERE)))
+            return measure_http('http://10.99.0.1:8088/image.raw',
+                                'http://172.22.0.2:8080/image.raw',
+                                proxy.pid, rounds, size,
+                                prefix=client.cmd()[:4])
+        variants = [('agent, splice', __file__, ['splice'], HERE),
+                    ('agent, copy loop', __file__, ['copy'], HERE)]
+        if base:
+            variants.append(('agent, %s' % os.path.basename(base.rstrip('/')),
+                             os.path.join(base, 'benchmarks',
+                                          'bridge_bench.py'), [],
+                             os.path.join(base, 'benchmarks')))
+        proxies = {}
+        for port, (name, script, extra, where) in enumerate(variants, 8080):
+            proc = agent.popen(sys.executable, script, '--serve-proxy',
+                               'http://10.99.0.1:8088', '172.22.0.2',
+                               str(port), *extra, stdout=subprocess.DEVNULL,
+                               env=dict(os.environ, PYTHONPATH=os.path.dirname(
+                                   where)))
+            proxies[name] = ('http://172.22.0.2:%d/image.raw' % port,
+                             proc.pid)
+        return measure_variants('http://10.99.0.1:8088/image.raw', proxies,
+                                rounds, size, prefix=client.cmd()[:4],
+                                concurrent=concurrent)
 
 
 def print_http(title, res, size_mb):
@@ -358,6 +461,24 @@ def print_http(title, res, size_mb):
           % (res['rss_before'] / 1024, res['rss_after'] / 1024,
              (res['rss_after'] - res['rss_before']) / 1024,
              res['peak'] / 1024, res['cpu']))
+
+
+def print_variants(res, size_mb, concurrent):
+    direct = res.pop('direct')
+    print('\n| HTTP, two segments in namespaces, unpaced | %d MB, MB/s | '
+          'ratio | proxy CPU s/GB | RSS before -> after (peak) MB | '
+          '%d x 100 MB at once, MB/s | ratio | proxy CPU s/GB |'
+          '\n|---|---|---|---|---|---|---|---|' % (size_mb, concurrent))
+    print('| direct (kernel router) | %.0f | 1.00 | - | - | %.0f | 1.00 | - |'
+          % (direct['rate'], direct['many']))
+    for name, r in res.items():
+        print('| %s | %.0f | %.2f | %.2f | %.1f -> %.1f (%.1f) | %.0f | %.2f '
+              '| %.2f |' % (
+                  name, r['rate'], r['rate'] / direct['rate'], r['cpu'],
+                  r['rss_before'] / 1024, r['rss_after'] / 1024,
+                  r['peak'] / 1024, r['many'],
+                  r['many'] / direct['many'] if direct['many'] else 0,
+                  r['many_cpu'] or 0))
 
 
 def main():
@@ -374,8 +495,16 @@ def main():
                         help='also measure the namespace HTTP path with the '
                         'provisioning link paced to this tc rate, e.g. '
                         '10gbit (repeatable)')
+    parser.add_argument('--variants', action='store_true',
+                        help='only the namespace HTTP path, unpaced: direct '
+                        'beside the proxy with splice(2), with the copy '
+                        'loop and (--base) another checkout\'s proxy, and '
+                        '--concurrent transfers of 100 MB at once')
+    parser.add_argument('--base', help='checkout of the version to compare '
+                        'with (git worktree add /tmp/base main)')
+    parser.add_argument('--concurrent', type=int, default=20)
     parser.add_argument('--serve-tftp', nargs=4, help=argparse.SUPPRESS)
-    parser.add_argument('--serve-proxy', nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument('--serve-proxy', nargs='+', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_proxy:
         serve_proxy(*args.serve_proxy)
@@ -385,6 +514,14 @@ def main():
         serve_tftp(kind, root, int(port), libs)
         return
     print('load before: %s' % open('/proc/loadavg').read().strip())
+    if args.variants:
+        if os.geteuid() != 0:
+            raise SystemExit('--variants needs root (network namespaces)')
+        print_variants(bench_http_variants(args.rounds, args.size_mb,
+                                           args.base, args.concurrent),
+                       args.size_mb, args.concurrent)
+        print('\nload after: %s' % open('/proc/loadavg').read().strip())
+        return
     if not args.skip_tftp:
         kinds = ['vmetal']
         if os.path.exists('/usr/sbin/in.tftpd'):

@@ -330,6 +330,8 @@ def main(argv=None):
     p.add_argument('--start-timeout', type=float, default=120)
     p.add_argument('--out', default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), 'results'))
+    p.add_argument('--cidr', help='the segment (default 10.77.0.0/16, '
+                   '10.64.0.0/12 beyond 65,024 clients)')
     p.add_argument('--keep', action='store_true',
                    help='keep the servers\' work directories')
     opts = p.parse_args(argv)
@@ -344,7 +346,8 @@ def main(argv=None):
             for n in names):
         if not shutil.which(tool):
             p.error('%s is not installed (see the docstring)' % tool)
-    bed = Bed(opts.clients)
+    bed = Bed(opts.clients, cidr=opts.cidr or (
+        '10.77.0.0/16' if opts.clients <= 65024 else '10.64.0.0/12'))
     results = []
     try:
         bed.up()

@@ -127,19 +127,38 @@ def dhcp_type(msg_type: int) -> str:
     return DHCP_TYPES.get(msg_type, UNKNOWN_TYPE)
 
 
+# The DHCP hot path counts through children bound once per message type
+# and reason: ``labels()`` hashes and locks on every call, which every
+# packet would pay otherwise.
+_RECEIVED = {t: DHCP_RECEIVED.labels(type=name)
+             for t, name in DHCP_TYPES.items()}
+_RECEIVED_UNKNOWN = DHCP_RECEIVED.labels(type=UNKNOWN_TYPE)
+_SENT: dict[int, prom.Counter] = {}
+_DROPPED = {r: DHCP_DROPPED.labels(reason=r) for r in DROP_REASONS}
+
+
 def received(msg_type: int) -> None:
     """Count one parsed DHCP packet."""
-    DHCP_RECEIVED.labels(type=dhcp_type(msg_type)).inc()
+    _RECEIVED.get(msg_type, _RECEIVED_UNKNOWN).inc()
 
 
 def sent(msg_type: int) -> None:
     """Count one DHCP reply sent."""
-    DHCP_SENT.labels(type=dhcp_type(msg_type)).inc()
+    key = msg_type if msg_type in DHCP_TYPES else -1
+    child = _SENT.get(key)
+    if child is None:
+        # bound on first use: only the types the server sends get a series
+        child = _SENT.setdefault(key, DHCP_SENT.labels(
+            type=dhcp_type(msg_type)))
+    child.inc()
 
 
 def dropped(reason: str) -> None:
     """Count one DHCP packet dropped (one of :data:`DROP_REASONS`)."""
-    DHCP_DROPPED.labels(reason=reason).inc()
+    child = _DROPPED.get(reason)
+    if child is None:
+        child = DHCP_DROPPED.labels(reason=reason)
+    child.inc()
 
 
 def tftp_finished(ok: bool, size: int) -> None:

@@ -88,7 +88,7 @@ class Allocation:
         }
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Reservation:
     """A DHCP reservation: a MAC address bound to an allocated address.
 

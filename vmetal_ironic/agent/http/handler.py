@@ -15,7 +15,6 @@ go through :data:`CLIENT_LOG` (limited per client and reason).
 
 import http.client
 import http.server
-import os
 import socket
 import ssl
 import time
@@ -288,6 +287,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 conn.putheader('Content-Length', str(body_length or 0))
             try:
                 conn.endheaders()
+                # Held here: when the upstream closes after this response
+                # http.client drops conn.sock, but the descriptor stays
+                # open (the response reads from it) and can be spliced.
+                sock = conn.sock
                 if body is not None:
                     conn.send(body)
                 elif body_length:
@@ -297,7 +300,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise UpstreamError(504, 'timed out')
             except (OSError, http.client.HTTPException) as e:
                 raise UpstreamError(502, 'bad upstream exchange: %s' % e)
-            return response.status, self._relay(response, conn)
+            try:
+                return response.status, self._relay(response, sock)
+            finally:
+                response.close()
         finally:
             conn.close()
 
@@ -311,7 +317,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             conn.sock.sendall(view[:n])
             remaining -= n
 
-    def _relay(self, response, conn):
+    def _relay(self, response, upstream):
         """Send status, headers and body of ``response``; bytes sent."""
         headers = routes.response_headers(response.getheaders())
         no_body = (self.command == 'HEAD' or response.status in (204, 304)
@@ -331,15 +337,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if no_body:
             return 0
-        # conn.sock is None when the upstream closes after this response
-        # (HTTP/1.0, "Connection: close"): http.client then hands the
-        # socket to the response, so the body is copied instead.
-        if (length is not None and hasattr(os, 'splice')
-                and conn.sock is not None
-                and not isinstance(conn.sock, ssl.SSLSocket)
-                and not isinstance(self.connection, ssl.SSLSocket)):
-            return self._splice_body(response, conn.sock, int(length))
+        if length is not None and self._can_splice(upstream):
+            return self._splice_body(response, upstream, int(length))
         return self._copy_body(response, chunk)
+
+    def _can_splice(self, upstream):
+        """Whether a body of known length may move with splice(2).
+
+        Only between two plain TCP sockets: TLS on either side needs the
+        bytes in user space (to decrypt or encrypt them), and a body
+        without Content-Length is re-framed (chunked) on the way.
+        """
+        return (getattr(self.server.proxy, 'zero_copy', True)
+                and splice.AVAILABLE
+                and not isinstance(upstream, ssl.SSLSocket)
+                and not isinstance(self.connection, ssl.SSLSocket))
 
     def _splice_body(self, response, upstream, length):
         """Move a body of known length with splice(2): no copy to Python.

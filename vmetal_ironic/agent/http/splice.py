@@ -8,6 +8,8 @@ import fcntl
 import os
 import select
 
+#: splice(2) exists here (Linux, Python >= 3.10).
+AVAILABLE = hasattr(os, 'splice')
 PIPE_SIZE = 1024 * 1024
 _F_SETPIPE_SZ = getattr(fcntl, 'F_SETPIPE_SZ', 1031)
 

@@ -12,7 +12,6 @@ known pools and the interned shared parts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from oslo_log import log
@@ -24,6 +23,7 @@ from vmetal_ironic.agent.sources.reservations import Interner
 from vmetal_ironic.agent.sources.reservations import Network
 from vmetal_ironic import boot_profile
 from vmetal_ironic.boot_profile import BootProfile
+from vmetal_ironic.ipam import records
 
 LOG = log.getLogger(__name__)
 
@@ -33,17 +33,30 @@ SOURCE = 'ipam'
 def profile_of(res: Any) -> BootProfile:
     """The boot profile of a reservation record (the one place it is read).
 
-    :param res: a :class:`~vmetal_ironic.ipam.records.Reservation` whose
-        ``boot_profile`` is a :class:`BootProfile` or its stored dict form
-        (keys a profile does not define are ignored).
-    :raises boot_profile.InvalidBootProfile: a field has a bad value.
+    :param res: a :class:`~vmetal_ironic.ipam.records.Reservation`; since
+        migration 0002 the store hands out typed profiles only.
+    :raises boot_profile.InvalidBootProfile: it carries no
+        :class:`BootProfile`.
     """
     value = res.boot_profile
-    if isinstance(value, BootProfile):
-        return value
-    if isinstance(value, Mapping):
-        value = {k: v for k, v in value.items() if k in boot_profile.FIELDS}
-    return BootProfile.from_dict(value)
+    if not isinstance(value, BootProfile):
+        raise boot_profile.InvalidBootProfile(
+            'boot profile: %r is not a BootProfile' % (value,))
+    return value
+
+
+def record_of(host: Host, generation: int) -> records.Reservation:
+    """The reservation record an IPAM host was compiled from.
+
+    What the snapshot stores: compiling it again gives the same host.
+    ``generation`` is the snapshot's (records do not keep their own).
+    """
+    pool, profile = host.origin
+    return records.Reservation(
+        mac=host.mac.hex(':'), node_uuid=host.node_uuid, pool=pool,
+        address=host.address, hostname=host.hostname,
+        client_id=host.client_id.hex(':') if host.client_id else None,
+        boot_profile=profile, generation=generation)
 
 
 def pool_network(pool: Any, ip: bytes, default_lease: int,
@@ -121,6 +134,8 @@ class Compiler:
         self.pools: dict[str, Any] = {}
         self._nets: dict[str, Network] = {}
         self._boots: dict[BootProfile, BootConfig] = {}
+        self._origins: dict[tuple[str, BootProfile],
+                            tuple[str, BootProfile]] = {}
 
     def set_pool(self, pool: Any) -> bool:
         """Record a pool; True if it is new or changed."""
@@ -138,6 +153,10 @@ class Compiler:
         if len(self._boots) > 4096:
             self._boots.clear()
         self._boots[profile] = host.boot
+        key = (pool.name, profile)
+        if len(self._origins) > 4096:
+            self._origins.clear()
+        host.origin = self._origins.setdefault(key, key)
         return host
 
     def host(self, res: Any) -> Host | None:

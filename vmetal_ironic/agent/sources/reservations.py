@@ -94,10 +94,16 @@ class BootConfig:
 
 
 class Host:
-    """One reservation, ready for the wire."""
+    """One reservation, ready for the wire.
+
+    ``origin`` is what an IPAM host was compiled from besides its own
+    fields: a shared ``(pool name, BootProfile)`` pair (None for the file
+    source). With it the local snapshot is written from the table itself,
+    so the source keeps no copy of the records (one pointer per host).
+    """
 
     __slots__ = ('mac', 'ip', 'client_id', 'hostname_opt', 'net', 'boot',
-                 'node_uuid', 'source')
+                 'node_uuid', 'source', 'origin')
 
     def __init__(self, mac: bytes, ip: bytes, net: Network, boot: BootConfig,
                  hostname: str | None = None, client_id: bytes | None = None,
@@ -111,11 +117,17 @@ class Host:
                              if hostname else b'')
         self.node_uuid = node_uuid
         self.source = source
+        self.origin: tuple[str, Any] | None = None
 
     @property
     def address(self) -> str:
         """Dotted address, for logs."""
         return codec.ipv4_text(self.ip)
+
+    @property
+    def hostname(self) -> str | None:
+        """The hostname (option 12), decoded back."""
+        return self.hostname_opt[2:].decode() if self.hostname_opt else None
 
     @property
     def label(self) -> str:
@@ -147,6 +159,13 @@ class Table:
     Readers (the server loop) call :meth:`lookup` without a lock: every
     update replaces single dict entries or whole dicts, which is atomic
     under the GIL. Writers serialise on a lock.
+
+    :meth:`replace` rebuilds the served views (O(table)); :meth:`update`
+    patches them for the MACs it names only (O(changes)), so a sync that
+    changes one reservation of 100,000 costs one reservation. Two hosts
+    may claim one client identifier (a configuration error): the last one
+    indexed answers, and all of them are remembered in ``_cid_dupes`` so
+    that removing it hands the identifier to another, not to nobody.
     """
 
     PRIORITY = ('ipam', 'file')      # later sources win
@@ -154,6 +173,7 @@ class Table:
     def __init__(self) -> None:
         self.by_mac: dict[bytes, Host] = {}
         self.by_client_id: dict[bytes, Host] = {}
+        self._cid_dupes: dict[bytes, list[Host]] = {}
         self._sources: dict[str, dict[bytes, Host]] = {}
         self._lock = threading.Lock()
         self.interner = Interner()
@@ -185,14 +205,32 @@ class Table:
 
     def update(self, source: str, upserts: Iterable[Host],
                deletes: Iterable[bytes]) -> None:
-        """Apply an incremental change of ``source``."""
+        """Apply an incremental change of ``source``: O(changes)."""
         with self._lock:
-            mine = self._sources.setdefault(source, {})
+            if source not in self._sources:
+                self._sources[source] = {}
+                self._rebuild()
+            mine = self._sources[source]
+            served = self.by_mac
+            shared = served is mine
+            # the host served at each touched MAC before this change
+            before: dict[bytes, Host | None] = {}
             for mac in deletes:
+                before.setdefault(mac, served.get(mac))
                 mine.pop(mac, None)
             for h in upserts:
+                before.setdefault(h.mac, served.get(h.mac))
                 mine[h.mac] = h
-            self._rebuild()
+            for mac, old in before.items():
+                new = self._winner(mac)
+                if not shared:
+                    if new is None:
+                        served.pop(mac, None)
+                    else:
+                        served[mac] = new
+                if old is not new:
+                    self._unindex(old)
+                    self._index(new)
 
     def source_view(self, source: str) -> dict[bytes, Host]:
         """The hosts a source provides, not copied: do not modify."""
@@ -201,6 +239,40 @@ class Table:
     def source_hosts(self, source: str) -> dict[bytes, Host]:
         """A copy of the hosts a source provides."""
         return dict(self._sources.get(source, {}))
+
+    def _winner(self, mac: bytes) -> Host | None:
+        """The host served at ``mac``: the last source in PRIORITY."""
+        for name in reversed(self.PRIORITY):
+            src = self._sources.get(name)
+            if src is not None:
+                host = src.get(mac)
+                if host is not None:
+                    return host
+        return None
+
+    def _index(self, host: Host | None) -> None:
+        if host is None or not host.client_id:
+            return
+        cid = host.client_id
+        holder = self.by_client_id.get(cid)
+        if holder is not None and holder is not host:
+            self._cid_dupes.setdefault(cid, [holder]).append(host)
+        self.by_client_id[cid] = host
+
+    def _unindex(self, host: Host | None) -> None:
+        if host is None or not host.client_id:
+            return
+        cid = host.client_id
+        dupes = self._cid_dupes.get(cid)
+        if dupes is None:
+            if self.by_client_id.get(cid) is host:
+                del self.by_client_id[cid]
+            return
+        dupes.remove(host)
+        if self.by_client_id.get(cid) is host:
+            self.by_client_id[cid] = dupes[-1]
+        if len(dupes) == 1:
+            del self._cid_dupes[cid]
 
     def _rebuild(self) -> None:
         srcs = [self._sources[s] for s in self.PRIORITY if s in self._sources]
@@ -212,9 +284,19 @@ class Table:
             merged = {}
             for s in srcs:
                 merged.update(s)
-        cids = {h.client_id: h for h in merged.values() if h.client_id}
+        cids: dict[bytes, Host] = {}
+        dupes: dict[bytes, list[Host]] = {}
+        for h in merged.values():
+            cid = h.client_id
+            if not cid:
+                continue
+            holder = cids.get(cid)
+            if holder is not None:
+                dupes.setdefault(cid, [holder]).append(h)
+            cids[cid] = h
         self.by_mac = merged
         self.by_client_id = cids
+        self._cid_dupes = dupes
 
 
 def parse_mac(value: Any) -> bytes:

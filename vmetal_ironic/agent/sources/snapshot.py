@@ -97,9 +97,25 @@ def _pool(d: dict[str, Any]) -> records.Pool:
     return records.Pool(**d)
 
 
-def _reservation(d: dict[str, Any]) -> records.Reservation:
+def _reservation(d: dict[str, Any],
+                 profiles: dict[Any, BootProfile]) -> records.Reservation:
+    """A record of the snapshot.
+
+    ``profiles`` caches decoded profiles by their fields (hosts mostly
+    share one: decoded once, one object in memory).
+    """
     d = dict(d)
-    d['boot_profile'] = BootProfile.from_dict(d['boot_profile'])
+    raw = d['boot_profile']
+    try:
+        key = tuple(sorted(raw.items())) if isinstance(raw, dict) else raw
+        profile = profiles.get(key)
+    except TypeError:           # an unhashable value: decode it alone
+        key, profile = None, None
+    if profile is None:
+        profile = BootProfile.from_dict(raw)
+        if key is not None and len(profiles) < 4096:
+            profiles[key] = profile
+    d['boot_profile'] = profile
     if d.get('deleted'):
         raise ValueError('a deleted reservation')
     return records.Reservation(**d)
@@ -131,7 +147,9 @@ def decode(data: bytes, path: str = '-') -> records.ChangeSet:
         if not isinstance(generation, int) or generation < 1:
             raise ValueError('bad generation %r' % (generation,))
         pools = [_pool(p) for p in doc['pools']]
-        reservations = [_reservation(r) for r in doc['reservations']]
+        profiles: dict[Any, BootProfile] = {}
+        reservations = [_reservation(r, profiles)
+                        for r in doc['reservations']]
     except (ValueError, KeyError, TypeError, AttributeError,
             exception.VmetalError) as e:
         raise SnapshotError(path=path, reason=_('bad content: %s') % e)

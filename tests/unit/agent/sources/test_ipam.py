@@ -11,6 +11,7 @@ from vmetal_ironic.agent.sources import hostspec
 from vmetal_ironic.agent.sources import ipam as ipam_source
 from vmetal_ironic.agent.sources import ipam_hosts
 from vmetal_ironic.agent.sources import reservations
+from vmetal_ironic import boot_profile
 from vmetal_ironic.boot_profile import BootProfile
 from vmetal_ironic.ipam import records
 
@@ -173,16 +174,40 @@ def test_make_host_bad_record(kw, field):
                              helpers.BOOT_DEFAULTS, reservations.Interner())
 
 
-def test_profile_of_accepts_the_typed_profile_and_its_dict():
+def test_profile_of_accepts_only_the_typed_profile():
     typed = BootProfile(bootfile='a.efi', tftp_server='172.22.0.9')
     r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile=typed)
     assert ipam_hosts.profile_of(r) is typed
-    stored = {'bootfile': 'a.efi', 'tftp_server': '172.22.0.9',
-              'options': [{'opt_name': '67', 'opt_value': 'x'}]}
+    # The stored dict form is gone since migration 0002: a record that
+    # still carries one is served without its boot profile, not guessed.
+    stored = {'bootfile': 'a.efi', 'tftp_server': '172.22.0.9'}
     r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile=stored)
-    assert ipam_hosts.profile_of(r) == typed
-    r = res(helpers.MAC1, '172.22.0.50', 1, boot_profile={})
-    assert not ipam_hosts.profile_of(r)
+    with pytest.raises(boot_profile.InvalidBootProfile):
+        ipam_hosts.profile_of(r)
+    compiler = ipam_hosts.Compiler(reservations.Interner(), 600,
+                                   helpers.BOOT_DEFAULTS)
+    compiler.set_pool(POOL)
+    host = compiler.host(r)
+    assert host.address == '172.22.0.50'
+    assert host.boot.tftp_server == helpers.BOOT_DEFAULTS['tftp_server']
+    assert host.origin == ('prov', boot_profile.EMPTY)
+
+
+def test_record_of_compiles_back_to_the_same_host():
+    profile = BootProfile(bootfile='a.efi', tftp_server='172.22.0.9')
+    compiler = ipam_hosts.Compiler(reservations.Interner(), 600,
+                                   helpers.BOOT_DEFAULTS)
+    compiler.set_pool(POOL)
+    for kw in ({}, {'hostname': 'node-1', 'client_id': '01:aa:bb'},
+               {'client_id': 'text-id', 'boot_profile': profile}):
+        h = compiler.host(res(helpers.MAC1, '172.22.0.50', 3, **kw))
+        again = compiler.host(ipam_hosts.record_of(h, 9))
+        for field in reservations.Host.__slots__:
+            assert getattr(again, field) == getattr(h, field), field
+    # one shared origin per pool and profile, not one per host
+    a = compiler.host(res(helpers.MAC1, '172.22.0.50', 3))
+    b = compiler.host(res(helpers.MAC2, '172.22.0.51', 3))
+    assert a.origin is b.origin
 
 
 def test_open_feed_is_the_read_only_feed(agent_conf):
