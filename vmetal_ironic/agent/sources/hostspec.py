@@ -20,7 +20,7 @@ from vmetal_ironic.agent.sources.reservations import Host
 from vmetal_ironic.agent.sources.reservations import Network
 
 NETWORK_FIELDS = ('prefix', 'netmask', 'gateway', 'dns_servers', 'domain',
-                  'lease_time', 'mtu', 'routes')
+                  'lease_time', 'mtu', 'routes', 'prefix6')
 BOOT_FIELDS = reservations.BOOT_FIELDS + ('bootfile',)
 HOST_FIELDS = ('mac', 'ip', 'hostname', 'client_id', 'node_uuid')
 ALL_FIELDS = frozenset(NETWORK_FIELDS + BOOT_FIELDS + HOST_FIELDS)
@@ -108,7 +108,9 @@ def network(spec: dict[str, Any], ip: bytes, default_lease: int,
         dns_list = [d.strip() for d in dns_list.split(',') if d.strip()]
     if not isinstance(dns_list, (list, tuple)):
         raise HostSpecError('dns_servers: %r is not a list' % (dns_list,))
-    dns = tuple(ipv4(d, 'dns_servers') for d in dns_list)
+    # IPv6 servers are the DHCPv6 hosts' (one list may hold both)
+    dns = tuple(ipv4(d, 'dns_servers') for d in dns_list
+                if not (isinstance(d, str) and ':' in d))
     lease = spec.get('lease_time')
     lease = default_lease if lease is None else integer(
         lease, 'lease_time', 10, 0xfffffffe)
@@ -237,7 +239,8 @@ def hostname(value: Any) -> str | None:
 def compile_host(spec: dict[str, Any], net: Network | None,
                  bootcfg: BootConfig | None, default_lease: int,
                  boot_defaults: dict[str, str | None],
-                 interner: reservations.Interner, source: str) -> Host:
+                 interner: reservations.Interner, source: str,
+                 boot_defaults6: dict[str, str | None] | None = None) -> Any:
     """Build a :class:`Host` from a merged spec.
 
     :param net: a precomputed Network when the spec adds no network field
@@ -246,6 +249,9 @@ def compile_host(spec: dict[str, Any], net: Network | None,
     :raises HostSpecError: a field is invalid.
     """
     raw_mac = mac(spec.get('mac'))
+    if isinstance(spec.get('ip'), str) and ':' in spec['ip']:
+        return _host6(spec, raw_mac, default_lease, boot_defaults6 or {},
+                      interner, source)
     ip = ipv4(spec.get('ip'), 'ip')
     if net is None or (net.network is not None
                        and not net.contains(ip)):
@@ -257,3 +263,17 @@ def compile_host(spec: dict[str, Any], net: Network | None,
                 client_id=client_id(spec.get('client_id')),
                 node_uuid=text(spec.get('node_uuid'), 'node_uuid'),
                 source=source)
+
+
+def _host6(spec: dict[str, Any], raw_mac: bytes, default_lease: int,
+           defaults6: dict[str, str | None],
+           interner: reservations.Interner, source: str) -> Any:
+    """An entry whose ``ip`` is IPv6: a DHCPv6 host (see doc/ipv6.md)."""
+    from vmetal_ironic.agent.dhcp6 import hosts as hosts6
+    try:
+        return hosts6.from_spec(
+            spec, default_lease, defaults6, interner, raw_mac,
+            client_id(spec.get('client_id')), hostname(spec.get('hostname')),
+            text(spec.get('node_uuid'), 'node_uuid'), source)
+    except hosts6.InvalidHost6 as e:
+        raise HostSpecError(str(e))

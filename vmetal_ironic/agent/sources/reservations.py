@@ -150,7 +150,12 @@ class Table:
     def __init__(self) -> None:
         self.by_mac: dict[bytes, Host] = {}
         self.by_client_id: dict[bytes, Host] = {}
+        # IPv6 hosts (:class:`~vmetal_ironic.agent.dhcp6.hosts.Host6`) of
+        # the same sources, apart: a MAC may have one host of each family.
+        self.by_mac6: dict[bytes, Any] = {}
+        self.by_duid6: dict[bytes, Any] = {}
         self._sources: dict[str, dict[bytes, Host]] = {}
+        self._sources6: dict[str, dict[bytes, Any]] = {}
         self._lock = threading.Lock()
         self.interner = Interner()
 
@@ -170,24 +175,42 @@ class Table:
                 hosts: Iterable[Host] | dict[bytes, Host]) -> int:
         """Replace everything ``source`` provides; returns the count.
 
-        :param hosts: hosts, or a {mac: Host} dict that the table takes
-            over (no copy).
+        :param hosts: hosts, or a {key: Host} dict that the table takes
+            over (no copy) when it holds IPv4 hosts only; IPv6 hosts
+            (any other type) go to :attr:`by_mac6` by their MAC.
         """
-        new = hosts if isinstance(hosts, dict) else {h.mac: h for h in hosts}
+        if not isinstance(hosts, dict):
+            hosts = list(hosts)
+        new = hosts if isinstance(hosts, dict) else {
+            h.mac: h for h in hosts if type(h) is Host}
+        new6 = {}
+        values = hosts.values() if isinstance(hosts, dict) else hosts
+        if any(type(h) is not Host for h in values):
+            new6 = {h.mac: h for h in values if type(h) is not Host}
+            if isinstance(hosts, dict):
+                new = {h.mac: h for h in hosts.values() if type(h) is Host}
         with self._lock:
             self._sources[source] = new
+            self._sources6[source] = new6
             self._rebuild()
-        return len(new)
+        return len(new) + len(new6)
 
     def update(self, source: str, upserts: Iterable[Host],
                deletes: Iterable[bytes]) -> None:
         """Apply an incremental change of ``source``."""
         with self._lock:
             mine = self._sources.setdefault(source, {})
+            mine6 = self._sources6.setdefault(source, {})
             for mac in deletes:
                 mine.pop(mac, None)
+                mine6.pop(mac, None)
             for h in upserts:
-                mine[h.mac] = h
+                if type(h) is Host:
+                    mine[h.mac] = h
+                    mine6.pop(h.mac, None)
+                else:
+                    mine6[h.mac] = h
+                    mine.pop(h.mac, None)
             self._rebuild()
 
     def source_view(self, source: str) -> dict[bytes, Host]:
@@ -211,6 +234,14 @@ class Table:
         cids = {h.client_id: h for h in merged.values() if h.client_id}
         self.by_mac = merged
         self.by_client_id = cids
+        srcs6 = [self._sources6[s] for s in self.PRIORITY
+                 if self._sources6.get(s)]
+        merged6 = srcs6[0] if len(srcs6) == 1 else {}
+        if len(srcs6) > 1:
+            for s6 in srcs6:
+                merged6.update(s6)
+        self.by_mac6 = merged6
+        self.by_duid6 = {h.duid: h for h in merged6.values() if h.duid}
 
 
 def parse_mac(value: Any) -> bytes:
