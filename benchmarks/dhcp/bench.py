@@ -142,6 +142,50 @@ def proc_rss_mb(pid):
     return 0.0
 
 
+def search_rate(measure, pid, opts):
+    """The highest offered rate a server holds, and every step measured.
+
+    Rates double from ``opts.start_rate`` until more than
+    ``opts.max_drop`` percent of the exchanges are lost or fewer than
+    90 % complete, then one step halfway back.
+
+    :param measure: runs perfdhcp at an offered rate; its parsed stats.
+    :param pid: the server's PID (its CPU time per step).
+    :returns: the result fields (steps, rate_per_s, drops_pct,
+        cpu_us_per_dora, limited_by_max_rate).
+    """
+    steps, best, refining = [], None, False
+    rate = opts.start_rate
+    while rate <= opts.max_rate:
+        cpu = proc_cpu_s(pid)
+        stats = measure(rate)
+        stats['cpu_s'] = proc_cpu_s(pid) - cpu
+        # perfdhcp's own "Rate" counts the exit wait (-W) as well
+        stats['rate'] = stats['acks'] / opts.duration
+        stats['offered'] = rate
+        steps.append(stats)
+        if stats['drops_pct'] > opts.max_drop or \
+                stats['rate'] < 0.9 * rate:
+            if best and not refining:
+                # one step back, halfway to the rate that failed
+                refining, rate = True, (best['offered'] + rate) // 2
+                continue
+            break
+        best = stats
+        rate = rate * 2 if not refining else opts.max_rate + 1
+    result = {'steps': [{k: round(v, 3) if isinstance(v, float) else v
+                         for k, v in s.items()} for s in steps]}
+    if best:
+        exchanges = best['rate'] * opts.duration
+        result.update(
+            rate_per_s=round(best['rate'], 1),
+            drops_pct=round(best['drops_pct'], 3),
+            cpu_us_per_dora=round(1e6 * best['cpu_s'] / exchanges, 1)
+            if exchanges else None,
+            limited_by_max_rate=best is steps[-1])
+    return result
+
+
 def bench_server(name, bed, opts):
     workdir = tempfile.mkdtemp(prefix='vmbench-%s-' % name)
     argv = servers.SERVERS[name](bed, workdir)
@@ -171,38 +215,10 @@ def bench_server(name, bed, opts):
                 raise RuntimeError('%s did not answer within %ss' % (
                     name, opts.start_timeout))
         result['startup_s'] = round(time.monotonic() - started, 3)
-        steps, best, refining = [], None, False
-        rate = opts.start_rate
-        while rate <= opts.max_rate:
-            cpu = proc_cpu_s(server.pid)
-            stats = perfdhcp(bed, [
-                '-R', str(len(bed.reservations)), '-b', 'mac=' +
-                client_mac(0), '-r', str(rate), '-p', str(opts.duration),
-                '-W', '500000', bed.server_ip], timeout=opts.duration + 30)
-            stats['cpu_s'] = proc_cpu_s(server.pid) - cpu
-            # perfdhcp's own "Rate" counts the exit wait (-W) as well
-            stats['rate'] = stats['acks'] / opts.duration
-            stats['offered'] = rate
-            steps.append(stats)
-            if stats['drops_pct'] > opts.max_drop or \
-                    stats['rate'] < 0.9 * rate:
-                if best and not refining:
-                    # one step back, halfway to the rate that failed
-                    refining, rate = True, (best['offered'] + rate) // 2
-                    continue
-                break
-            best = stats
-            rate = rate * 2 if not refining else opts.max_rate + 1
-        result['steps'] = [{k: round(v, 3) if isinstance(v, float) else v
-                            for k, v in s.items()} for s in steps]
-        if best:
-            exchanges = best['rate'] * opts.duration
-            result.update(
-                rate_per_s=round(best['rate'], 1),
-                drops_pct=round(best['drops_pct'], 3),
-                cpu_us_per_dora=round(1e6 * best['cpu_s'] / exchanges, 1)
-                if exchanges else None,
-                limited_by_max_rate=best is steps[-1])
+        result.update(search_rate(lambda rate: perfdhcp(bed, [
+            '-R', str(len(bed.reservations)), '-b', 'mac=' + client_mac(0),
+            '-r', str(rate), '-p', str(opts.duration), '-W', '500000',
+            bed.server_ip], timeout=opts.duration + 30), server.pid, opts))
         result['rss_mb'] = round(proc_rss_mb(server.pid), 1)
         result['loadavg_end'] = round(os.getloadavg()[0], 2)
     finally:

@@ -168,36 +168,10 @@ def bench_server(name, bed, opts, workroot):
             if time.monotonic() > started + opts.start_timeout:
                 raise RuntimeError('%s did not answer' % name)
         result['startup_s'] = round(time.monotonic() - started, 3)
-        steps, best, refining = [], None, False
-        rate = opts.start_rate
-        while rate <= opts.max_rate:
-            cpu = bench4.proc_cpu_s(server.pid)
-            stats = perfdhcp6(bed, macs, [
-                '-R', str(len(bed.reservations)), '-r', str(rate),
-                '-p', str(opts.duration), '-W', '500000'],
-                opts.duration + 30)
-            stats['cpu_s'] = bench4.proc_cpu_s(server.pid) - cpu
-            stats['rate'] = stats['acks'] / opts.duration
-            stats['offered'] = rate
-            steps.append(stats)
-            if stats['drops_pct'] > opts.max_drop or \
-                    stats['rate'] < 0.9 * rate:
-                if best and not refining:
-                    refining, rate = True, (best['offered'] + rate) // 2
-                    continue
-                break
-            best = stats
-            rate = rate * 2 if not refining else opts.max_rate + 1
-        result['steps'] = [{k: round(v, 3) if isinstance(v, float) else v
-                            for k, v in s.items()} for s in steps]
-        if best:
-            n = best['rate'] * opts.duration
-            result.update(
-                rate_per_s=round(best['rate'], 1),
-                drops_pct=round(best['drops_pct'], 3),
-                cpu_us_per_dora=round(1e6 * best['cpu_s'] / n, 1)
-                if n else None,
-                limited_by_max_rate=best is steps[-1])
+        result.update(bench4.search_rate(lambda rate: perfdhcp6(
+            bed, macs, ['-R', str(len(bed.reservations)), '-r', str(rate),
+                        '-p', str(opts.duration), '-W', '500000'],
+            opts.duration + 30), server.pid, opts))
         result['rss_mb'] = round(bench4.proc_rss_mb(server.pid), 1)
         result['loadavg_end'] = round(os.getloadavg()[0], 2)
     finally:

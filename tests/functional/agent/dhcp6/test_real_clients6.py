@@ -8,12 +8,12 @@ CAP_NET_RAW and CAP_NET_BIND_SERVICE.
 
 import json
 import os
-import time
 
 from scapy.layers import dhcp6 as s6
 
 from tests.fixtures import dhcp6_bed as b6
 from tests.fixtures import netns
+from tests.functional.agent.dhcp.test_real_clients import wait_lines
 
 DHCLIENT_SCRIPT = r'''#!/bin/sh
 # dhclient -6 script: record what the client got, configure the address.
@@ -40,18 +40,6 @@ def script(lab, name, text):
         f.write(text % {'out': out})
     os.chmod(path, 0o755)
     return path, out
-
-
-def wait_lines(path, prefixes, timeout):
-    """Wait until every prefix starts a line of ``path``; the lines."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with open(path) as f:
-            lines = f.read().splitlines()
-        if all(any(ln.startswith(p) for ln in lines) for p in prefixes) \
-                or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.2)
 
 
 def dhclient6(bed, ns, name, *extra, duid=None):
@@ -147,27 +135,22 @@ def test_client_without_a_mac_in_its_duid(bed6):
     """DUID-UUID clients (OVMF, iPXE do this): EUI-64 or the DUID itself."""
     b6.require_root_and('dhclient')
     uuid = bytes.fromhex(b6.DUID_UUID.replace(':', ''))
-    # 1. reserved by MAC, found by its modified-EUI-64 link-local address
-    ns = bed6.client(b6.MAC_DHCPCD)
-    mark = bed6.agent.mark()
     other = b'\x00\x04' + bytes(range(100, 116))
-    p, events = dhclient6(bed6, ns, 'eui64', '-1', duid=other)
-    try:
-        lines = wait_lines(events, ['BOUND6'], timeout=20)
-    finally:
-        netns.stop_process(p)
-    assert any('ip=fd00:6::52 ' in ln for ln in lines), lines
-    assert 'found by eui-64' in bed6.agent.log(since=mark)
-    # 2. an unreserved MAC whose DUID is a reservation's client_id
-    ns = bed6.client('52:54:00:bb:00:77')
-    mark = bed6.agent.mark()
-    p, events = dhclient6(bed6, ns, 'duidonly', '-1', duid=uuid)
-    try:
-        lines = wait_lines(events, ['BOUND6'], timeout=20)
-    finally:
-        netns.stop_process(p)
-    assert any('ip=fd00:6::56 ' in ln for ln in lines), lines
-    assert 'found by duid-reservation' in bed6.agent.log(since=mark)
+    for name, mac, duid, address, how in (
+            # reserved by MAC, found by its modified-EUI-64 link-local
+            ('eui64', b6.MAC_DHCPCD, other, 'fd00:6::52', 'eui-64'),
+            # an unreserved MAC whose DUID is a reservation's client_id
+            ('duidonly', '52:54:00:bb:00:77', uuid, 'fd00:6::56',
+             'duid-reservation')):
+        ns = bed6.client(mac)
+        mark = bed6.agent.mark()
+        p, events = dhclient6(bed6, ns, name, '-1', duid=duid)
+        try:
+            lines = wait_lines(events, ['BOUND6'], timeout=20)
+        finally:
+            netns.stop_process(p)
+        assert any('ip=%s ' % address in ln for ln in lines), lines
+        assert 'found by %s' % how in bed6.agent.log(since=mark)
 
 
 def _probe(ns, payloads, wait=0.5):
