@@ -190,16 +190,18 @@ def from_pool(res: Any, pool: Any, profile: Any, default_lease: int,
     """The :class:`Host6` of an IPAM reservation in an IPv6 pool.
 
     :param profile: the node's :class:`~vmetal_ironic.boot_profile.
-        BootProfile`.
+        BootProfile`; its DHCPv6 fields (Ironic's ``tag:ipxe6,59`` and
+        ``tag:!ipxe6,59``) win over its DHCPv4 ones.
     :raises InvalidHost6: a field of the record is invalid.
     """
     ip = ipv6(res.address, 'ip')
     net = network6(pool.prefixlen, ip, pool.dns_servers, pool.domain,
                    default_lease, interner)
-    own = BootConfig(ipxe_script_url=profile.ipxe_script_url,
-                     http_boot_url=profile.http_boot_url,
-                     tftp_server=profile.tftp_server,
-                     pxe_bootfile=profile.bootfile)
+    own = BootConfig(
+        ipxe_script_url=profile.ipxe6_url or profile.ipxe_script_url,
+        http_boot_url=profile.http_boot_url,
+        tftp_server=profile.tftp_server,
+        pxe_bootfile=profile.bootfile6_url or profile.bootfile)
     return Host6(mac, ip, net, boot6(own, defaults, interner), duid=duid,
                  hostname=hostname, node_uuid=node_uuid, source=source)
 

@@ -1,9 +1,14 @@
 """IPv6 reservations from the same sources as IPv4: IPAM and the file."""
 
 import pytest
+from scapy.layers import dhcp6 as s6
 
 from tests.fixtures import dhcp6_packets as p
+from vmetal_ironic.agent.dhcp6 import codec
+from vmetal_ironic.agent.dhcp6 import handlers
 from vmetal_ironic.agent.dhcp6.hosts import Host6
+from vmetal_ironic.agent.dhcp6 import netboot
+from vmetal_ironic.agent.dhcp6 import server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import hostspec
 from vmetal_ironic.agent.sources import ipam as ipam_source
@@ -86,3 +91,27 @@ def test_file_invalid_ipv6_fields_are_named(entry, why):
     doc = {'hosts': [dict(entry, mac=p.MAC1)]}
     with pytest.raises(hostspec.HostSpecError, match=why):
         file_source.load_hosts(doc, 3600, {}, reservations.Interner())
+
+
+def test_ironic_ipv6_boot_urls_win(fake_feed):
+    """Ironic's tag:ipxe6,59 and tag:!ipxe6,59 (profile fields) win."""
+    table = reservations.Table()
+    src = ipam_source.IpamSource(table, fake_feed, 3600, {}, 60,
+                                 boot_defaults6=p.BOOT6)
+    profile = BootProfile(bootfile='snponly.efi',
+                          ipxe_script_url='http://[fd00:1::9]/v4.ipxe',
+                          ipxe6_url='http://[fd00:1::9]/boot.ipxe',
+                          bootfile6_url='tftp://[fd00:1::9]/ipxe.efi')
+    fake_feed.sets.append(records.ChangeSet(2, True, [POOL6], [
+        res(p.MAC1, p.IP1, 1, boot_profile=profile)]))
+    src.sync()
+    srv = server.DHCPv6Server(table, handlers.Responder(
+        p.SERVER_DUID, netboot.Decider()), None)
+    ipxe = s6.DHCP6OptUserClass(userclassdata=[s6.USER_CLASS_DATA(
+        data=b'iPXE')])
+    pxe = s6.DHCP6OptClientArchType(archtypes=[7])
+    for extra, url in ((ipxe, b'http://[fd00:1::9]/boot.ipxe'),
+                       (pxe, b'tftp://[fd00:1::9]/ipxe.efi')):
+        t, payload = srv.handle(bytes(p.solicit(extra=[extra])), p.src())
+        assert t == codec.ADVERTISE
+        assert s6.DHCP6(payload)[s6.DHCP6OptBootFileUrl].optdata == url
