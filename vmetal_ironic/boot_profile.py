@@ -8,9 +8,9 @@ reservation of that node and lets it win over the agent's own defaults.
 It imports neither Ironic nor sockets nor the database: both sides import
 it.
 
-Only what the agent acts on is kept. IPv6 fields (option 59 by client
-class) join when the agent speaks DHCPv6; until then Ironic's v6 options
-are not stored, because nothing would read them.
+Only what the agent acts on is kept: the DHCPv4 fields and, for its
+DHCPv6 server, Ironic's option 59 by client class (``ipxe6_url``,
+``bootfile6_url``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import dataclasses
 from typing import Any
 
 #: The fields of a profile, in the order they are documented.
-FIELDS = ('bootfile', 'ipxe_script_url', 'http_boot_url', 'tftp_server')
+FIELDS = ('bootfile', 'ipxe_script_url', 'http_boot_url', 'tftp_server',
+          'ipxe6_url', 'bootfile6_url')
 
 #: The longest value a field may hold: a DHCP option carries at most 255
 #: bytes, and the bootfile of a BOOTP header 128.
@@ -41,12 +42,17 @@ class BootProfile:
     :ivar http_boot_url: the URL a UEFI HTTP boot client (vendor class
         ``HTTPClient``) loads: 67 sent with ``60=HTTPClient``.
     :ivar tftp_server: the TFTP server (options 150, 255 or 66).
+    :ivar ipxe6_url: DHCPv6 option 59 for iPXE: ``tag:ipxe6,59``.
+    :ivar bootfile6_url: DHCPv6 option 59 for other clients (a URL):
+        ``tag:!ipxe6,59`` or plain 59.
     """
 
     bootfile: str | None = None
     ipxe_script_url: str | None = None
     http_boot_url: str | None = None
     tftp_server: str | None = None
+    ipxe6_url: str | None = None
+    bootfile6_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in FIELDS:

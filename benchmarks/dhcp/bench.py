@@ -193,6 +193,56 @@ class Processes:
                 p.wait()
 
 
+def search_rate(measure, cpu, opts):
+    """The highest offered rate a server holds, and every step measured.
+
+    Rates double from ``opts.start_rate`` until more than
+    ``opts.max_drop`` percent of the exchanges are lost or fewer than
+    90 % complete, then one step halfway back.
+
+    :param measure: runs perfdhcp at an offered rate; its parsed stats.
+    :param cpu: the server's PID, or a function returning its CPU
+        seconds (several processes: their sum), for the CPU per step.
+    :returns: the result fields (steps, rate_per_s, drops_pct,
+        cpu_us_per_dora, limited_by_max_rate).
+    """
+    if not callable(cpu):
+        pid = cpu
+
+        def cpu():
+            return proc_cpu_s(pid)
+    steps, best, refining = [], None, False
+    rate = opts.start_rate
+    while rate <= opts.max_rate:
+        before = cpu()
+        stats = measure(rate)
+        stats['cpu_s'] = cpu() - before
+        # perfdhcp's own "Rate" counts the exit wait (-W) as well
+        stats['rate'] = stats['acks'] / opts.duration
+        stats['offered'] = rate
+        steps.append(stats)
+        if stats['drops_pct'] > opts.max_drop or \
+                stats['rate'] < 0.9 * rate:
+            if best and not refining:
+                # one step back, halfway to the rate that failed
+                refining, rate = True, (best['offered'] + rate) // 2
+                continue
+            break
+        best = stats
+        rate = rate * 2 if not refining else opts.max_rate + 1
+    result = {'steps': [{k: round(v, 3) if isinstance(v, float) else v
+                         for k, v in s.items()} for s in steps]}
+    if best:
+        exchanges = best['rate'] * opts.duration
+        result.update(
+            rate_per_s=round(best['rate'], 1),
+            drops_pct=round(best['drops_pct'], 3),
+            cpu_us_per_dora=round(1e6 * best['cpu_s'] / exchanges, 1)
+            if exchanges else None,
+            limited_by_max_rate=best is steps[-1])
+    return result
+
+
 def bench_server(name, bed, opts):
     workdir = tempfile.mkdtemp(prefix='vmbench-%s-' % name)
     specs = servers.launch(name, bed, workdir)
@@ -234,39 +284,11 @@ def bench_server(name, bed, opts):
                 raise RuntimeError('%s did not answer within %ss' % (
                     name, opts.start_timeout))
         result['startup_s'] = round(time.monotonic() - started, 3)
-        steps, best, refining = [], None, False
-        rate = opts.start_rate
-        while rate <= opts.max_rate:
-            cpu = server.cpu_s()
-            stats = perfdhcp(bed, [
-                '-R', str(len(bed.reservations)), '-b', 'mac=' +
-                client_mac(0), '-r', str(rate), '-p', str(opts.duration),
-                '-W', '500000'] + broadcast + [target],
-                timeout=opts.duration + 30)
-            stats['cpu_s'] = server.cpu_s() - cpu
-            # perfdhcp's own "Rate" counts the exit wait (-W) as well
-            stats['rate'] = stats['acks'] / opts.duration
-            stats['offered'] = rate
-            steps.append(stats)
-            if stats['drops_pct'] > opts.max_drop or \
-                    stats['rate'] < 0.9 * rate:
-                if best and not refining:
-                    # one step back, halfway to the rate that failed
-                    refining, rate = True, (best['offered'] + rate) // 2
-                    continue
-                break
-            best = stats
-            rate = rate * 2 if not refining else opts.max_rate + 1
-        result['steps'] = [{k: round(v, 3) if isinstance(v, float) else v
-                            for k, v in s.items()} for s in steps]
-        if best:
-            exchanges = best['rate'] * opts.duration
-            result.update(
-                rate_per_s=round(best['rate'], 1),
-                drops_pct=round(best['drops_pct'], 3),
-                cpu_us_per_dora=round(1e6 * best['cpu_s'] / exchanges, 1)
-                if exchanges else None,
-                limited_by_max_rate=best is steps[-1])
+        result.update(search_rate(lambda rate: perfdhcp(bed, [
+            '-R', str(len(bed.reservations)), '-b', 'mac=' + client_mac(0),
+            '-r', str(rate), '-p', str(opts.duration), '-W', '500000']
+            + broadcast + [target], timeout=opts.duration + 30),
+            server.cpu_s, opts))
         result['rss_mb'] = round(server.rss_mb(), 1)
         # Every client, once: OFFERs of exactly its reserved address, one
         # from each server identifier.

@@ -241,3 +241,62 @@ def snapshot_written() -> None:
 def watch_table(table) -> None:
     """``vmetal_dhcp4_reservations`` reads ``len(table)`` at each scrape."""
     RESERVATIONS.set_function(lambda: len(table))
+
+
+# --- DHCPv6 (Kea's pkt6-* statistics)
+
+#: DHCPv6 message types (RFC 8415 7.3) by number, as label values.
+DHCP6_TYPES = {1: 'solicit', 2: 'advertise', 3: 'request', 4: 'confirm',
+               5: 'renew', 6: 'rebind', 7: 'reply', 8: 'release',
+               9: 'decline', 11: 'information_request'}
+#: A DHCPv6 message refused before any lookup (RFC 8415 16: wrong or
+#: missing server/client identifier, not from a link-local address).
+DROP_SCREENED = 'screened'
+
+DHCP6_RECEIVED = prom.Counter(
+    'vmetal_dhcp6_packets_received', 'DHCPv6 client messages received, by '
+    'message type (Kea pkt6-<type>-received)', ['type'], registry=REGISTRY)
+DHCP6_SENT = prom.Counter(
+    'vmetal_dhcp6_packets_sent', 'DHCPv6 messages sent, by message type '
+    '(Kea pkt6-<type>-sent)', ['type'], registry=REGISTRY)
+DHCP6_PARSE_FAILED = prom.Counter(
+    'vmetal_dhcp6_parse_failed', 'DHCPv6 packets that could not be parsed '
+    '(Kea pkt6-parse-failed)', registry=REGISTRY)
+DHCP6_DROPPED = prom.Counter(
+    'vmetal_dhcp6_packets_dropped', 'DHCPv6 messages dropped without an '
+    'answer, by reason (Kea pkt6-receive-drop)', ['reason'],
+    registry=REGISTRY)
+RESERVATIONS6 = prom.Gauge(
+    'vmetal_dhcp6_reservations', 'IPv6 reservations in the agent\'s table '
+    '(all sources)', registry=REGISTRY)
+
+for _t in DHCP6_TYPES.values():
+    (DHCP6_SENT if _t in ('advertise', 'reply') else DHCP6_RECEIVED).labels(
+        type=_t)
+for _r in (DROP_UNKNOWN_MAC, DROP_RELAY_NOT_ALLOWED, DROP_SCREENED):
+    DHCP6_DROPPED.labels(reason=_r)
+
+
+def dhcp6_received(msg_type: int) -> None:
+    """Count one parsed DHCPv6 client message."""
+    DHCP6_RECEIVED.labels(type=DHCP6_TYPES.get(msg_type, UNKNOWN_TYPE)).inc()
+
+
+def dhcp6_sent(msg_type: int) -> None:
+    """Count one DHCPv6 reply sent."""
+    DHCP6_SENT.labels(type=DHCP6_TYPES.get(msg_type, UNKNOWN_TYPE)).inc()
+
+
+def dhcp6_parse_failed() -> None:
+    """Count one DHCPv6 datagram that could not be parsed."""
+    DHCP6_PARSE_FAILED.inc()
+
+
+def dhcp6_dropped(reason: str) -> None:
+    """Count one DHCPv6 message dropped without an answer."""
+    DHCP6_DROPPED.labels(reason=reason).inc()
+
+
+def watch_table6(table) -> None:
+    """``vmetal_dhcp6_reservations`` reads the IPv6 hosts at each scrape."""
+    RESERVATIONS6.set_function(lambda: len(table.by_mac6))

@@ -37,6 +37,7 @@ from vmetal_ironic.agent.dhcp import netboot
 from vmetal_ironic.agent.dhcp import server as server_mod
 from vmetal_ironic.agent.dhcp import transport
 from vmetal_ironic.agent import discovery
+from vmetal_ironic.agent.dhcp6 import setup as dhcp6_setup
 from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import ipam as ipam_source
@@ -156,19 +157,25 @@ class AgentService:
             source = ipam_source.IpamSource(
                 self.table, ipam_source.open_feed(self.conf), g.lease_time,
                 defaults, g.sync_interval,
-                snapshot.path_in(g.state_dir))
+                snapshot.path_in(g.state_dir),
+                boot_defaults6=dhcp6_setup.boot_defaults(self.conf))
             self.add(source)
             if push.enabled(self.conf):
                 self.add(push.PushListener(self.conf, source))
         if dhcp_conf.SOURCE_FILE in sources:
             self.add(file_source.FileSource(
-                self.table, g.reservations_file, g.lease_time, defaults))
+                self.table, g.reservations_file, g.lease_time, defaults,
+                dhcp6_setup.boot_defaults(self.conf)))
         server = make_dhcp_server(self.conf, self.table)
         self.add(server)
         server.discovery = discovery.make(
             self.conf, socket.inet_aton(g.server_address), defaults)
         if server.discovery is not None:
             self.add(server.discovery)
+        dhcp6 = dhcp6_setup.make_server(self.conf, self.table,
+                                        interface_mtu(g.interface))
+        if dhcp6 is not None:
+            self.add(dhcp6)
         for c in optional_components(self.conf, self.table):
             self.add(c)
         check_descriptors(self.conf, [c.name for c in self.components])

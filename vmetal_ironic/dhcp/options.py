@@ -6,12 +6,12 @@ dhcp_options_for_instance``. Names are dnsmasq-flavoured: ``'67'``,
 ``'tag:!ipxe,67'``, ``'tag:ipxe6,59'``, ``'!175,67'``... The DHCP agent
 does not speak dnsmasq, so :func:`to_boot_profile` turns the list into the
 node's :class:`~vmetal_ironic.boot_profile.BootProfile` (``bootfile``,
-``ipxe_script_url``, ``http_boot_url``, ``tftp_server``): what the agent
-acts on.
+``ipxe_script_url``, ``http_boot_url``, ``tftp_server``, and for DHCPv6
+``ipxe6_url`` and ``bootfile6_url`` from option 59): what the agent acts
+on.
 
-Not kept: the IPv6 options (59 by client class) and the verbatim option
-list. Nothing read them; the profile gains IPv6 fields when the agent
-speaks DHCPv6. Every option is still validated (name, ip_version).
+Not kept: the verbatim option list. Every option is validated (name,
+ip_version).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ BOOTFILE = 'bootfile'
 IPXE_SCRIPT_URL = 'ipxe_script_url'
 TFTP_SERVER = 'tftp_server'
 HTTP_BOOT_URL = 'http_boot_url'
+IPXE6_URL = 'ipxe6_url'
+BOOTFILE6_URL = 'bootfile6_url'
 
 # dnsmasq option names Ironic (or an operator's hook) may use instead of
 # the numbers.
@@ -111,12 +113,15 @@ def to_boot_profile(options: Iterable[Mapping[str, Any]] | None
     """
     normalised = [_normalise(opt, i) for i, opt in enumerate(options or ())]
     v4: dict[tuple[frozenset[str], str], str] = {}
+    v6: dict[tuple[frozenset[str], str], str] = {}
     for opt in normalised:
-        if opt['opt_value'] is None or opt['ip_version'] != 4:
+        if opt['opt_value'] is None:
             continue        # None: Neutron's "remove this option"
-        v4[_split(opt['opt_name'])] = opt['opt_value']
+        (v4 if opt['ip_version'] == 4 else v6)[
+            _split(opt['opt_name'])] = opt['opt_value']
     fields: dict[str, Any] = {}
     _translate_v4(v4, fields)
+    _translate_v6(v6, fields)
     try:
         return boot_profile.BootProfile.from_dict(fields)
     except boot_profile.InvalidBootProfile as exc:
@@ -154,3 +159,28 @@ def _translate_v4(v4: dict[tuple[frozenset[str], str], str],
         if plain in servers:
             profile[TFTP_SERVER] = servers[plain]
             break
+
+
+def _translate_v6(v6: dict[tuple[frozenset[str], str], str],
+                  profile: dict[str, Any]) -> None:
+    """Option 59 (RFC 5970) by client class, as Ironic's pxe_utils sends it.
+
+    ``tag:ipxe6,59`` is the iPXE script, ``tag:!ipxe6,59`` the boot file
+    URL of other clients; without tag support (``!175,59`` and plain 59)
+    the first is the boot file and plain 59 the script.
+    """
+    urls = {tags: value for (tags, number), value in v6.items()
+            if number == '59'}
+    ipxe6, not_ipxe6 = frozenset({'ipxe6'}), frozenset({'!ipxe6'})
+    not_ipxe, plain = frozenset({'!ipxe'}), frozenset()
+    if ipxe6 in urls:
+        profile[IPXE6_URL] = urls[ipxe6]
+    if not_ipxe6 in urls:
+        profile[BOOTFILE6_URL] = urls[not_ipxe6]
+    elif not_ipxe in urls:
+        profile[BOOTFILE6_URL] = urls[not_ipxe]
+        if plain in urls and IPXE6_URL not in profile:
+            profile[IPXE6_URL] = urls[plain]
+        return
+    if plain in urls and BOOTFILE6_URL not in profile:
+        profile[BOOTFILE6_URL] = urls[plain]

@@ -19,9 +19,12 @@ def test_ipxe_uefi():
     assert profile['ipxe_script_url'] == 'http://10.0.0.2:8080/boot.ipxe'
     assert profile['tftp_server'] == '10.0.0.2'
     assert 'http_boot_url' not in profile
-    # IPv6 options and the verbatim list are not stored: nothing reads
-    # them (yet).
-    assert set(profile) == {'bootfile', 'ipxe_script_url', 'tftp_server'}
+    # option 59 by client class, for the agent's DHCPv6 server
+    assert profile['bootfile6_url'] == 'tftp://[fd00::2]/snponly.efi'
+    assert profile['ipxe6_url'] == 'http://[fd00::2]:8080/boot.ipxe'
+    # the verbatim list is not stored
+    assert set(profile) == {'bootfile', 'ipxe_script_url', 'tftp_server',
+                            'bootfile6_url', 'ipxe6_url'}
 
 
 def test_plain_pxe_bios():
@@ -59,9 +62,9 @@ def test_unknown_options_kept_and_ip_version_defaulted():
     assert [o['opt_name'] for o in normalised] == \
         ['210', 'tag:foo,224', '59']
     assert [o['ip_version'] for o in normalised] == [4, 4, 6]
-    # Options the agent does not act on (and IPv6) are validated, not
-    # stored.
-    assert profile == boot_profile.EMPTY
+    # Options the agent does not act on are validated, not stored; a
+    # plain IPv6 59 is the boot file URL of DHCPv6 clients.
+    assert profile == boot_profile.BootProfile(bootfile6_url='tftp://[::1]/f')
 
 
 def test_aliases_and_none_values():
@@ -95,3 +98,13 @@ def test_idempotent():
 def test_bad_input(bad):
     with pytest.raises(exception.InvalidInput):
         options.to_boot_profile(bad)
+
+
+def test_ipv6_boot_urls_without_tag_support():
+    profile = options.to_boot_profile([
+        {'opt_name': '!175,59', 'opt_value': 'tftp://[fd00::2]/ipxe.efi',
+         'ip_version': 6},
+        {'opt_name': '59', 'opt_value': 'http://[fd00::2]/boot.ipxe',
+         'ip_version': 6}]).to_dict()
+    assert profile == {'bootfile6_url': 'tftp://[fd00::2]/ipxe.efi',
+                       'ipxe6_url': 'http://[fd00::2]/boot.ipxe'}

@@ -47,9 +47,13 @@ SOURCE = 'file'
 def load_hosts(doc: Any, default_lease: int,
                boot_defaults: dict[str, str | None],
                interner: Interner,
-               previous: dict[bytes, Host] | None = None
+               previous: dict[bytes, Host] | None = None,
+               boot_defaults6: dict[str, str | None] | None = None
                ) -> dict[bytes, Host]:
     """Validate a parsed reservations document and compile its hosts.
+
+    An entry whose ``ip`` is IPv6 is a DHCPv6 host (one of each family
+    per MAC at most; its key in the result is the MAC and ``b'6'``).
 
     The host entries of ``doc`` are released as they are compiled, and an
     unchanged host reuses its object from ``previous`` (the table in
@@ -91,7 +95,8 @@ def load_hosts(doc: Any, default_lease: int,
                 host = hostspec.compile_host(
                     spec, template if simple else None,
                     dboot if not own & _BOOT else None,
-                    default_lease, boot_defaults, interner, SOURCE)
+                    default_lease, boot_defaults, interner, SOURCE,
+                    boot_defaults6)
             else:
                 raise hostspec.HostSpecError('%s is not an object' % where)
         except hostspec.HostSpecError as e:
@@ -99,6 +104,15 @@ def load_hosts(doc: Any, default_lease: int,
                 raise
             raise hostspec.HostSpecError('%s (mac %s): %s'
                                          % (where, _entry_mac(h), e))
+        if type(host) is not Host:
+            key = host.mac + b'6'
+            if key in out:
+                raise hostspec.HostSpecError(
+                    '%s: mac %s already has an IPv6 reservation'
+                    % (where, host.mac.hex(':')))
+            out[key] = host
+            hosts[i] = None
+            continue
         if simple:
             template = host.net
         if host.mac in out:
@@ -183,7 +197,8 @@ def _check_keys(d: dict, where: str) -> set[str]:
 def read_file(path: str, default_lease: int,
               boot_defaults: dict[str, str | None],
               interner: Interner,
-              previous: dict[bytes, Host] | None = None
+              previous: dict[bytes, Host] | None = None,
+              boot_defaults6: dict[str, str | None] | None = None
               ) -> dict[bytes, Host]:
     """Read and compile a reservations file.
 
@@ -199,7 +214,7 @@ def read_file(path: str, default_lease: int,
             path=path, reason='not valid JSON: %s' % e)
     try:
         return load_hosts(doc, default_lease, boot_defaults, interner,
-                          previous)
+                          previous, boot_defaults6)
     except hostspec.HostSpecError as e:
         raise exception.ReservationFileError(path=path, reason=str(e))
 
@@ -215,16 +230,19 @@ class FileSource(component.Component):
     name = 'file-source'
 
     def __init__(self, table: Table, path: str, default_lease: int,
-                 boot_defaults: dict[str, str | None]) -> None:
+                 boot_defaults: dict[str, str | None],
+                 boot_defaults6: dict[str, str | None] | None = None) -> None:
         self.table = table
         self.path = path
         self.default_lease = default_lease
         self.boot_defaults = boot_defaults
+        self.boot_defaults6 = boot_defaults6
 
     def _load(self) -> int:
         hosts = read_file(self.path, self.default_lease, self.boot_defaults,
                           self.table.interner,
-                          self.table.source_view(SOURCE))
+                          self.table.source_view(SOURCE),
+                          self.boot_defaults6)
         return self.table.replace(SOURCE, hosts)
 
     def start(self) -> None:

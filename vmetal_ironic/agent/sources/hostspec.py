@@ -20,7 +20,8 @@ from vmetal_ironic.agent.sources.reservations import Host
 from vmetal_ironic.agent.sources.reservations import Network
 
 NETWORK_FIELDS = ('prefix', 'netmask', 'gateway', 'dns_servers', 'domain',
-                  'lease_time', 'mtu', 'routes', 'ntp_servers')
+                  'lease_time', 'mtu', 'routes', 'ntp_servers',
+                  'prefix6')
 BOOT_FIELDS = reservations.BOOT_FIELDS + ('bootfile',)
 HOST_FIELDS = ('mac', 'ip', 'hostname', 'client_id', 'node_uuid')
 ALL_FIELDS = frozenset(NETWORK_FIELDS + BOOT_FIELDS + HOST_FIELDS)
@@ -117,7 +118,10 @@ def network(spec: dict[str, Any], ip: bytes, default_lease: int,
 
 
 def addresses(spec: dict[str, Any], field: str) -> tuple[bytes, ...]:
-    """A list of IPv4 addresses (a list or a comma-separated string).
+    """The IPv4 addresses of a list (or a comma-separated string).
+
+    IPv6 entries are the DHCPv6 hosts' (one list may hold both) and are
+    left out here.
 
     :raises HostSpecError: not a list, or an item is no IPv4 address.
     """
@@ -126,7 +130,8 @@ def addresses(spec: dict[str, Any], field: str) -> tuple[bytes, ...]:
         items = [d.strip() for d in items.split(',') if d.strip()]
     if not isinstance(items, (list, tuple)):
         raise HostSpecError('%s: %r is not a list' % (field, items))
-    return tuple(ipv4(d, field) for d in items)
+    return tuple(ipv4(d, field) for d in items
+                 if not (isinstance(d, str) and ':' in d))
 
 
 def shared_network(plen: int, router: bytes | None, dns: tuple[bytes, ...],
@@ -248,7 +253,8 @@ def hostname(value: Any) -> str | None:
 def compile_host(spec: dict[str, Any], net: Network | None,
                  bootcfg: BootConfig | None, default_lease: int,
                  boot_defaults: dict[str, str | None],
-                 interner: reservations.Interner, source: str) -> Host:
+                 interner: reservations.Interner, source: str,
+                 boot_defaults6: dict[str, str | None] | None = None) -> Any:
     """Build a :class:`Host` from a merged spec.
 
     :param net: a precomputed Network when the spec adds no network field
@@ -257,6 +263,9 @@ def compile_host(spec: dict[str, Any], net: Network | None,
     :raises HostSpecError: a field is invalid.
     """
     raw_mac = mac(spec.get('mac'))
+    if isinstance(spec.get('ip'), str) and ':' in spec['ip']:
+        return _host6(spec, raw_mac, default_lease, boot_defaults6 or {},
+                      interner, source)
     ip = ipv4(spec.get('ip'), 'ip')
     if net is None or (net.network is not None
                        and not net.contains(ip)):
@@ -268,3 +277,17 @@ def compile_host(spec: dict[str, Any], net: Network | None,
                 client_id=client_id(spec.get('client_id')),
                 node_uuid=text(spec.get('node_uuid'), 'node_uuid'),
                 source=source)
+
+
+def _host6(spec: dict[str, Any], raw_mac: bytes, default_lease: int,
+           defaults6: dict[str, str | None],
+           interner: reservations.Interner, source: str) -> Any:
+    """An entry whose ``ip`` is IPv6: a DHCPv6 host (see doc/ipv6.md)."""
+    from vmetal_ironic.agent.dhcp6 import hosts as hosts6
+    try:
+        return hosts6.from_spec(
+            spec, default_lease, defaults6, interner, raw_mac,
+            client_id(spec.get('client_id')), hostname(spec.get('hostname')),
+            text(spec.get('node_uuid'), 'node_uuid'), source)
+    except hosts6.InvalidHost6 as e:
+        raise HostSpecError(str(e))

@@ -72,14 +72,15 @@ class IpamSource(component.Component):
 
     def __init__(self, table: Table, feed: Feed, default_lease: int,
                  boot_defaults: dict[str, str | None],
-                 interval: float, snapshot_path: str | None = None) -> None:
+                 interval: float, snapshot_path: str | None = None,
+                 boot_defaults6: dict[str, str | None] | None = None) -> None:
         self.table = table
         self.feed = feed
         self.interval = interval
         self.snapshot_path = snapshot_path
         self.generation = 0
         self.compiler = ipam_hosts.Compiler(table.interner, default_lease,
-                                            boot_defaults)
+                                            boot_defaults, boot_defaults6)
         self._dirty = False
         self._writer = (snapshot.Writer(snapshot_path, SNAPSHOT_INTERVAL)
                         if snapshot_path else None)

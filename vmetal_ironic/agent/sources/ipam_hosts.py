@@ -127,10 +127,12 @@ class Compiler:
     """
 
     def __init__(self, interner: Interner, default_lease: int,
-                 boot_defaults: dict[str, str | None]) -> None:
+                 boot_defaults: dict[str, str | None],
+                 boot_defaults6: dict[str, str | None] | None = None) -> None:
         self.interner = interner
         self.default_lease = default_lease
         self.boot_defaults = boot_defaults
+        self.boot_defaults6 = boot_defaults6 or {}
         self.pools: dict[str, Any] = {}
         self._nets: dict[str, Network] = {}
         self._boots: dict[BootProfile, BootConfig] = {}
@@ -162,6 +164,8 @@ class Compiler:
     def host(self, res: Any) -> Host | None:
         """The host for a live reservation, or None if it cannot serve."""
         pool = self.pools.get(res.pool)
+        if pool is not None and pool.version == 6 and res.address:
+            return self._host6(res, pool)
         if pool is None or pool.version != 4 or not res.address:
             LOG.debug('Reservation of %s (node %s) has no IPv4 pool/address '
                       '(pool %s): not served', res.mac, res.node_uuid,
@@ -176,6 +180,28 @@ class Compiler:
         try:
             return self._make(res, pool, boot_profile.EMPTY)
         except hostspec.HostSpecError as e:
+            LOG.error('Reservation of %s (node %s) is not served: %s',
+                      res.mac, res.node_uuid, e)
+            return None
+
+    def _host6(self, res: Any, pool: Any) -> Any:
+        """The IPv6 host of a reservation in an IPv6 pool, or None."""
+        from vmetal_ironic.agent.dhcp6 import hosts as hosts6
+        try:
+            profile = profile_of(res)
+        except boot_profile.InvalidBootProfile as e:
+            LOG.warning('Reservation of %s (node %s): %s; serving it '
+                        'without its boot profile', res.mac, res.node_uuid,
+                        e)
+            profile = boot_profile.EMPTY
+        try:
+            return hosts6.from_pool(
+                res, pool, profile, self.default_lease, self.boot_defaults6,
+                self.interner, hostspec.mac(res.mac),
+                hostspec.client_id(res.client_id),
+                hostspec.hostname(res.hostname),
+                hostspec.text(res.node_uuid, 'node_uuid'), SOURCE)
+        except (hosts6.InvalidHost6, hostspec.HostSpecError) as e:
             LOG.error('Reservation of %s (node %s) is not served: %s',
                       res.mac, res.node_uuid, e)
             return None

@@ -174,7 +174,12 @@ class Table:
         self.by_mac: dict[bytes, Host] = {}
         self.by_client_id: dict[bytes, Host] = {}
         self._cid_dupes: dict[bytes, list[Host]] = {}
+        # IPv6 hosts (:class:`~vmetal_ironic.agent.dhcp6.hosts.Host6`) of
+        # the same sources, apart: a MAC may have one host of each family.
+        self.by_mac6: dict[bytes, Any] = {}
+        self.by_duid6: dict[bytes, Any] = {}
         self._sources: dict[str, dict[bytes, Host]] = {}
+        self._sources6: dict[str, dict[bytes, Any]] = {}
         self._lock = threading.Lock()
         self.interner = Interner()
 
@@ -194,23 +199,42 @@ class Table:
                 hosts: Iterable[Host] | dict[bytes, Host]) -> int:
         """Replace everything ``source`` provides; returns the count.
 
-        :param hosts: hosts, or a {mac: Host} dict that the table takes
-            over (no copy).
+        :param hosts: hosts, or a {key: Host} dict that the table takes
+            over (no copy) when it holds IPv4 hosts only; IPv6 hosts
+            (any other type) go to :attr:`by_mac6` by their MAC.
         """
-        new = hosts if isinstance(hosts, dict) else {h.mac: h for h in hosts}
+        if not isinstance(hosts, dict):
+            hosts = list(hosts)
+        new = hosts if isinstance(hosts, dict) else {
+            h.mac: h for h in hosts if type(h) is Host}
+        new6 = {}
+        values = hosts.values() if isinstance(hosts, dict) else hosts
+        if any(type(h) is not Host for h in values):
+            new6 = {h.mac: h for h in values if type(h) is not Host}
+            if isinstance(hosts, dict):
+                new = {h.mac: h for h in hosts.values() if type(h) is Host}
         with self._lock:
             self._sources[source] = new
+            self._sources6[source] = new6
             self._rebuild()
-        return len(new)
+            self._rebuild6()
+        return len(new) + len(new6)
 
     def update(self, source: str, upserts: Iterable[Host],
                deletes: Iterable[bytes]) -> None:
-        """Apply an incremental change of ``source``: O(changes)."""
+        """Apply an incremental change of ``source``.
+
+        O(changes) for IPv4 hosts; a change that touches IPv6 hosts rebuilds
+        the (separate, usually small) IPv6 views. A MAC has one host per
+        source: an upsert of the other family replaces it.
+        """
         with self._lock:
             if source not in self._sources:
                 self._sources[source] = {}
                 self._rebuild()
             mine = self._sources[source]
+            mine6 = self._sources6.setdefault(source, {})
+            touched6 = False
             served = self.by_mac
             shared = served is mine
             # the host served at each touched MAC before this change
@@ -218,9 +242,20 @@ class Table:
             for mac in deletes:
                 before.setdefault(mac, served.get(mac))
                 mine.pop(mac, None)
+                touched6 = mine6.pop(mac, None) is not None or touched6
             for h in upserts:
+                if type(h) is not Host:
+                    mine6[h.mac] = h
+                    touched6 = True
+                    if h.mac in mine:
+                        before.setdefault(h.mac, served.get(h.mac))
+                        del mine[h.mac]
+                    continue
+                touched6 = mine6.pop(h.mac, None) is not None or touched6
                 before.setdefault(h.mac, served.get(h.mac))
                 mine[h.mac] = h
+            if touched6:
+                self._rebuild6()
             for mac, old in before.items():
                 new = self._winner(mac)
                 if not shared:
@@ -297,6 +332,16 @@ class Table:
         self.by_mac = merged
         self.by_client_id = cids
         self._cid_dupes = dupes
+
+    def _rebuild6(self) -> None:
+        srcs6 = [self._sources6[s] for s in self.PRIORITY
+                 if self._sources6.get(s)]
+        merged6 = srcs6[0] if len(srcs6) == 1 else {}
+        if len(srcs6) > 1:
+            for s6 in srcs6:
+                merged6.update(s6)
+        self.by_mac6 = merged6
+        self.by_duid6 = {h.duid: h for h in merged6.values() if h.duid}
 
 
 def parse_mac(value: Any) -> bytes:

@@ -4,6 +4,7 @@ The group is defined here and only here; its options are written in one
 module per part of the agent:
 
 * :mod:`.dhcp`: the DHCP server, its interface, address and sources;
+* :mod:`.dhcp6`: the DHCPv6 server;
 * :mod:`.bridge`: the TFTP server and the HTTP proxy on the provisioning
   side, and their limits;
 * :mod:`.callback`: the callback listener on the cluster side and the TLS
@@ -16,6 +17,7 @@ from vmetal_ironic.conf.dhcp_agent import bridge
 from vmetal_ironic.conf.dhcp_agent import callback
 from vmetal_ironic.conf.dhcp_agent import dhcp
 from vmetal_ironic.conf.dhcp_agent import discovery
+from vmetal_ironic.conf.dhcp_agent import dhcp6
 from vmetal_ironic.conf.dhcp_agent import metrics
 
 GROUP = 'dhcp_agent'
@@ -24,7 +26,7 @@ SOURCE_FILE = dhcp.SOURCE_FILE
 SOURCE_IPAM = dhcp.SOURCE_IPAM
 
 #: Every option of the group.
-opts = (dhcp.opts + bridge.opts + callback.opts + metrics.opts
+opts = (dhcp.opts + dhcp6.opts + bridge.opts + callback.opts + metrics.opts
         + discovery.opts)
 
 
