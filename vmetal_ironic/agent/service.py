@@ -36,8 +36,8 @@ from vmetal_ironic.agent.dhcp import handlers
 from vmetal_ironic.agent.dhcp import netboot
 from vmetal_ironic.agent.dhcp import server as server_mod
 from vmetal_ironic.agent.dhcp import transport
-from vmetal_ironic.agent import discovery
 from vmetal_ironic.agent.dhcp6 import setup as dhcp6_setup
+from vmetal_ironic.agent import discovery
 from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import ipam as ipam_source

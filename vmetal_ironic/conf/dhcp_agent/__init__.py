@@ -16,8 +16,8 @@ module per part of the agent:
 from vmetal_ironic.conf.dhcp_agent import bridge
 from vmetal_ironic.conf.dhcp_agent import callback
 from vmetal_ironic.conf.dhcp_agent import dhcp
-from vmetal_ironic.conf.dhcp_agent import discovery
 from vmetal_ironic.conf.dhcp_agent import dhcp6
+from vmetal_ironic.conf.dhcp_agent import discovery
 from vmetal_ironic.conf.dhcp_agent import metrics
 
 GROUP = 'dhcp_agent'
