@@ -59,7 +59,9 @@ _FACADE_DEFAULTS: dict[str, Any] = {
     'connection_debug': 0, 'max_pool_size': 5, 'max_overflow': 50,
     'pool_timeout': None, 'sqlite_synchronous': True,
     'connection_trace': False, 'max_retries': 10, 'retry_interval': 10,
-    'thread_checkin': True, 'json_serializer': None,
+    # A time.sleep(0) on every connection check-in (for eventlet); a
+    # transaction here is a few statements, it only costs.
+    'thread_checkin': False, 'json_serializer': None,
     'json_deserializer': None, 'logging_name': None,
     'connection_parameters': None, 'expire_on_commit': False,
 }
@@ -129,6 +131,27 @@ def _setup_sqlite(engine: sa.engine.Engine, immediate: bool,
         connection.info['in_transaction'] = True
 
 
+def _pool_connections(engine: sa.engine.Engine, size: int | None) -> None:
+    """Keep SQLite connections open between transactions.
+
+    oslo.db gives a SQLite file engine a NullPool: every transaction
+    would connect, run the PRAGMAs, and close, and closing the last
+    connection of a WAL database checkpoints it (a few ms, most of a
+    hook's cost). A QueuePool keeps them; an unbounded overflow never
+    makes a thread wait for a connection (SQLite's own lock orders the
+    writers). What SQLAlchemy's Engine.dispose does: replace the pool,
+    keeping its event listeners.
+    """
+    old = engine.pool
+    engine.pool = sa.pool.QueuePool(
+        old._creator, pool_size=size or 5, max_overflow=-1,
+        recycle=old._recycle, reset_on_return=old._reset_on_return,
+        echo=old.echo, logging_name=old._orig_logging_name,
+        pre_ping=old._pre_ping, _dispatch=old.dispatch,
+        dialect=old._dialect)
+    old.dispose()
+
+
 class Database:
     """The engines and retried transactions of one database URL.
 
@@ -164,6 +187,8 @@ class Database:
             raise exception.StoreError(
                 reason=_('bad [vmetal_database]connection: %s') % exc)
         if sqlite:
+            for engine in (self.writer, self.reader):
+                _pool_connections(engine, options['max_pool_size'])
             synchronous = options.get('sqlite_synchronous', True)
             _setup_sqlite(self.writer, True, synchronous)
             _setup_sqlite(self.reader, False, synchronous)

@@ -1,4 +1,10 @@
-"""Helpers shared by the SQL modules of the IPAM store."""
+"""Helpers shared by the SQL modules of the IPAM store.
+
+The hooks' hot paths use Core statements on the session's connection
+(:func:`connection`): an ORM query costs several times a Core one in
+Python, and a hook runs a handful of them per call. The ORM stays where a
+path is rare (pool sync, pins, reconcile).
+"""
 
 import datetime
 
@@ -12,17 +18,43 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def bump_generation(session):
-    """Increment the global generation; returns the new value.
+def connection(session):
+    """The session's connection, for Core statements, after a flush.
 
-    The row lock taken by the UPDATE orders concurrent writers, so
-    generations become visible in increasing order.
+    The flush makes the ORM's pending changes visible to them; a caller
+    that changes rows with Core calls :func:`core_changed` after.
     """
-    counter = models.Counter
-    session.execute(sa.update(counter).where(counter.name == 'generation')
-                    .values(value=counter.value + 1))
-    return session.execute(sa.select(counter.value).where(
-        counter.name == 'generation')).scalar_one()
+    session.flush()
+    return session.connection()
+
+
+def core_changed(session):
+    """Rows were changed with Core: the ORM must not trust what it holds."""
+    if session.identity_map:
+        session.expire_all()
+
+
+_COUNTER = models.Counter.__table__
+_BUMP = (sa.update(_COUNTER).where(_COUNTER.c.name == 'generation')
+         .values(value=_COUNTER.c.value + sa.bindparam('count')))
+_GENERATION = sa.select(_COUNTER.c.value).where(
+    _COUNTER.c.name == 'generation')
+
+
+def bump_generation(session, count=1):
+    """Add ``count`` to the global generation; returns the new value.
+
+    A caller that needs ``count`` generations uses the values up to the
+    returned one. The row lock taken by the UPDATE orders concurrent
+    writers, so generations become visible in increasing order. One
+    statement where the database has UPDATE ... RETURNING.
+    """
+    conn = connection(session)
+    if conn.dialect.update_returning:
+        return conn.execute(_BUMP.returning(_COUNTER.c.value),
+                            {'count': count}).scalar_one()
+    conn.execute(_BUMP, {'count': count})
+    return conn.execute(_GENERATION).scalar_one()
 
 
 def counters(session):
@@ -32,7 +64,7 @@ def counters(session):
 
 
 def pool_record(row):
-    """A :class:`records.Pool` from a ``vmetal_pools`` row."""
+    """A :class:`records.Pool` from a ``vmetal_pools`` row (ORM or Core)."""
     return records.Pool(
         name=row.name, version=row.version, cidr=row.cidr,
         prefixlen=row.prefixlen, netmask=row.netmask, gateway=row.gateway,
@@ -43,7 +75,17 @@ def pool_record(row):
         size=int(row.size), generation=row.generation)
 
 
+_POOLS = models.PoolRecord.__table__
+_POOLS_GENERATION = sa.select(sa.func.max(_POOLS.c.generation))
+_ALL_POOLS = sa.select(_POOLS)
+
+
 def pools_generation(session):
     """The newest generation of any pool: it changes when pools do."""
-    return session.execute(sa.select(sa.func.max(
-        models.PoolRecord.generation))).scalar() or 0
+    return connection(session).execute(_POOLS_GENERATION).scalar() or 0
+
+
+def pools_by_id(session):
+    """pool id -> :class:`records.Pool` of every recorded pool."""
+    return {row.id: pool_record(row)
+            for row in connection(session).execute(_ALL_POOLS)}
