@@ -127,14 +127,20 @@ def sync_node(session, node_uuid, pool, address, ports, hostname, now):
     wanted = sorted((normalize_mac(mac), client_id)
                     for mac, client_id in ports.items())
     address, pool_id = _target(session, node_uuid, address, pool)
-    rows = [_put(session, mac, node_uuid, address, pool_id, now, hostname,
-                 client_id)
-            for mac, client_id in wanted]
-    stale = session.execute(sa.select(Res.mac).where(
-        Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars().all()
+    for mac, client_id in wanted:
+        _put(session, mac, node_uuid, address, pool_id, now, hostname,
+             client_id)
+    stale = sql_common.connection(session).execute(sa.select(_R.c.mac).where(
+        _R.c.node_uuid == node_uuid, _R.c.deleted.is_(False))).scalars().all()
     for mac in set(stale) - {mac for mac, _ in wanted}:
         delete(session, now, mac=mac)
-    return _records(session, rows)
+    macs = [mac for mac, _ in wanted]
+    if not macs:
+        return []
+    return _live(session, _R.c.mac.in_(macs))
+
+
+_A_T = Alloc.__table__
 
 
 def _target(session, node_uuid, address, pool):
@@ -142,39 +148,43 @@ def _target(session, node_uuid, address, pool):
 
     Default: the node's active allocation (in ``pool`` if given).
     """
-    query = sa.select(Alloc).where(Alloc.node_uuid == node_uuid,
-                                   Alloc.state == records.ACTIVE)
+    conn = sql_common.connection(session)
+    query = sa.select(_A_T.c.address, _A_T.c.pool_id).where(
+        _A_T.c.node_uuid == node_uuid, _A_T.c.state == records.ACTIVE)
+    pool_id = None
     if pool:
-        pool_row = session.execute(sa.select(PoolRow).where(
-            PoolRow.name == pool)).scalar_one_or_none()
-        if pool_row is None:
+        pool_id = conn.execute(sa.select(_POOL_T.c.id).where(
+            _POOL_T.c.name == pool)).scalar_one_or_none()
+        if pool_id is None:
             raise exception.UnknownPool(pool=pool)
-        query = query.where(Alloc.pool_id == pool_row.id)
-    allocation = session.execute(query.order_by(Alloc.id)).scalars().first()
+        query = query.where(_A_T.c.pool_id == pool_id)
+    allocation = conn.execute(query.order_by(_A_T.c.id).limit(1)).first()
     if address is None:
         if allocation is None:
             raise exception.AllocationNotFound(
                 node=node_uuid, where=(' in pool "%s"' % pool) if pool else '')
-        address, pool_id = allocation.address, allocation.pool_id
-    else:
-        try:
-            address = str(netaddr.IPAddress(str(address).strip()))
-        except (netaddr.AddrFormatError, ValueError, TypeError):
-            raise exception.InvalidAddress(address=address,
-                                           reason=_('not an IP address'))
-        pool_id = allocation.pool_id if allocation is not None else (
-            pool_row.id if pool else None)
+        return allocation.address, allocation.pool_id
+    try:
+        address = str(netaddr.IPAddress(str(address).strip()))
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise exception.InvalidAddress(address=address,
+                                       reason=_('not an IP address'))
+    if allocation is not None:
+        pool_id = allocation.pool_id
     return address, pool_id
+
+
+_BY_MAC = sa.select(_R).where(_R.c.mac == sa.bindparam('mac'))
 
 
 def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
          client_id=None):
     """Write one reservation row unless it already says all this.
 
-    :returns: the row.
+    :returns: True if it was written.
     """
-    row = session.execute(sa.select(Res).where(Res.mac == mac)
-                          ).scalar_one_or_none()
+    conn = sql_common.connection(session)
+    row = conn.execute(_BY_MAC, {'mac': mac}).first()
     if row is not None and not row.deleted and row.node_uuid != node_uuid:
         raise exception.Conflict(
             reason=_('MAC %(mac)s is reserved for node %(other)s; release '
@@ -187,24 +197,24 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
         values['client_id'] = client_id or None
     if row is not None and all(getattr(row, k) == v
                                for k, v in values.items()):
-        return row
+        return False
     generation = sql_common.bump_generation(session)
+    values.update(generation=generation, updated_at=now)
     if row is None:
-        row = Res(mac=mac, hostname=None, client_id=None)
-        session.add(row)
-    elif row.deleted:
-        # A re-added MAC starts clean (it serves its node's profile).
-        row.hostname, row.client_id = None, None
-    for key, value in values.items():
-        setattr(row, key, value)
-    row.generation = generation
-    row.updated_at = now
-    session.flush()
+        values.setdefault('hostname', None)
+        values.setdefault('client_id', None)
+        conn.execute(sa.insert(_R).values(mac=mac, **values))
+    else:
+        if row.deleted:
+            # A re-added MAC starts clean (it serves its node's profile).
+            values.setdefault('hostname', None)
+            values.setdefault('client_id', None)
+        conn.execute(sa.update(_R).where(_R.c.id == row.id).values(**values))
+    sql_common.core_changed(session)
     LOG.debug('Reservation %(mac)s -> %(addr)s for node %(node)s '
               '(generation %(gen)d)', {'mac': mac, 'addr': address,
-                                       'node': node_uuid,
-                                       'gen': row.generation})
-    return row
+                                       'node': node_uuid, 'gen': generation})
+    return True
 
 
 def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
