@@ -84,9 +84,9 @@ class Hints:
 
 
 def _node_state(session: Any, node_uuid: str) -> tuple[Any, Any, int]:
-    return (sql_allocations.for_node(session, node_uuid, True),
-            sql_reservations.listing(session, node_uuid),
-            sql_common.pools_generation(session))
+    generation = sql_common.pools_generation(session)
+    return (sql_allocations.for_node(session, node_uuid, True, generation),
+            sql_reservations.listing(session, node_uuid), generation)
 
 
 class NodeOperations:

@@ -56,8 +56,8 @@ def _pool_row(session, name, lock=False):
     return row
 
 
-def _pools_by_id(session):
-    return sql_common.pools_by_id(session)
+def _pools_by_id(session, generation=None):
+    return sql_common.pools_by_id(session, generation)
 
 
 _A = Alloc.__table__
@@ -238,7 +238,8 @@ def _detach(row, now):
     row.pinned = False
 
 
-def for_node(session, node_uuid, active_only=True):
+def for_node(session, node_uuid, active_only=True, generation=None):
+    """The node's allocations (``generation``: see pools_by_id)."""
     query = sa.select(_A).where(_A.c.node_uuid == node_uuid)
     if active_only:
         query = query.where(_A.c.state == records.ACTIVE)
@@ -246,7 +247,7 @@ def for_node(session, node_uuid, active_only=True):
         query.order_by(_A.c.id)).all()
     if not rows:
         return []
-    pools = _pools_by_id(session)
+    pools = _pools_by_id(session, generation)
     return [to_record(r, pools[r.pool_id]) for r in rows]
 
 

@@ -85,7 +85,23 @@ def pools_generation(session):
     return connection(session).execute(_POOLS_GENERATION).scalar() or 0
 
 
-def pools_by_id(session):
-    """pool id -> :class:`records.Pool` of every recorded pool."""
-    return {row.id: pool_record(row)
-            for row in connection(session).execute(_ALL_POOLS)}
+_POOL_CACHE = {}
+
+
+def pools_by_id(session, generation=None):
+    """pool id -> :class:`records.Pool` of every recorded pool.
+
+    :param generation: the pools' generation (:func:`pools_generation`)
+        read in this transaction: the pools are then taken from a
+        per-process cache of that generation of that database, if there.
+    """
+    conn = connection(session)
+    key = (str(conn.engine.url), generation)
+    if generation is not None and key in _POOL_CACHE:
+        return _POOL_CACHE[key]
+    pools = {row.id: pool_record(row) for row in conn.execute(_ALL_POOLS)}
+    if generation is not None:
+        if len(_POOL_CACHE) > 16:
+            _POOL_CACHE.clear()
+        _POOL_CACHE[key] = pools
+    return pools

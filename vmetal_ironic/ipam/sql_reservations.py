@@ -7,6 +7,8 @@ Tombstones older than a retention are purged; a reader whose N is below
 the purge mark gets a full snapshot instead.
 """
 
+import collections
+
 import netaddr
 from oslo_log import log
 import sqlalchemy as sa
@@ -141,6 +143,7 @@ def sync_node(session, node_uuid, pool, address, ports, hostname, now):
 
 
 _A_T = Alloc.__table__
+_Target = collections.namedtuple('_Target', 'address pool_id')
 
 
 def _target(session, node_uuid, address, pool):
@@ -149,16 +152,28 @@ def _target(session, node_uuid, address, pool):
     Default: the node's active allocation (in ``pool`` if given).
     """
     conn = sql_common.connection(session)
-    query = sa.select(_A_T.c.address, _A_T.c.pool_id).where(
-        _A_T.c.node_uuid == node_uuid, _A_T.c.state == records.ACTIVE)
     pool_id = None
     if pool:
-        pool_id = conn.execute(sa.select(_POOL_T.c.id).where(
-            _POOL_T.c.name == pool)).scalar_one_or_none()
-        if pool_id is None:
+        # The pool's id and the node's allocation in it: one statement.
+        found = conn.execute(
+            sa.select(_POOL_T.c.id, _A_T.c.address)
+            .select_from(_POOL_T.outerjoin(_A_T, sa.and_(
+                _A_T.c.pool_id == _POOL_T.c.id,
+                _A_T.c.node_uuid == node_uuid,
+                _A_T.c.state == records.ACTIVE)))
+            .where(_POOL_T.c.name == pool)).first()
+        if found is None:
             raise exception.UnknownPool(pool=pool)
-        query = query.where(_A_T.c.pool_id == pool_id)
-    allocation = conn.execute(query.order_by(_A_T.c.id).limit(1)).first()
+        pool_id = found.id
+        allocation = None
+        if found.address is not None:
+            allocation = _Target(found.address, pool_id)
+    else:
+        allocation = conn.execute(
+            sa.select(_A_T.c.address, _A_T.c.pool_id).where(
+                _A_T.c.node_uuid == node_uuid,
+                _A_T.c.state == records.ACTIVE)
+            .order_by(_A_T.c.id).limit(1)).first()
     if address is None:
         if allocation is None:
             raise exception.AllocationNotFound(
