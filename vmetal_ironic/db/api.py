@@ -170,6 +170,10 @@ class Database:
             options['connection_parameters'] or None)
         self.url = url
         self.max_retries = max_retries
+        #: Transactions run again on a uniqueness conflict or a busy
+        #: SQLite since this Database was made (oslo.db retries deadlocks
+        #: and lost connections without asking, and logs them itself).
+        self.retries = 0
         self._check_sqlite_directory(url)
         sqlite = is_sqlite(url)
         self._ctx = enginefacade.transaction_context()
@@ -243,13 +247,22 @@ class Database:
         """
         return self._run(fn, self._ctx.writer, 'write')
 
+    def _retryable(self, exc: BaseException) -> bool:
+        """_is_retryable, counted (oslo.db asks only for these errors)."""
+        retry = _is_retryable(exc)
+        if retry:
+            self.retries += 1
+            LOG.debug('IPAM transaction retried (%d so far): %s',
+                      self.retries, exc)
+        return retry
+
     def _run(self, fn: Callable[[orm.Session], T], mode: Any,
              kind: str) -> T:
         @oslo_db_api.wrap_db_retry(
             max_retries=self.max_retries, retry_interval=RETRY_INTERVAL,
             inc_retry_interval=True, max_retry_interval=MAX_RETRY_INTERVAL,
             jitter=True, retry_on_deadlock=True, retry_on_disconnect=True,
-            exception_checker=_is_retryable)
+            exception_checker=self._retryable)
         def _transaction() -> T:
             with mode.using(types.SimpleNamespace()) as session:
                 return fn(session)
