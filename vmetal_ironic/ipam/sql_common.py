@@ -7,6 +7,7 @@ path is rare (pool sync, pins, reconcile).
 """
 
 import datetime
+import typing
 
 import sqlalchemy as sa
 
@@ -34,7 +35,7 @@ def core_changed(session):
         session.expire_all()
 
 
-_COUNTER = models.Counter.__table__
+_COUNTER = typing.cast(sa.Table, models.Counter.__table__)
 _BUMP = (sa.update(_COUNTER).where(_COUNTER.c.name == 'generation')
          .values(value=_COUNTER.c.value + sa.bindparam('count')))
 _GENERATION = sa.select(_COUNTER.c.value).where(
@@ -75,7 +76,7 @@ def pool_record(row):
         size=int(row.size), generation=row.generation)
 
 
-_POOLS = models.PoolRecord.__table__
+_POOLS = typing.cast(sa.Table, models.PoolRecord.__table__)
 _POOLS_GENERATION = sa.select(sa.func.max(_POOLS.c.generation))
 _ALL_POOLS = sa.select(_POOLS)
 
@@ -85,7 +86,7 @@ def pools_generation(session):
     return connection(session).execute(_POOLS_GENERATION).scalar() or 0
 
 
-_POOL_CACHE = {}
+_POOL_CACHE: dict[typing.Any, typing.Any] = {}
 
 
 def pools_by_id(session, generation=None):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -49,8 +49,8 @@ def decode(node_uuid: str, data: Any) -> boot_profile.BootProfile:
         return boot_profile.EMPTY
 
 
-_P = Profile.__table__
-_R = Res.__table__
+_P = cast(sa.Table, Profile.__table__)
+_R = cast(sa.Table, Res.__table__)
 _GET = sa.select(_P.c.profile).where(_P.c.node_uuid == sa.bindparam('node'))
 _LIVE_IDS = (sa.select(_R.c.id).where(_R.c.node_uuid == sa.bindparam('node'),
                                       _R.c.deleted.is_(False))
