@@ -59,7 +59,9 @@ _FACADE_DEFAULTS: dict[str, Any] = {
     'connection_debug': 0, 'max_pool_size': 5, 'max_overflow': 50,
     'pool_timeout': None, 'sqlite_synchronous': True,
     'connection_trace': False, 'max_retries': 10, 'retry_interval': 10,
-    'thread_checkin': True, 'json_serializer': None,
+    # A time.sleep(0) on every connection check-in (for eventlet); a
+    # transaction here is a few statements, it only costs.
+    'thread_checkin': False, 'json_serializer': None,
     'json_deserializer': None, 'logging_name': None,
     'connection_parameters': None, 'expire_on_commit': False,
 }
@@ -129,6 +131,27 @@ def _setup_sqlite(engine: sa.engine.Engine, immediate: bool,
         connection.info['in_transaction'] = True
 
 
+def _pool_connections(engine: sa.engine.Engine, size: int | None) -> None:
+    """Keep SQLite connections open between transactions.
+
+    oslo.db gives a SQLite file engine a NullPool: every transaction
+    would connect, run the PRAGMAs, and close, and closing the last
+    connection of a WAL database checkpoints it (a few ms, most of a
+    hook's cost). A QueuePool keeps them; an unbounded overflow never
+    makes a thread wait for a connection (SQLite's own lock orders the
+    writers). What SQLAlchemy's Engine.dispose does: replace the pool,
+    keeping its event listeners.
+    """
+    old = engine.pool
+    engine.pool = sa.pool.QueuePool(
+        old._creator, pool_size=size or 5, max_overflow=-1,
+        recycle=old._recycle, reset_on_return=old._reset_on_return,
+        echo=old.echo, logging_name=old._orig_logging_name,
+        pre_ping=old._pre_ping, _dispatch=old.dispatch,
+        dialect=old._dialect)
+    old.dispose()
+
+
 class Database:
     """The engines and retried transactions of one database URL.
 
@@ -147,6 +170,10 @@ class Database:
             options['connection_parameters'] or None)
         self.url = url
         self.max_retries = max_retries
+        #: Transactions run again on a uniqueness conflict or a busy
+        #: SQLite since this Database was made (oslo.db retries deadlocks
+        #: and lost connections without asking, and logs them itself).
+        self.retries = 0
         self._check_sqlite_directory(url)
         sqlite = is_sqlite(url)
         self._ctx = enginefacade.transaction_context()
@@ -164,6 +191,8 @@ class Database:
             raise exception.StoreError(
                 reason=_('bad [vmetal_database]connection: %s') % exc)
         if sqlite:
+            for engine in (self.writer, self.reader):
+                _pool_connections(engine, options['max_pool_size'])
             synchronous = options.get('sqlite_synchronous', True)
             _setup_sqlite(self.writer, True, synchronous)
             _setup_sqlite(self.reader, False, synchronous)
@@ -218,13 +247,22 @@ class Database:
         """
         return self._run(fn, self._ctx.writer, 'write')
 
+    def _retryable(self, exc: BaseException) -> bool:
+        """_is_retryable, counted (oslo.db asks only for these errors)."""
+        retry = _is_retryable(exc)
+        if retry:
+            self.retries += 1
+            LOG.debug('IPAM transaction retried (%d so far): %s',
+                      self.retries, exc)
+        return retry
+
     def _run(self, fn: Callable[[orm.Session], T], mode: Any,
              kind: str) -> T:
         @oslo_db_api.wrap_db_retry(
             max_retries=self.max_retries, retry_interval=RETRY_INTERVAL,
             inc_retry_interval=True, max_retry_interval=MAX_RETRY_INTERVAL,
             jitter=True, retry_on_deadlock=True, retry_on_disconnect=True,
-            exception_checker=_is_retryable)
+            exception_checker=self._retryable)
         def _transaction() -> T:
             with mode.using(types.SimpleNamespace()) as session:
                 return fn(session)

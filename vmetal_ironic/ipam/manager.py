@@ -80,6 +80,7 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
         self._lock = threading.Lock()
         self._opened = False
         self._publisher: rpc_publisher.Publisher | None = None
+        self._hints = operations.Hints()
 
     # -- set-up ------------------------------------------------------------
 

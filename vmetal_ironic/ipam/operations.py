@@ -14,7 +14,11 @@ NodeFacts`) and makes one of these calls; the policy is here:
   :meth:`set_boot_profile` for the DHCP provider.
 
 Each reads once and writes (one transaction) only when something is not
-in place: hooks run many times per deploy.
+in place: hooks run many times per deploy. Where this process has just
+seen that a write is due (:class:`Hints`: the profile it stored, the
+allocation it made), the write transaction is the only one: it reads and
+compares under its own lock, so a stale hint costs one transaction that
+writes nothing, never a wrong answer.
 """
 
 from __future__ import annotations
@@ -42,10 +46,47 @@ LOG = log.getLogger(__name__)
 Scope = scope_mod.Scope
 
 
+class Hints:
+    """What this process last saw of a node's profile and allocations.
+
+    Only picks the order "read, then write if needed" or "write (which
+    compares) at once"; never decides a result. Bounded: forgotten when
+    it grows past :attr:`LIMIT` nodes.
+    """
+
+    LIMIT = 10000
+
+    def __init__(self) -> None:
+        self._profiles: dict[str, Any] = {}
+        self._active: dict[str, frozenset[str]] = {}
+
+    def profile(self, node_uuid: str) -> Any:
+        """The node's stored profile as last seen here, or None."""
+        return self._profiles.get(node_uuid)
+
+    def active(self, node_uuid: str) -> frozenset[str] | None:
+        """Scopes of the node's active allocations as last seen, or None."""
+        return self._active.get(node_uuid)
+
+    def saw_profile(self, node_uuid: str, profile: Any) -> None:
+        if len(self._profiles) >= self.LIMIT:
+            self._profiles.clear()
+        self._profiles[node_uuid] = profile
+
+    def saw_allocations(self, node_uuid: str, allocations: Any) -> None:
+        if len(self._active) >= self.LIMIT:
+            self._active.clear()
+        self._active[node_uuid] = frozenset(a.scope for a in allocations)
+
+    def forget(self, node_uuid: str) -> None:
+        self._profiles.pop(node_uuid, None)
+        self._active.pop(node_uuid, None)
+
+
 def _node_state(session: Any, node_uuid: str) -> tuple[Any, Any, int]:
-    return (sql_allocations.for_node(session, node_uuid, True),
-            sql_reservations.listing(session, node_uuid),
-            sql_common.pools_generation(session))
+    generation = sql_common.pools_generation(session)
+    return (sql_allocations.for_node(session, node_uuid, True, generation),
+            sql_reservations.listing(session, node_uuid), generation)
 
 
 class NodeOperations:
@@ -58,6 +99,7 @@ class NodeOperations:
     _group: Any
     _spec: Any
     _pools_seen: Any
+    _hints: Hints
     _allocate_and_reserve: Any
     pools: Any
 
@@ -100,6 +142,7 @@ class NodeOperations:
             wanted = self.deployment_scope(facts)
         current, reservations, generation = self._read(
             lambda s: _node_state(s, facts.uuid))
+        self._hints.saw_allocations(facts.uuid, current)
         self._pools_seen(generation)
         if wanted.is_phase:
             allocation = current[0] if current else None
@@ -119,6 +162,9 @@ class NodeOperations:
             alloc_scope = wanted
         allocation, reservations = self._allocate_and_reserve(
             spec, facts.uuid, alloc_scope, facts.port_map, facts.name)
+        self._hints.saw_allocations(facts.uuid, [
+            a for a in current if a.pool_name != allocation.pool_name]
+            + [allocation])
         LOG.debug('Node %(node)s has address %(addr)s of pool %(pool)s '
                   '(scope %(scope)s)', {'node': facts.uuid,
                                         'addr': allocation.address,
@@ -137,12 +183,19 @@ class NodeOperations:
         """
         validate.node(node_uuid)
         wanted = validate.scope(scope).value if scope is not None else None
-        current = self._read(lambda s: sql_allocations.for_node(
-            s, node_uuid, True))
-        if not any(wanted is None or a.scope == wanted for a in current):
-            return []
-        return self._write(lambda s, now: sql_allocations.release(
+        hint = self._hints.active(node_uuid)
+        if hint is None or not any(wanted is None or s == wanted
+                                   for s in hint):
+            current = self._read(lambda s: sql_allocations.for_node(
+                s, node_uuid, True))
+            self._hints.saw_allocations(node_uuid, current)
+            if not any(wanted is None or a.scope == wanted
+                       for a in current):
+                return []
+        released = self._write(lambda s, now: sql_allocations.release(
             s, node_uuid, wanted, False, now))
+        self._hints.forget(node_uuid)
+        return released
 
     def forget(self, node_uuid: str) -> list[records.Allocation]:
         """The node is gone: release everything, pins, claims, profile.
@@ -151,6 +204,7 @@ class NodeOperations:
         Ironic's API process).
         """
         validate.node(node_uuid)
+        self._hints.forget(node_uuid)
         return self._write(lambda s, now: sql_allocations.release(
             s, node_uuid, None, True, now))
 
@@ -202,13 +256,19 @@ class NodeOperations:
         """
         validate.node(node_uuid)
         wanted = sql_profiles.parse(profile) or boot_profile.EMPTY
-        current, reservations = self._read(lambda s: (
-            sql_profiles.get(s, node_uuid),
-            sql_reservations.listing(s, node_uuid)))
-        if current == wanted:
-            return reservations
+        hints = self._hints
+        known = hints.profile(node_uuid)
+        if known is None or known == wanted:
+            current, reservations = self._read(lambda s: (
+                sql_profiles.get(s, node_uuid),
+                sql_reservations.listing(s, node_uuid)))
+            hints.saw_profile(node_uuid, current)
+            if current == wanted:
+                return reservations
 
         def _run(session: Any, now: Any) -> list[records.Reservation]:
             sql_profiles.put(session, node_uuid, wanted, now)
             return sql_reservations.listing(session, node_uuid)
-        return self._write(_run)
+        result = self._write(_run)
+        hints.saw_profile(node_uuid, wanted)
+        return result

@@ -56,9 +56,11 @@ def _pool_row(session, name, lock=False):
     return row
 
 
-def _pools_by_id(session):
-    return {row.id: sql_common.pool_record(row)
-            for row in session.execute(sa.select(PoolRow)).scalars()}
+def _pools_by_id(session, generation=None):
+    return sql_common.pools_by_id(session, generation)
+
+
+_A = Alloc.__table__
 
 
 def to_record(row, pool):
@@ -76,10 +78,35 @@ def _activate(row, node_uuid, scope, now):
     row.released_at = None
 
 
+_P = PoolRow.__table__
+_POOL_BY_NAME = sa.select(_P).where(_P.c.name == sa.bindparam('name'))
+_BY_NODE = sa.select(_A).where(_A.c.pool_id == sa.bindparam('pool'),
+                               _A.c.node_uuid == sa.bindparam('node'))
+_TAKEN = sa.select(_A.c.id).where(_A.c.pool_id == sa.bindparam('pool'),
+                                  _A.c.address == sa.bindparam('address'))
+_LOCK_CURSOR = (sa.select(_P.c.next_index)
+                .where(_P.c.id == sa.bindparam('pool')).with_for_update())
+_RECYCLABLE = (sa.select(_A).where(
+    _A.c.pool_id == sa.bindparam('pool'), _A.c.state == records.RELEASED,
+    _A.c.pinned.is_(False), _A.c.released_at <= sa.bindparam('threshold'))
+    .order_by(_A.c.released_at, _A.c.id).limit(1))
+
+
 def _address_taken(session, pool_id, address):
-    found = session.execute(sa.select(Alloc.id).where(
-        Alloc.pool_id == pool_id, Alloc.address == address)).first()
+    found = sql_common.connection(session).execute(
+        _TAKEN, {'pool': pool_id, 'address': address}).first()
     return found is not None
+
+
+def _activated(conn, row, pool, node_uuid, scope, now):
+    """Make ``row`` the node's active allocation; returns its record."""
+    conn.execute(sa.update(_A).where(_A.c.id == row.id).values(
+        node_uuid=node_uuid, state=records.ACTIVE, scope=str(scope),
+        allocated_at=now, released_at=None))
+    return records.Allocation(
+        pool=pool, node_uuid=node_uuid, address=row.address,
+        state=records.ACTIVE, scope=str(scope), pinned=row.pinned,
+        allocated_at=now, released_at=None)
 
 
 def allocate(session, spec, node_uuid, scope, quarantine, now):
@@ -90,63 +117,73 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
     not. Otherwise a fresh address, or the oldest released one whose
     quarantine is over.
 
+    Core statements: the pool's row lock is held from the cursor read to
+    the commit, so every statement less in that window is throughput
+    when several conductors allocate in one pool.
+
     :raises: PoolExhausted, UnknownPool.
     """
-    pool_row = _pool_row(session, spec.name)
+    conn = sql_common.connection(session)
+    pool_row = conn.execute(_POOL_BY_NAME, {'name': spec.name}).first()
+    if pool_row is None or pool_row.retired:
+        raise exception.UnknownPool(pool=spec.name)
     pool = sql_common.pool_record(pool_row)
-    row = session.execute(sa.select(Alloc).where(
-        Alloc.pool_id == pool_row.id,
-        Alloc.node_uuid == node_uuid)).scalar_one_or_none()
-    if row is not None:
-        if row.state == records.ACTIVE:
-            if _rank(scope) > _rank(row.scope):
-                row.scope = str(scope)
-            return to_record(row, pool)
-        if row.pinned or int(netaddr.IPAddress(row.address)) in spec.space:
-            _activate(row, node_uuid, scope, now)
-            LOG.info('Node %(node)s got its address %(addr)s back in pool '
-                     '%(pool)s', {'node': node_uuid, 'addr': row.address,
-                                  'pool': spec.name})
-            return to_record(row, pool)
-        session.delete(row)
-        session.flush()
+    pool_id = pool_row.id
+    row = conn.execute(_BY_NODE, {'pool': pool_id, 'node': node_uuid}).first()
+    try:
+        if row is not None:
+            if row.state == records.ACTIVE:
+                if _rank(scope) > _rank(row.scope):
+                    conn.execute(sa.update(_A).where(_A.c.id == row.id)
+                                 .values(scope=str(scope)))
+                    return dataclasses.replace(to_record(row, pool),
+                                               scope=str(scope))
+                return to_record(row, pool)
+            if row.pinned or int(netaddr.IPAddress(row.address)) in (
+                    spec.space):
+                LOG.info('Node %(node)s got its address %(addr)s back in '
+                         'pool %(pool)s', {'node': node_uuid,
+                                           'addr': row.address,
+                                           'pool': spec.name})
+                return _activated(conn, row, pool, node_uuid, scope, now)
+            conn.execute(sa.delete(_A).where(_A.c.id == row.id))
 
-    # Serialise the cursor: one allocator at a time per pool.
-    pool_row = _pool_row(session, spec.name, lock=True)
-    version = spec.version
-    address, cursor = allocator.next_fresh(
-        spec.space, pool_row.next_index,
-        lambda a: _address_taken(session, pool_row.id,
-                                 str(netaddr.IPAddress(a, version))))
-    if cursor != pool_row.next_index:
-        pool_row.next_index = cursor
-    if address is not None:
-        row = Alloc(pool_id=pool_row.id, address=str(
-            netaddr.IPAddress(address, version)), pinned=False)
-        _activate(row, node_uuid, scope, now)
-        session.add(row)
-        session.flush()
-        return to_record(row, pool)
+        # Serialise the cursor: one allocator at a time per pool.
+        cursor = start = conn.execute(_LOCK_CURSOR,
+                                      {'pool': pool_id}).scalar_one()
+        version = spec.version
+        address, cursor = allocator.next_fresh(
+            spec.space, cursor,
+            lambda a: conn.execute(_TAKEN, {
+                'pool': pool_id,
+                'address': str(netaddr.IPAddress(a, version))}).first()
+            is not None)
+        if cursor != start:
+            conn.execute(sa.update(_P).where(_P.c.id == pool_id)
+                         .values(next_index=cursor))
+        if address is not None:
+            text = str(netaddr.IPAddress(address, version))
+            conn.execute(sa.insert(_A).values(
+                pool_id=pool_id, address=text, pinned=False,
+                node_uuid=node_uuid, state=records.ACTIVE, scope=str(scope),
+                allocated_at=now, released_at=None))
+            return records.Allocation(
+                pool=pool, node_uuid=node_uuid, address=text,
+                state=records.ACTIVE, scope=str(scope), pinned=False,
+                allocated_at=now, released_at=None)
 
-    threshold = now - datetime.timedelta(seconds=quarantine)
-    while True:
-        row = session.execute(
-            sa.select(Alloc).where(
-                Alloc.pool_id == pool_row.id,
-                Alloc.state == records.RELEASED,
-                Alloc.pinned.is_(False),
-                Alloc.released_at <= threshold)
-            .order_by(Alloc.released_at, Alloc.id).limit(1)
-        ).scalar_one_or_none()
-        if row is None:
-            raise exception.PoolExhausted(pool=spec.name,
-                                          size=spec.space.size)
-        if int(netaddr.IPAddress(row.address)) in spec.space:
-            _activate(row, node_uuid, scope, now)
-            session.flush()
-            return to_record(row, pool)
-        session.delete(row)
-        session.flush()
+        threshold = now - datetime.timedelta(seconds=quarantine)
+        while True:
+            row = conn.execute(_RECYCLABLE, {'pool': pool_id,
+                                             'threshold': threshold}).first()
+            if row is None:
+                raise exception.PoolExhausted(pool=spec.name,
+                                              size=spec.space.size)
+            if int(netaddr.IPAddress(row.address)) in spec.space:
+                return _activated(conn, row, pool, node_uuid, scope, now)
+            conn.execute(sa.delete(_A).where(_A.c.id == row.id))
+    finally:
+        sql_common.core_changed(session)
 
 
 def pin(session, spec, node_uuid, address, scope, now):
@@ -201,13 +238,17 @@ def _detach(row, now):
     row.pinned = False
 
 
-def for_node(session, node_uuid, active_only=True):
-    query = sa.select(Alloc).where(Alloc.node_uuid == node_uuid)
+def for_node(session, node_uuid, active_only=True, generation=None):
+    """The node's allocations (``generation``: see pools_by_id)."""
+    query = sa.select(_A).where(_A.c.node_uuid == node_uuid)
     if active_only:
-        query = query.where(Alloc.state == records.ACTIVE)
-    pools = _pools_by_id(session)
-    return [to_record(r, pools[r.pool_id])
-            for r in session.execute(query.order_by(Alloc.id)).scalars()]
+        query = query.where(_A.c.state == records.ACTIVE)
+    rows = sql_common.connection(session).execute(
+        query.order_by(_A.c.id)).all()
+    if not rows:
+        return []
+    pools = _pools_by_id(session, generation)
+    return [to_record(r, pools[r.pool_id]) for r in rows]
 
 
 def listing(session, pool=None, states=None, pinned=None):
@@ -236,21 +277,29 @@ def release(session, node_uuid, scope, forget, now):
     """
     # Locked: a concurrent release of the same node (the notification
     # driver and the reconcile) waits, then finds nothing left to release.
-    rows = session.execute(sa.select(Alloc).where(
-        Alloc.node_uuid == node_uuid).with_for_update()).scalars().all()
+    conn = sql_common.connection(session)
+    rows = conn.execute(sa.select(_A).where(
+        _A.c.node_uuid == node_uuid).order_by(_A.c.id)
+        .with_for_update()).all()
     released = []
     pool_ids = set()
     for row in rows:
+        values = {}
         if row.state == records.ACTIVE and (scope is None
                                             or row.scope == str(scope)):
-            row.state = records.RELEASED
-            row.released_at = now
+            values.update(state=records.RELEASED, released_at=now)
             released.append(row)
             pool_ids.add(row.pool_id)
         if forget:
-            _detach(row, now)
+            # What _detach does to an ORM row.
+            values.update(node_uuid=None, pinned=False)
+            if row.state == records.ACTIVE:
+                values.update(state=records.RELEASED, released_at=now)
             pool_ids.add(row.pool_id)
-    session.flush()
+        if values:
+            conn.execute(sa.update(_A).where(_A.c.id == row.id)
+                         .values(**values))
+    sql_common.core_changed(session)
     if pool_ids or forget:
         # A forgotten node loses every reservation, also those of pools
         # where it holds nothing (or of no pool at all).
@@ -258,14 +307,20 @@ def release(session, node_uuid, scope, forget, now):
                                 pool_ids=None if forget else pool_ids)
     if forget:
         sql_profiles.delete(session, node_uuid)
+    if not released:
+        return []
     pools = _pools_by_id(session)
+    result = []
     for row in released:
         LOG.info('Node %(node)s released %(addr)s in pool %(pool)s',
                  {'node': node_uuid, 'addr': row.address,
                   'pool': pools[row.pool_id].name})
-    # Reported with the node that held them, even when forgotten now.
-    return [dataclasses.replace(to_record(r, pools[r.pool_id]),
-                                node_uuid=node_uuid) for r in released]
+        # Reported with the node that held them, even when forgotten now.
+        result.append(dataclasses.replace(
+            to_record(row, pools[row.pool_id]), node_uuid=node_uuid,
+            state=records.RELEASED, released_at=now,
+            pinned=False if forget else row.pinned))
+    return result
 
 
 def reconcile(session, live, now, tombstone_ttl):

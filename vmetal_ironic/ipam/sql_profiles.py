@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 import datetime
 import json
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -42,7 +42,7 @@ def parse(value: Any) -> boot_profile.BootProfile | None:
         raise exception.InvalidInput(reason=str(exc))
 
 
-def _decode(node_uuid: str, data: Any) -> boot_profile.BootProfile:
+def decode(node_uuid: str, data: Any) -> boot_profile.BootProfile:
     try:
         return boot_profile.BootProfile.from_dict(data)
     except boot_profile.InvalidBootProfile:
@@ -50,19 +50,27 @@ def _decode(node_uuid: str, data: Any) -> boot_profile.BootProfile:
         return boot_profile.EMPTY
 
 
+_P = cast(sa.Table, Profile.__table__)
+_R = cast(sa.Table, Res.__table__)
+_GET = sa.select(_P.c.profile).where(_P.c.node_uuid == sa.bindparam('node'))
+_LIVE_IDS = (sa.select(_R.c.id).where(_R.c.node_uuid == sa.bindparam('node'),
+                                      _R.c.deleted.is_(False))
+             .order_by(_R.c.id))
+
+
 def for_nodes(session: orm.Session, node_uuids: Iterable[str] | None
               ) -> dict[str, boot_profile.BootProfile]:
     """node UUID -> profile, for the given nodes (None: all of them)."""
     if node_uuids is None:
         return _every_profile(session)
-    query: Any = sa.select(Profile.node_uuid, Profile.profile)
+    query: Any = sa.select(_P.c.node_uuid, _P.c.profile)
     if node_uuids is not None:
         wanted = sorted({n for n in node_uuids if n})
         if not wanted:
             return {}
-        query = query.where(Profile.node_uuid.in_(wanted))
-    return {node: _decode(node, data)
-            for node, data in session.execute(query).all()}
+        query = query.where(_P.c.node_uuid.in_(wanted))
+    return {node: decode(node, data) for node, data in
+            sql_common.connection(session).execute(query).all()}
 
 
 def _every_profile(session: orm.Session
@@ -84,41 +92,54 @@ def _every_profile(session: orm.Session
             except (TypeError, ValueError):
                 data = None
             profile = decoded[text] = (
-                _decode(node, data) if isinstance(data, dict)
+                decode(node, data) if isinstance(data, dict)
                 else boot_profile.EMPTY)
         result[node] = profile
     return result
 
 
 def get(session: orm.Session, node_uuid: str) -> boot_profile.BootProfile:
-    return for_nodes(session, [node_uuid]).get(node_uuid,
-                                               boot_profile.EMPTY)
+    data = sql_common.connection(session).execute(
+        _GET, {'node': node_uuid}).scalar_one_or_none()
+    if data is None:
+        return boot_profile.EMPTY
+    return decode(node_uuid, data)
 
 
 def put(session: orm.Session, node_uuid: str,
         profile: boot_profile.BootProfile, now: datetime.datetime) -> bool:
-    """Store the node's profile (EMPTY deletes it); True if it changed."""
-    row: Any = session.get(Profile, node_uuid)
-    current = _decode(node_uuid, row.profile) if row is not None else (
-        boot_profile.EMPTY)
+    """Store the node's profile (EMPTY deletes it); True if it changed.
+
+    Reads the stored profile first: nothing is written when it is the
+    same. Each live reservation of the node takes a new generation.
+    """
+    conn = sql_common.connection(session)
+    data = conn.execute(_GET, {'node': node_uuid}).scalar_one_or_none()
+    current = (decode(node_uuid, data) if data is not None
+               else boot_profile.EMPTY)
     if current == profile:
         return False
+    where = _P.c.node_uuid == node_uuid
     if not profile:
-        session.delete(row)
-    elif row is None:
-        session.add(Profile(node_uuid=node_uuid, profile=profile.to_dict(),
-                            updated_at=now))
+        conn.execute(sa.delete(_P).where(where))
+    elif data is None:
+        conn.execute(sa.insert(_P).values(
+            node_uuid=node_uuid, profile=profile.to_dict(), updated_at=now))
     else:
-        row.profile = profile.to_dict()
-        row.updated_at = now
-    for res in session.execute(sa.select(Res).where(
-            Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars():
-        res.generation = sql_common.bump_generation(session)
-        res.updated_at = now
-    session.flush()
+        conn.execute(sa.update(_P).where(where).values(
+            profile=profile.to_dict(), updated_at=now))
+    ids = conn.execute(_LIVE_IDS, {'node': node_uuid}).scalars().all()
+    if ids:
+        top = sql_common.bump_generation(session, len(ids))
+        for offset, res_id in enumerate(ids):
+            conn.execute(sa.update(_R).where(_R.c.id == res_id).values(
+                generation=top - len(ids) + 1 + offset, updated_at=now))
+    sql_common.core_changed(session)
     return True
 
 
 def delete(session: orm.Session, node_uuid: str) -> None:
     """Forget the node's profile (the node is gone)."""
-    session.execute(sa.delete(Profile).where(Profile.node_uuid == node_uuid))
+    sql_common.connection(session).execute(
+        sa.delete(_P).where(_P.c.node_uuid == node_uuid))
+    sql_common.core_changed(session)

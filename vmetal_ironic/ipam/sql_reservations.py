@@ -7,6 +7,8 @@ Tombstones older than a retention are purged; a reader whose N is below
 the purge mark gets a full snapshot instead.
 """
 
+import collections
+
 import netaddr
 from oslo_log import log
 import sqlalchemy as sa
@@ -42,25 +44,6 @@ def normalize_mac(mac):
     return str(eui.format(netaddr.mac_unix_expanded)).lower()
 
 
-def to_record(row, pool_names, profiles):
-    """The record of a row; ``profiles``: node UUID -> BootProfile."""
-    profile = EMPTY if row.deleted else profiles.get(row.node_uuid, EMPTY)
-    return records.Reservation(
-        mac=row.mac, node_uuid=row.node_uuid,
-        pool=pool_names.get(row.pool_id), address=row.address,
-        hostname=row.hostname, client_id=row.client_id,
-        boot_profile=profile, generation=row.generation,
-        deleted=row.deleted)
-
-
-def _records(session, rows):
-    rows = list(rows)
-    profiles = sql_profiles.for_nodes(
-        session, [r.node_uuid for r in rows if not r.deleted])
-    names = _pool_names(session)
-    return [to_record(r, names, profiles) for r in rows]
-
-
 # What changes_since reads: plain rows of these columns, not ORM objects
 # (at 100,000 reservations the ORM's per-object state was most of the
 # agent's start-up time and memory).
@@ -88,7 +71,37 @@ def _column_records(session, rows, full):
 
 
 def _pool_names(session):
-    return dict(session.execute(sa.select(PoolRow.id, PoolRow.name)).all())
+    return dict(sql_common.connection(session).execute(
+        sa.select(PoolRow.id, PoolRow.name)).all())
+
+
+_R = Res.__table__
+_POOL_T = PoolRow.__table__
+_PROFILE_T = models.BootProfileRecord.__table__
+# A live reservation with its pool's name and its node's profile: one
+# statement instead of three.
+_LIVE = (sa.select(_R, _POOL_T.c.name.label('pool_name'),
+                   _PROFILE_T.c.profile.label('profile'))
+         .select_from(_R.outerjoin(_POOL_T, _POOL_T.c.id == _R.c.pool_id)
+                      .outerjoin(_PROFILE_T,
+                                 _PROFILE_T.c.node_uuid == _R.c.node_uuid))
+         .where(_R.c.deleted.is_(False)))
+
+
+def _live(session, *where):
+    """Live reservations (records) matching ``where``, by MAC."""
+    rows = sql_common.connection(session).execute(
+        _LIVE.where(*where).order_by(_R.c.mac)).all()
+    result = []
+    for row in rows:
+        profile = (sql_profiles.decode(row.node_uuid, row.profile)
+                   if row.profile is not None else EMPTY)
+        result.append(records.Reservation(
+            mac=row.mac, node_uuid=row.node_uuid, pool=row.pool_name,
+            address=row.address, hostname=row.hostname,
+            client_id=row.client_id, boot_profile=profile,
+            generation=row.generation, deleted=row.deleted))
+    return result
 
 
 def upsert(session, mac, node_uuid, now, address=None, pool=None,
@@ -109,8 +122,7 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
          client_id)
     if profile is not None:
         sql_profiles.put(session, node_uuid, profile, now)
-    row = session.execute(sa.select(Res).where(Res.mac == mac)).scalar_one()
-    return _records(session, [row])[0]
+    return _live(session, _R.c.mac == mac)[0]
 
 
 def sync_node(session, node_uuid, pool, address, ports, hostname, now):
@@ -124,14 +136,21 @@ def sync_node(session, node_uuid, pool, address, ports, hostname, now):
     wanted = sorted((normalize_mac(mac), client_id)
                     for mac, client_id in ports.items())
     address, pool_id = _target(session, node_uuid, address, pool)
-    rows = [_put(session, mac, node_uuid, address, pool_id, now, hostname,
-                 client_id)
-            for mac, client_id in wanted]
-    stale = session.execute(sa.select(Res.mac).where(
-        Res.node_uuid == node_uuid, Res.deleted.is_(False))).scalars().all()
+    for mac, client_id in wanted:
+        _put(session, mac, node_uuid, address, pool_id, now, hostname,
+             client_id)
+    stale = sql_common.connection(session).execute(sa.select(_R.c.mac).where(
+        _R.c.node_uuid == node_uuid, _R.c.deleted.is_(False))).scalars().all()
     for mac in set(stale) - {mac for mac, _ in wanted}:
         delete(session, now, mac=mac)
-    return _records(session, rows)
+    macs = [mac for mac, _ in wanted]
+    if not macs:
+        return []
+    return _live(session, _R.c.mac.in_(macs))
+
+
+_A_T = Alloc.__table__
+_Target = collections.namedtuple('_Target', 'address pool_id')
 
 
 def _target(session, node_uuid, address, pool):
@@ -139,39 +158,55 @@ def _target(session, node_uuid, address, pool):
 
     Default: the node's active allocation (in ``pool`` if given).
     """
-    query = sa.select(Alloc).where(Alloc.node_uuid == node_uuid,
-                                   Alloc.state == records.ACTIVE)
+    conn = sql_common.connection(session)
+    pool_id = None
     if pool:
-        pool_row = session.execute(sa.select(PoolRow).where(
-            PoolRow.name == pool)).scalar_one_or_none()
-        if pool_row is None:
+        # The pool's id and the node's allocation in it: one statement.
+        found = conn.execute(
+            sa.select(_POOL_T.c.id, _A_T.c.address)
+            .select_from(_POOL_T.outerjoin(_A_T, sa.and_(
+                _A_T.c.pool_id == _POOL_T.c.id,
+                _A_T.c.node_uuid == node_uuid,
+                _A_T.c.state == records.ACTIVE)))
+            .where(_POOL_T.c.name == pool)).first()
+        if found is None:
             raise exception.UnknownPool(pool=pool)
-        query = query.where(Alloc.pool_id == pool_row.id)
-    allocation = session.execute(query.order_by(Alloc.id)).scalars().first()
+        pool_id = found.id
+        allocation = None
+        if found.address is not None:
+            allocation = _Target(found.address, pool_id)
+    else:
+        allocation = conn.execute(
+            sa.select(_A_T.c.address, _A_T.c.pool_id).where(
+                _A_T.c.node_uuid == node_uuid,
+                _A_T.c.state == records.ACTIVE)
+            .order_by(_A_T.c.id).limit(1)).first()
     if address is None:
         if allocation is None:
             raise exception.AllocationNotFound(
                 node=node_uuid, where=(' in pool "%s"' % pool) if pool else '')
-        address, pool_id = allocation.address, allocation.pool_id
-    else:
-        try:
-            address = str(netaddr.IPAddress(str(address).strip()))
-        except (netaddr.AddrFormatError, ValueError, TypeError):
-            raise exception.InvalidAddress(address=address,
-                                           reason=_('not an IP address'))
-        pool_id = allocation.pool_id if allocation is not None else (
-            pool_row.id if pool else None)
+        return allocation.address, allocation.pool_id
+    try:
+        address = str(netaddr.IPAddress(str(address).strip()))
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise exception.InvalidAddress(address=address,
+                                       reason=_('not an IP address'))
+    if allocation is not None:
+        pool_id = allocation.pool_id
     return address, pool_id
+
+
+_BY_MAC = sa.select(_R).where(_R.c.mac == sa.bindparam('mac'))
 
 
 def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
          client_id=None):
     """Write one reservation row unless it already says all this.
 
-    :returns: the row.
+    :returns: True if it was written.
     """
-    row = session.execute(sa.select(Res).where(Res.mac == mac)
-                          ).scalar_one_or_none()
+    conn = sql_common.connection(session)
+    row = conn.execute(_BY_MAC, {'mac': mac}).first()
     if row is not None and not row.deleted and row.node_uuid != node_uuid:
         raise exception.Conflict(
             reason=_('MAC %(mac)s is reserved for node %(other)s; release '
@@ -184,24 +219,24 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
         values['client_id'] = client_id or None
     if row is not None and all(getattr(row, k) == v
                                for k, v in values.items()):
-        return row
+        return False
     generation = sql_common.bump_generation(session)
+    values.update(generation=generation, updated_at=now)
     if row is None:
-        row = Res(mac=mac, hostname=None, client_id=None)
-        session.add(row)
-    elif row.deleted:
-        # A re-added MAC starts clean (it serves its node's profile).
-        row.hostname, row.client_id = None, None
-    for key, value in values.items():
-        setattr(row, key, value)
-    row.generation = generation
-    row.updated_at = now
-    session.flush()
+        values.setdefault('hostname', None)
+        values.setdefault('client_id', None)
+        conn.execute(sa.insert(_R).values(mac=mac, **values))
+    else:
+        if row.deleted:
+            # A re-added MAC starts clean (it serves its node's profile).
+            values.setdefault('hostname', None)
+            values.setdefault('client_id', None)
+        conn.execute(sa.update(_R).where(_R.c.id == row.id).values(**values))
+    sql_common.core_changed(session)
     LOG.debug('Reservation %(mac)s -> %(addr)s for node %(node)s '
               '(generation %(gen)d)', {'mac': mac, 'addr': address,
-                                       'node': node_uuid,
-                                       'gen': row.generation})
-    return row
+                                       'node': node_uuid, 'gen': generation})
+    return True
 
 
 def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
@@ -209,23 +244,28 @@ def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
     if node_uuid is None and mac is None:
         raise exception.InvalidInput(
             reason=_('delete reservations of which node or MAC?'))
-    query = sa.select(Res).where(Res.deleted.is_(False))
+    query = sa.select(_R.c.id, _R.c.mac, _R.c.node_uuid).where(
+        _R.c.deleted.is_(False))
     if node_uuid is not None:
-        query = query.where(Res.node_uuid == node_uuid)
+        query = query.where(_R.c.node_uuid == node_uuid)
     if mac is not None:
-        query = query.where(Res.mac == normalize_mac(mac))
+        query = query.where(_R.c.mac == normalize_mac(mac))
     if pool_ids is not None:
-        query = query.where(sa.or_(Res.pool_id.in_(list(pool_ids)),
-                                   Res.pool_id.is_(None)))
+        query = query.where(sa.or_(_R.c.pool_id.in_(list(pool_ids)),
+                                   _R.c.pool_id.is_(None)))
+    conn = sql_common.connection(session)
     # Locked, so that two concurrent deletions never delete a row twice.
-    rows = session.execute(query.with_for_update()).scalars().all()
-    for row in rows:
-        row.deleted = True
-        row.generation = sql_common.bump_generation(session)
-        row.updated_at = now
+    rows = conn.execute(query.order_by(_R.c.id).with_for_update()).all()
+    if not rows:
+        return 0
+    top = sql_common.bump_generation(session, len(rows))
+    for offset, row in enumerate(rows):
+        conn.execute(sa.update(_R).where(_R.c.id == row.id).values(
+            deleted=True, generation=top - len(rows) + 1 + offset,
+            updated_at=now))
         LOG.info('Reservation %(mac)s of node %(node)s deleted',
                  {'mac': row.mac, 'node': row.node_uuid})
-    session.flush()
+    sql_common.core_changed(session)
     return len(rows)
 
 
@@ -241,11 +281,9 @@ def readdress(session, node_uuid, pool_id, address, now):
 
 
 def listing(session, node_uuid=None):
-    query = sa.select(Res).where(Res.deleted.is_(False))
     if node_uuid is not None:
-        query = query.where(Res.node_uuid == node_uuid)
-    return _records(session, session.execute(query.order_by(Res.mac))
-                    .scalars())
+        return _live(session, _R.c.node_uuid == node_uuid)
+    return _live(session)
 
 
 def changes_since(session, generation):

@@ -81,3 +81,35 @@ def test_checker():
     assert db_api._is_retryable(db_exc.DBError('database is locked'))
     assert not db_api._is_retryable(db_exc.DBError('syntax error'))
     assert not db_api._is_retryable(ValueError('database is locked'))
+
+
+def test_conflict_retries_are_counted(database):
+    attempts = []
+
+    def conflicting(session):
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise db_exc.DBDuplicateEntry(columns=['address'])
+        return 'done'
+    assert database.retries == 0
+    assert database.write(conflicting) == 'done'
+    assert database.retries == 2
+
+
+def test_sqlite_connections_are_kept_with_their_pragmas(database):
+    """One connection serves many transactions: no connect, no PRAGMAs."""
+    connects = []
+    event.listen(database.writer, 'connect',
+                 lambda *args: connects.append(1))
+
+    def pragmas(session):
+        return [session.execute(sa.text('PRAGMA %s' % name)).scalar()
+                for name in ('journal_mode', 'synchronous', 'busy_timeout')]
+    for _ in range(5):
+        assert database.write(pragmas) == ['wal', 2, 30000]
+    assert len(connects) <= 1
+    assert isinstance(database.writer.pool, sa.pool.QueuePool)
+    # After a dispose the pool is rebuilt with the same listeners.
+    database.dispose()
+    assert database.write(pragmas) == ['wal', 2, 30000]
+    assert database.write(lambda s: s.execute(sa.text('SELECT 1')).all())

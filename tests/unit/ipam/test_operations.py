@@ -207,3 +207,29 @@ def test_addresses_of_the_pools_version(mgr):
     with pytest.raises(exception.InvalidAddress):
         mgr.pin(NODE, '8.8.8.8')
     assert mgr.list_reservations() == [] and mgr.list_allocations() == []
+
+
+def test_stale_hints_never_give_a_wrong_answer(make_mgr):
+    """Two processes on one store: each one's hints go stale."""
+    one, _ = make_mgr()
+    other, _ = make_mgr(sync=False, name='other.conf')
+    one.ensure_network(facts())
+    one.set_boot_profile(NODE, PROFILE)
+    # The other process clears it: one's hint (PROFILE) is now stale,
+    # so one must find out and store it again.
+    other.set_boot_profile(NODE, None)
+    [res] = one.set_boot_profile(NODE, PROFILE)
+    assert res.boot_profile == PROFILE
+    # one's hint says "change to EMPTY is due"; the other process did it
+    # already: the write transaction finds nothing to do.
+    other.set_boot_profile(NODE, None)
+    generation = one.changes_since(0).generation
+    one.set_boot_profile(NODE, None)
+    assert one.changes_since(0).generation == generation
+    assert [r.boot_profile for r in one.list_reservations(NODE)] == \
+        [boot_profile.EMPTY]
+    # Releases: the other process released first; one's hint (active)
+    # costs a write that releases nothing.
+    assert other.release(NODE, Scope.DEPLOYMENT)
+    assert one.release(NODE, Scope.DEPLOYMENT) == []
+    assert one.get_allocations(NODE) == []

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""CPU time of the vmetal hooks per deploy and undeploy, in process.
+
+The hooks Ironic's conductor calls in an agent deploy and tear down
+(doc/performance.md lists them), called on the real ``VmetalNetwork`` and
+``VmetalDHCP`` with real Ironic ``Node``/``Port`` objects and a real IPAM
+database (a SQLite file with synchronous FULL, or a throw-away database on
+the local PostgreSQL). Only Ironic's own ``node.save()`` is left out (it
+is Ironic's database, not vmetal's): ``benchmarks/ironic_deploy_bench.py``
+measures the same hooks inside a real Ironic, with it.
+
+Being in one process without Ironic around it, the numbers are process
+CPU time (``time.process_time``), which a loaded machine disturbs far less
+than wall time; wall time is printed too. Medians of --deploys.
+
+``--tree DIR`` imports ``vmetal_ironic`` from another checkout (e.g. a
+``git worktree`` of main), so that two versions are compared in one run::
+
+    .venv/bin/python benchmarks/hook_cpu_bench.py [--deploys 20]
+    .venv/bin/python benchmarks/hook_cpu_bench.py --tree /tmp/perf-base
+
+``--profile FILE`` writes a cProfile of the hooks (all deploys).
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = pathlib.Path(__file__).resolve().parents[1]
+
+CONFIG = """
+[vmetal_ipam]
+pools = compute
+default_pool = compute
+quarantine = 0
+[vmetal_pool:compute]
+cidr = 10.20.0.1/16
+dns_servers = 10.20.0.1
+"""
+
+# What Ironic 39 sends for ipxe + UEFI with a tag-aware provider.
+OPTIONS = [
+    {'opt_name': 'tag:!ipxe,67', 'opt_value': 'snponly.efi',
+     'ip_version': 4},
+    {'opt_name': 'tag:ipxe,67',
+     'opt_value': 'http://10.0.0.2:8080/boot.ipxe', 'ip_version': 4},
+    {'opt_name': '66', 'opt_value': '10.0.0.2', 'ip_version': 4},
+    {'opt_name': '150', 'opt_value': '10.0.0.2', 'ip_version': 4},
+    {'opt_name': '255', 'opt_value': '10.0.0.2', 'ip_version': 4},
+    {'opt_name': 'tag:!ipxe6,59',
+     'opt_value': 'tftp://[fd00::2]/snponly.efi', 'ip_version': 6},
+    {'opt_name': 'tag:ipxe6,59',
+     'opt_value': 'http://[fd00::2]:8080/boot.ipxe', 'ip_version': 6},
+]
+
+# (phase, hook, provision state) in the order Ironic 39 calls them for
+# fake-hardware + ipxe + custom-agent (doc/performance.md).
+DEPLOY = [('validate', 'deploying'),
+          ('unconfigure_tenant_networks', 'deploying'),
+          ('add_provisioning_network', 'deploying'),
+          ('update_dhcp_opts', 'deploying'),
+          ('remove_provisioning_network', 'deploying'),
+          ('configure_tenant_networks', 'deploying')]
+UNDEPLOY = [('clean_dhcp_opts', 'deleting'),
+            ('unconfigure_tenant_networks', 'deleting'),
+            ('remove_provisioning_network', 'deleting'),
+            ('vif_list', 'deleting')]
+
+
+class _Task(object):
+    """What the hooks read of Ironic's TaskManager."""
+
+    def __init__(self, node, ports):
+        self.node = node
+        self.ports = ports
+        self.portgroups = []
+
+
+def _make_task(objects, index):
+    node = objects.Node(
+        uuid=str(uuid.uuid4()), name='bench-%03d' % index,
+        provision_state='available', network_data={},
+        driver_internal_info={}, instance_info={}, properties={},
+        driver_info={}, resource_class='baremetal', maintenance=False)
+    node.save = lambda: None            # Ironic's database: not measured
+    port = objects.Port(id=index + 1, uuid=str(uuid.uuid4()),
+                        address='52:54:00:%02x:%02x:01' % (
+                            index // 256, index % 256),
+                        pxe_enabled=True, extra={}, internal_info={},
+                        portgroup_id=None)
+    return _Task(node, [port])
+
+
+def _call(network, dhcp, task, hook):
+    if hook == 'update_dhcp_opts':
+        dhcp.update_dhcp_opts(task, OPTIONS)
+    elif hook == 'clean_dhcp_opts':
+        dhcp.clean_dhcp_opts(task)
+    else:
+        getattr(network, hook)(task)
+
+
+def run(url, workdir, deploys, repeat_dhcp, profile):
+    from ironic import objects
+    from oslo_config import cfg
+
+    from vmetal_ironic.db import api as db_api
+    from vmetal_ironic.db import migration
+    from vmetal_ironic.dhcp import provider
+    from vmetal_ironic.ipam import manager
+    from vmetal_ironic.network import interface
+
+    objects.register_all()
+    database = db_api.Database(url)
+    migration.upgrade(database.writer)
+    database.dispose()
+    conf_path = workdir / 'bench.conf'
+    conf_path.write_text(CONFIG)
+    conf = cfg.ConfigOpts()
+    from vmetal_ironic.conf import database as db_conf
+    from vmetal_ironic.conf import ipam as ipam_conf
+    db_conf.register_opts(conf)
+    ipam_conf.register_opts(conf)
+    conf(['--config-file', str(conf_path)], project='vmetal-bench',
+         default_config_files=[])
+    mgr = manager.IPAMManager(conf, database=db_api.Database(url),
+                              manage_pools=True)
+    mgr.pools
+    interface.ipam = lambda: mgr
+    provider._ipam = lambda: mgr
+    network = interface.VmetalNetwork()
+    dhcp = provider.VmetalDHCP()
+    tasks = [_make_task(objects, i) for i in range(deploys + 2)]
+    timings = {'deploy': {}, 'undeploy': {}}
+    totals = {'deploy': [], 'undeploy': []}
+    # CPU time, not wall: a commit waiting on fsync is not CPU.
+    profiler = cProfile.Profile(time.process_time) if profile else None
+
+    def phase(name, task, sequence, record):
+        cpu_total = wall_total = 0.0
+        for hook, state in sequence:
+            task.node.provision_state = state
+            calls = repeat_dhcp if hook == 'update_dhcp_opts' else 1
+            for _ in range(calls):
+                if profiler and record:
+                    profiler.enable()
+                wall = time.perf_counter()
+                cpu = time.process_time()
+                _call(network, dhcp, task, hook)
+                cpu = time.process_time() - cpu
+                wall = time.perf_counter() - wall
+                if profiler and record:
+                    profiler.disable()
+                if record:
+                    per = timings[name].setdefault(hook, {'cpu': [],
+                                                          'wall': []})
+                    if len(per['cpu']) < len(totals[name]) + 1:
+                        per['cpu'].append(0.0)
+                        per['wall'].append(0.0)
+                    per['cpu'][-1] += cpu
+                    per['wall'][-1] += wall
+                cpu_total += cpu
+                wall_total += wall
+        if record:
+            totals[name].append((cpu_total, wall_total))
+
+    # Two warm-up deploys (imports, first statements, schema caches).
+    for i, task in enumerate(tasks):
+        record = i >= 2
+        phase('deploy', task, DEPLOY, record)
+        task.node.provision_state = 'active'
+    for i, task in enumerate(tasks):
+        record = i >= 2
+        phase('undeploy', task, UNDEPLOY, record)
+        task.node.provision_state = 'available'
+    mgr.close()
+    if profiler:
+        profiler.dump_stats(profile)
+    result = {}
+    for name in ('deploy', 'undeploy'):
+        result[name] = {
+            'cpu_ms': statistics.median(c for c, _ in totals[name]) * 1e3,
+            'wall_ms': statistics.median(w for _, w in totals[name]) * 1e3,
+            'hooks': {hook: {'cpu_ms': statistics.median(v['cpu']) * 1e3,
+                             'wall_ms': statistics.median(v['wall']) * 1e3}
+                      for hook, v in timings[name].items()}}
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--deploys', type=int, default=20)
+    parser.add_argument('--backends', default='sqlite,postgresql')
+    parser.add_argument('--tree', default=str(HERE),
+                        help='checkout to import vmetal_ironic from')
+    parser.add_argument('--dhcp-calls', type=int, default=1,
+                        help='update_dhcp_opts calls per deploy (Ironic '
+                        'makes one per ramdisk boot, same options)')
+    parser.add_argument('--profile', help='write a cProfile here')
+    parser.add_argument('--json', help='also write the results here')
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, os.path.abspath(args.tree))
+    from tests.functional import databases
+
+    load = os.getloadavg()
+    results = {'tree': os.path.abspath(args.tree), 'loadavg': load}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = pathlib.Path(tmp)
+        for backend in args.backends.split(','):
+            with databases.temporary_database(backend, workdir) as url:
+                profile = args.profile and '%s.%s' % (args.profile, backend)
+                results[backend] = run(url, workdir, args.deploys,
+                                       args.dhcp_calls, profile)
+    results['loadavg_after'] = os.getloadavg()
+    print('tree %s; median of %d; load average %.2f %.2f %.2f'
+          % ((results['tree'], args.deploys) + tuple(load)))
+    for backend in args.backends.split(','):
+        for name in ('deploy', 'undeploy'):
+            r = results[backend][name]
+            print('%-10s %-8s total cpu %6.2f ms wall %6.2f ms | %s' % (
+                backend, name, r['cpu_ms'], r['wall_ms'], ', '.join(
+                    '%s %.2f/%.2f' % (h, v['cpu_ms'], v['wall_ms'])
+                    for h, v in r['hooks'].items())))
+    if args.json:
+        with open(args.json, 'w') as fp:
+            json.dump(results, fp, indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
