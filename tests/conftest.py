@@ -15,6 +15,10 @@ import pytest
 LONG_FIXTURES = {
     'ironic': 600,     # a real Ironic 39 conductor and API, fake IPA
     'vm_bed': 600,     # QEMU guests booting through the agent
+    # tools/build-ramdisk.sh, tools/build-disk-image.sh: minutes cold on
+    # a fresh machine (debootstrap, pip), seconds from the cache
+    'ramdisk_build': 1800,
+    'disk_image_build': 1800,
 }
 
 
