@@ -15,6 +15,7 @@ body is the agent's callback URL on its reserved address.
 
 import json
 import os
+import re
 import time
 import uuid
 
@@ -22,6 +23,7 @@ import pytest
 
 from tests.fixtures import dhcp_bed
 from tests.fixtures import images
+from tests.fixtures import ipa_api
 from tests.fixtures import netns
 
 SERVER = '172.22.0.2'
@@ -105,6 +107,9 @@ def test_real_ipa_boots_gets_its_address_looks_up_and_heartbeats(
     assert 'ACK %s' % NODE_IP in agent.log(), diag
     assert heartbeat, 'no heartbeat; %s' % diag
     body = json.loads(heartbeat[0]['body'])
-    assert body['callback_url'].startswith('http://%s:9999' % NODE_IP), body
-    assert body['agent_token'] == 'stand-in-agent-token', body
+    # https: IPA's automatic TLS (it sends its certificate as
+    # agent_verify_ca), as with a real Ironic
+    assert re.match(r'https?://%s:9999$' % re.escape(NODE_IP),
+                    body['callback_url']), body
+    assert body['agent_token'] == ipa_api.TOKEN, body
     assert body['agent_version'].startswith('13.'), body
