@@ -18,6 +18,10 @@ LONG_FIXTURES = {
     'vm_bed': 600,     # QEMU guests booting through the agent
     'discovery_bed': 600,   # real Ironic auto-discovery across the agent
     'aa': 300,         # two agents + keepalived, real clients, QEMU, kill
+    # tools/build-ramdisk.sh, tools/build-disk-image.sh: minutes cold on
+    # a fresh machine (debootstrap, pip), seconds from the cache
+    'ramdisk_build': 1800,
+    'disk_image_build': 1800,
 }
 
 
