@@ -15,6 +15,9 @@ import pytest
 LONG_FIXTURES = {
     'ironic': 600,     # a real Ironic 39 conductor and API, fake IPA
     'vm_bed': 600,     # QEMU guests booting through the agent
+    # real VMs (libvirt, sushy-tools, vbmc) through the whole Ironic flow;
+    # under TCG (no usable KVM for the firmware) each flow is slower
+    'real_bed': 1800,
 }
 
 
