@@ -53,3 +53,14 @@ def real_bed():
                 yield bed
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope='package')
+def real_images_bed(real_bed):
+    """The bed, for the tests that boot the real ramdisk and image."""
+    missing = [k for k, v in real_bed.images.items() if not v]
+    if missing:
+        pytest.fail('images not built (%s): tools/build-ramdisk.sh and '
+                    'tools/build-disk-image.sh (cached under %s)'
+                    % (', '.join(missing), rs.IMAGE_CACHE))
+    return real_bed
