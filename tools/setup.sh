@@ -43,7 +43,8 @@ fi
 # libvirtd's QEMU driver looks up its compiled-in user and group even when
 # qemu.conf says root (tests/fixtures/libvirt.py); Debian creates them in
 # libvirt-daemon-system, which we do not install (its default network).
-if ! $python_only && [ "$(id -u)" -eq 0 ] && ! getent passwd libvirt-qemu >/dev/null; then
+if ! $python_only && [ "$(id -u)" -eq 0 ] \
+        && ! getent passwd libvirt-qemu >/dev/null; then
     getent group kvm >/dev/null || groupadd --system kvm
     getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
     useradd --system --no-create-home --home-dir /var/lib/libvirt \
