@@ -108,7 +108,7 @@ def _inventory_ip(inventory, mac):
     return None
 
 
-def run(bed, m, boot='ipxe', say=print, workdir=None):
+def run(bed, m, boot='ipxe', say=print, workdir=None, fast_track=False):
     """Drive ``m`` through the whole flow; return the Timeline.
 
     enroll -> manage -> inspect -> provide -> deploy -> OS up -> undeploy
@@ -117,10 +117,11 @@ def run(bed, m, boot='ipxe', say=print, workdir=None):
     env = bed.ironic
     slow = rs.SLOW
     tl = Timeline(say)
-    node = bed.enroll(m, boot=boot)
+    node = bed.enroll(m, boot=boot, fast_track=fast_track)
     uuid = node['uuid']
-    tl.mark('enrolled %s (%s, %s, %s)' % (m.name, node['driver'], boot,
-                                          m.firmware))
+    tl.mark('enrolled %s (%s, %s, %s%s)' % (
+        m.name, node['driver'], boot, m.firmware,
+        ', fast track' if fast_track else ''))
     env.set_state(uuid, 'manage')
     node = env.wait_state(uuid, 'manageable', 120)
     assert node['power_state'] == 'power off', node['power_state']
@@ -225,6 +226,9 @@ def main():
                         default='bios')
     parser.add_argument('--bmc', choices=('redfish', 'ipmi'),
                         default='redfish')
+    parser.add_argument('--fast-track', action='store_true',
+                        help='keep the inspection ramdisk up for cleaning '
+                        'and deploy (one ramdisk boot fewer each)')
     args = parser.parse_args()
     from tests.functional import databases
     images = rs.find_images()
@@ -248,7 +252,7 @@ def main():
                 m = bed.add_machine('demo-' + args.firmware,
                                     '52:54:00:9a:01:01', args.firmware,
                                     args.bmc)
-                tl = run(bed, m, say=say)
+                tl = run(bed, m, say=say, fast_track=args.fast_track)
                 say('phases:\n' + report(tl))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
