@@ -126,18 +126,18 @@ def run(bed, m, boot='ipxe', say=print, workdir=None, fast_track=False):
     node = env.wait_state(uuid, 'manageable', 120)
     assert node['power_state'] == 'power off', node['power_state']
     tl.mark('manageable (power state read over the BMC)')
-    [reservation] = env.ipam.list_reservations(node_uuid=uuid) or [None]
     # -- inspection ------------------------------------------------------
     start = tl.mark('inspect')
     env.set_state(uuid, 'inspect')
     node = env.wait_state(uuid, 'manageable', 900 * slow)
     tl.mark('inspected')
-    [reservation] = env.ipam.list_reservations(node_uuid=uuid)
-    ip = reservation.address
-    _boot_marks(bed, m, tl, 'inspection', start, ip, uuid)
+    # The address the ramdisk had (its inventory) is the node's IPAM
+    # allocation, which stays with the node (allocation_scope = node).
     inventory = env.api('GET', '/nodes/%s/inventory' % uuid, expect=200)
-    assert _inventory_ip(inventory, m.mac) == ip, inventory['inventory'][
-        'interfaces']
+    ip = _inventory_ip(inventory, m.mac)
+    assert [a.address for a in env.ipam.list_allocations()
+            if a.node_uuid == uuid and a.state == records.ACTIVE] == [ip]
+    _boot_marks(bed, m, tl, 'inspection', start, ip, uuid)
     assert node['properties'].get('memory_mb'), node['properties']
     log = bed.agent.log()
     assert "HTTP %s: POST '/v1/continue_inspection'" % ip in log
