@@ -22,6 +22,9 @@ LONG_FIXTURES = {
     # a fresh machine (debootstrap, pip), seconds from the cache
     'ramdisk_build': 1800,
     'disk_image_build': 1800,
+    # real VMs (libvirt, sushy-tools, vbmc) through the whole Ironic flow;
+    # under TCG (no usable KVM for the firmware) each flow is slower
+    'real_bed': 1800,
 }
 
 

@@ -40,6 +40,17 @@ if [ ${#missing[@]} -gt 0 ] && ! $python_only; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# libvirtd's QEMU driver looks up its compiled-in user and group even when
+# qemu.conf says root (tests/fixtures/libvirt.py); Debian creates them in
+# libvirt-daemon-system, which we do not install (its default network).
+if ! $python_only && [ "$(id -u)" -eq 0 ] \
+        && ! getent passwd libvirt-qemu >/dev/null; then
+    getent group kvm >/dev/null || groupadd --system kvm
+    getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+    useradd --system --no-create-home --home-dir /var/lib/libvirt \
+        --shell /usr/sbin/nologin -g kvm libvirt-qemu
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
