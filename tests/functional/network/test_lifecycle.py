@@ -64,8 +64,13 @@ def test_deployment_scope_lifecycle(ironic):
     assert profile['ipxe_script_url'].endswith('/boot.ipxe')
     assert profile['bootfile'] == 'snponly.efi'
     assert profile['tftp_server'] == '127.0.0.1'
+    # Ironic's DHCPv6 options (option 59 by the ipxe6 tag) are stored as
+    # the profile's IPv6 URLs for the DHCPv6 server.
+    assert profile['ipxe6_url'].endswith('/boot.ipxe')
+    assert profile['bootfile6_url'].endswith('snponly.efi')
     # Only the profile's fields are stored, not Ironic's verbatim list.
-    assert set(profile) == {'bootfile', 'ipxe_script_url', 'tftp_server'}
+    assert set(profile) == {'bootfile', 'ipxe_script_url', 'tftp_server',
+                            'ipxe6_url', 'bootfile6_url'}
 
     node = helpers.undeploy(ironic, node)      # tear down + cleaning
     assert node['provision_state'] == 'available', node['last_error']

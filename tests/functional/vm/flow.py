@@ -146,8 +146,11 @@ def run(bed, m, boot='ipxe', say=print, workdir=None, fast_track=False):
     env.set_state(uuid, 'provide')
     node = env.wait_state(uuid, 'available', 900 * slow)
     tl.mark('available')
-    _boot_marks(bed, m, tl, 'cleaning', start, ip, uuid)
-    assert env.ipam.list_reservations(node_uuid=uuid)[0].address == ip
+    _, _, beat = _boot_marks(bed, m, tl, 'cleaning', start, ip, uuid)
+    # Cleaning's allocation is short-lived (released when cleaning ends);
+    # the ramdisk heartbeated from the inspection address meanwhile.
+    assert beat is not None, 'no heartbeat from %s in cleaning' % ip
+    assert env.ipam.list_reservations(node_uuid=uuid) == []
     assert 'erase_devices_metadata' in env.log()
     # -- deploy ----------------------------------------------------------
     start = tl.mark('deploy')

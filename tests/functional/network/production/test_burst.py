@@ -52,17 +52,39 @@ def _call(session, env, method, path, expect, **kwargs):
     return resp.json() if resp.content else None
 
 
+def _create(session, env, path, body, existing):
+    """POST ``body``; after a reset connection, the object may exist.
+
+    A reused keep-alive connection that ironic-api closed under load is
+    reset (a client retries that); the retry then finds the object the
+    first attempt made (409) and ``existing`` fetches it.
+    """
+    for attempt in range(5):
+        try:
+            resp = session.post(env.url + '/v1' + path, json=body,
+                                timeout=60)
+        except requests.ConnectionError:
+            continue
+        if resp.status_code == 409 and attempt:
+            return existing()
+        assert resp.status_code == 201, (path, resp.status_code, resp.text)
+        return resp.json()
+    raise AssertionError('POST %s: the connection was reset 5 times' % path)
+
+
 def _node(env, session, name):
     """A node with a PXE port and a node-scoped allocation: (uuid, mac)."""
-    node = _call(session, env, 'POST', '/nodes', 201, json={
+    node = _create(session, env, '/nodes', {
         'name': name, 'driver': 'fake-hardware',
         'resource_class': 'baremetal-burst',
         'network_interface': 'vmetal', 'power_interface': 'fake',
         'management_interface': 'noop', 'boot_interface': 'ipxe',
-        'deploy_interface': 'fake', 'automated_clean': False})
+        'deploy_interface': 'fake', 'automated_clean': False},
+        lambda: _call(session, env, 'GET', '/nodes/' + name, 200))
     mac = fake_ipa.random_mac()
-    _call(session, env, 'POST', '/ports', 201, json={
-        'node_uuid': node['uuid'], 'address': mac, 'pxe_enabled': True})
+    _create(session, env, '/ports', {
+        'node_uuid': node['uuid'], 'address': mac, 'pxe_enabled': True},
+        lambda: _call(session, env, 'GET', '/ports?address=' + mac, 200))
     env.ipam.allocate_and_reserve(node['uuid'], {mac: None}, hostname=name,
                                   pool='burst', scope='node')
     return node['uuid'], mac
@@ -85,8 +107,12 @@ def _delete(env, nodes, start, failures):
     start.wait()
     for node_uuid, _ in nodes:
         for attempt in range(5):
-            resp = session.delete('%s/v1/nodes/%s' % (env.url, node_uuid),
-                                  timeout=60)
+            try:
+                resp = session.delete('%s/v1/nodes/%s' % (
+                    env.url, node_uuid), timeout=60)
+            except requests.ConnectionError as e:
+                failures.append((node_uuid, 'reset', repr(e)[:300]))
+                continue
             if resp.status_code == 204 or (attempt and
                                            resp.status_code == 404):
                 break
