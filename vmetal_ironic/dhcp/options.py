@@ -172,7 +172,8 @@ def _translate_v6(v6: dict[tuple[frozenset[str], str], str],
     urls = {tags: value for (tags, number), value in v6.items()
             if number == '59'}
     ipxe6, not_ipxe6 = frozenset({'ipxe6'}), frozenset({'!ipxe6'})
-    not_ipxe, plain = frozenset({'!ipxe'}), frozenset()
+    not_ipxe = frozenset({'!ipxe'})
+    plain: frozenset[str] = frozenset()
     if ipxe6 in urls:
         profile[IPXE6_URL] = urls[ipxe6]
     if not_ipxe6 in urls:

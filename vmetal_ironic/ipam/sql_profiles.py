@@ -83,8 +83,9 @@ def _every_profile(session: orm.Session
     """
     raw = sa.type_coerce(Profile.profile, sa.Text)
     decoded: dict[str, boot_profile.BootProfile] = {}
-    result = {}
-    for node, text in session.execute(sa.select(Profile.node_uuid, raw)):
+    result: dict[str, boot_profile.BootProfile] = {}
+    rows: Any = session.execute(sa.select(Profile.node_uuid, raw))
+    for node, text in rows:
         profile = decoded.get(text)
         if profile is None:
             try:

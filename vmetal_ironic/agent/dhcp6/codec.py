@@ -14,6 +14,7 @@ and the server stays silent.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 # Message types (RFC 8415 7.3).
 SOLICIT = 1
@@ -270,7 +271,7 @@ def parse(data: bytes) -> Message:
     if len(data) > MAX_MESSAGE:
         raise MalformedPacket('%d bytes, more than %d'
                               % (len(data), MAX_MESSAGE))
-    relays = []
+    relays: list[Any] = []
     while data and data[0] == RELAY_FORW:
         if len(relays) >= HOP_COUNT_LIMIT:
             raise MalformedPacket('more than %d relays' % HOP_COUNT_LIMIT)

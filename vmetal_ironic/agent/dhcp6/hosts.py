@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
+from typing import Any, cast
 
 from vmetal_ironic.agent.dhcp6 import codec
 from vmetal_ironic.agent.sources.reservations import BootConfig
@@ -143,7 +143,9 @@ def network6(prefixlen: Any, ip: bytes, dns: Any, domain: str | None,
     servers = tuple(ipv6(d, 'dns_servers') for d in dns or () if is_ipv6(d))
     net = Network6(prefixlen, int.from_bytes(ip, 'big'), servers, domain,
                    lease)
-    return interner.network(net)
+    # The interner keys any object by its key(): Network6 has one too.
+    shared: Any = interner.network(cast(Any, net))
+    return shared
 
 
 def boot6(profile_boot: BootConfig, defaults: dict[str, str | None],

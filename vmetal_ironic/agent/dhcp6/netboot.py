@@ -67,6 +67,7 @@ def boot_options(boot: BootConfig, kind: int, arch: int | None) -> bytes:
             return b''
         return (codec.opt(codec.OPT_BOOTFILE_URL, url.encode())
                 + codec.opt(codec.OPT_VENDOR_CLASS, HTTP_VENDOR_CLASS))
+    name: str | None
     if boot.pxe_bootfile:
         name = boot.pxe_bootfile
     elif arch in netboot4.UEFI_X86_ARCHES:

@@ -231,6 +231,8 @@ class DHCPv6Server(component.Component):
     def start(self) -> None:
         """Open the socket (raises OSError) and start the loop thread."""
         self._stopping = False
+        if self.transport_factory is None:
+            raise OSError('no DHCPv6 transport configured')
         self.transport = self.transport_factory()
         self._thread = threading.Thread(target=self.serve_forever,
                                         name='dhcp6-server', daemon=True)

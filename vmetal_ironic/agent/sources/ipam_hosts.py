@@ -51,6 +51,7 @@ def record_of(host: Host, generation: int) -> records.Reservation:
     What the snapshot stores: compiling it again gives the same host.
     ``generation`` is the snapshot's (records do not keep their own).
     """
+    assert host.origin is not None, 'not an IPAM host'
     pool, profile = host.origin
     return records.Reservation(
         mac=host.mac.hex(':'), node_uuid=host.node_uuid, pool=pool,
