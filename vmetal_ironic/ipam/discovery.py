@@ -12,11 +12,10 @@ discovery leases and read the ranges, nothing else of the IPAM engine
 from __future__ import annotations
 
 import datetime
-import threading
 from typing import Any
 
 from vmetal_ironic.db import api as db_api
-from vmetal_ironic.db import migration
+from vmetal_ironic.db import lazy
 from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_discovery
 from vmetal_ironic.ipam.sql_discovery import Range
@@ -40,25 +39,12 @@ class DiscoveryLeases:
 
     def __init__(self, conf: Any = None, url: str | None = None,
                  database: db_api.Database | None = None) -> None:
-        self._conf = conf
-        self._url = url
-        self._database = database
-        self._checked = False
-        self._lock = threading.Lock()
+        self._lazy = lazy.LazyDatabase(conf, url, database,
+                                       url_retries=RETRIES,
+                                       conf_retries=RETRIES)
 
     def _db(self) -> db_api.Database:
-        with self._lock:
-            if self._database is None:
-                if self._url is not None:
-                    self._database = db_api.Database(
-                        self._url, max_retries=RETRIES)
-                else:
-                    self._database = db_api.Database.from_conf(
-                        self._conf, max_retries=RETRIES)
-            if not self._checked:
-                migration.check(self._database.reader)
-                self._checked = True
-            return self._database
+        return self._lazy.get()
 
     def ranges(self) -> list[Range]:
         """The discovery ranges of the pools in service.
@@ -120,6 +106,4 @@ class DiscoveryLeases:
 
     def close(self) -> None:
         """Close the database connections."""
-        with self._lock:
-            if self._database is not None:
-                self._database.dispose()
+        self._lazy.dispose()

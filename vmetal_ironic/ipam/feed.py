@@ -8,13 +8,12 @@ has a ``[vmetal_database]`` group and nothing else of the IPAM engine.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from oslo_config import cfg
 
 from vmetal_ironic.db import api as db_api
-from vmetal_ironic.db import migration
+from vmetal_ironic.db import lazy
 from vmetal_ironic.ipam import failures
 from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import sql_allocations
@@ -40,23 +39,11 @@ class ReservationFeed:
             from vmetal_ironic import conf as vmetal_conf
             conf = vmetal_conf.CONF
         self._conf = conf
-        self._url = url
-        self._database = database
-        self._checked = False
-        self._lock = threading.Lock()
+        self._lazy = lazy.LazyDatabase(conf, url, database,
+                                       conf_retries=READ_RETRIES)
 
     def _db(self) -> db_api.Database:
-        with self._lock:
-            if self._database is None:
-                if self._url is not None:
-                    self._database = db_api.Database(self._url)
-                else:
-                    self._database = db_api.Database.from_conf(
-                        self._conf, max_retries=READ_RETRIES)
-            if not self._checked:
-                migration.check(self._database.reader)
-                self._checked = True
-            return self._database
+        return self._lazy.get()
 
     def changes_since(self, generation: int) -> records.ChangeSet:
         """Everything after ``generation`` (0, too old or too new: all).
@@ -109,6 +96,4 @@ class ReservationFeed:
 
     def close(self) -> None:
         """Close the database connections (the feed may be used again)."""
-        with self._lock:
-            if self._database is not None:
-                self._database.dispose()
+        self._lazy.dispose()
