@@ -72,7 +72,7 @@ def _create(session, env, path, body, existing):
     raise AssertionError('POST %s: the connection was reset 5 times' % path)
 
 
-def _node(env, session, name):
+def _node(env, session, name, mac=None):
     """A node with a PXE port and a node-scoped allocation: (uuid, mac)."""
     node = _create(session, env, '/nodes', {
         'name': name, 'driver': 'fake-hardware',
@@ -81,7 +81,8 @@ def _node(env, session, name):
         'management_interface': 'noop', 'boot_interface': 'ipxe',
         'deploy_interface': 'fake', 'automated_clean': False},
         lambda: _call(session, env, 'GET', '/nodes/' + name, 200))
-    mac = fake_ipa.random_mac()
+    # A MAC of its own per burst node: 1,000 random ones collide (409).
+    mac = mac or fake_ipa.random_mac()
     _create(session, env, '/ports', {
         'node_uuid': node['uuid'], 'address': mac, 'pxe_enabled': True},
         lambda: _call(session, env, 'GET', '/ports?address=' + mac, 200))
@@ -93,7 +94,8 @@ def _node(env, session, name):
 def _enroll(env, thread):
     """PER_THREAD nodes; [(uuid, mac)]."""
     session = _session()
-    return [_node(env, session, 'burst-%02d-%02d' % (thread, i))
+    return [_node(env, session, 'burst-%02d-%02d' % (thread, i),
+                  '52:54:01:b0:%02x:%02x' % (thread, i))
             for i in range(PER_THREAD)]
 
 
