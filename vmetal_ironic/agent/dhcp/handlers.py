@@ -21,6 +21,7 @@ from vmetal_ironic.agent.dhcp import options as options_mod
 from vmetal_ironic.agent.dhcp.options import OptionCache
 from vmetal_ironic.agent.dhcp import reply
 from vmetal_ironic.agent.dhcp.reply import Reply
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent.ratelimit import Limiter
 from vmetal_ironic.agent.ratelimit import RateLimitedLog
 from vmetal_ironic.agent.sources.reservations import Host
@@ -123,9 +124,11 @@ class Context:
         """Build a NAK (server identifier and option 82 only).
 
         NAKs are limited per client MAC (a flood of wrong REQUESTs from one
-        MAC gets a few NAKs, not one each); None when over the limit.
+        MAC gets a few NAKs, not one each); None when over the limit,
+        counted as a ``rate_limited`` drop.
         """
         if not self.naks.allow(req.chaddr)[0]:
+            metrics.dropped(metrics.DROP_RATE_LIMITED)
             return None
         body = codec.opt(codec.OPT_SERVER_ID, self.server_id)
         relay = req.options.get(codec.OPT_RELAY_AGENT)

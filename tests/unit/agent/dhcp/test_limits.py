@@ -13,10 +13,16 @@ from vmetal_ironic.agent.dhcp import handlers
 from vmetal_ironic.agent.dhcp import netboot
 from vmetal_ironic.agent.dhcp import reply as reply_mod
 from vmetal_ironic.agent.dhcp import server
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent import ratelimit
 
 MANDATORY = ('message-type', 'server_id', 'lease_time', 'renewal_time',
              'rebinding_time', 'subnet_mask', 'router')
+
+
+def _dropped(reason):
+    return metrics.REGISTRY.get_sample_value(
+        'vmetal_dhcp4_packets_dropped_total', {'reason': reason})
 
 
 def make(hosts, max_payload=1472):
@@ -183,9 +189,13 @@ def test_overloaded_file_field_without_end_is_malformed(srv):
 def test_wrong_address_request_flood_gets_few_naks_and_few_lines(srv):
     req = helpers.request(msg='request',
                           options=[('requested_addr', helpers.IP2)])
+    before = _dropped('rate_limited')
     with mock.patch.object(handlers, 'LOG', autospec=True) as log:
         naks = [srv.handle(req) for _ in range(5000)]
-    assert 1 <= sum(r is not None for r in naks) <= 3
+    sent = sum(r is not None for r in naks)
+    assert 1 <= sent <= 3
+    # every NAK held back by the limiter is a rate_limited drop
+    assert _dropped('rate_limited') - before == 5000 - sent
     assert log.info.call_count <= 6
     assert srv.chain.ctx.log.suppressed >= 4990
 
