@@ -39,6 +39,7 @@ from vmetal_ironic.agent.dhcp import transport
 from vmetal_ironic.agent.dhcp6 import setup as dhcp6_setup
 from vmetal_ironic.agent import discovery
 from vmetal_ironic.agent.dns import advertise as dns_advertise
+from vmetal_ironic.agent.dns import transport as dns_transport
 from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import ipam as ipam_source
@@ -295,6 +296,9 @@ def descriptor_budget(conf, names: list[str]) -> list[tuple[str, int]]:
         out.append(('[dhcp_agent]callback_max_connections = %d (x2)'
                     % g.callback_max_connections,
                     2 * g.callback_max_connections))
+    if 'dns' in names and g.dns_tcp:
+        out.append(('[dhcp_agent]dns_tcp = true',
+                    dns_transport.MAX_CONNECTIONS))
     out.append(('margin', DESCRIPTOR_MARGIN))
     return out
 

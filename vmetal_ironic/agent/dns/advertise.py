@@ -16,6 +16,19 @@ import ipaddress
 from vmetal_ironic.conf.dhcp_agent import dns as dns_conf
 
 
+def service_addresses(group) -> tuple[str, str | None]:
+    """(IPv4, IPv6 or None): the agent's own provisioning-side addresses.
+
+    What the boot names resolve to and the DNS server the DHCP replies
+    name: ``service_address`` (a VIP) or else ``server_address``, and
+    ``server_address6``.
+
+    :param group: the ``[dhcp_agent]`` options.
+    """
+    return (group.service_address or group.server_address,
+            group.server_address6 or None)
+
+
 def advertised(conf) -> tuple[bytes, bytes, bool]:
     """(IPv4 address, IPv6 address, always) to put in DHCP replies.
 
@@ -26,8 +39,7 @@ def advertised(conf) -> tuple[bytes, bytes, bool]:
     g = conf.dhcp_agent
     if not g.dns_names or g.dns_advertise == dns_conf.ADVERTISE_NEVER:
         return b'', b'', False
-    v4 = g.service_address or g.server_address
-    v6 = g.server_address6
+    v4, v6 = service_addresses(g)
     return (ipaddress.IPv4Address(v4).packed if v4 else b'',
             ipaddress.IPv6Address(v6).packed if v6 else b'',
             g.dns_advertise == dns_conf.ADVERTISE_ALWAYS)

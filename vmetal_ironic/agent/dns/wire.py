@@ -191,6 +191,20 @@ def encode_name(host: str) -> bytes:
     return out
 
 
+def decode_name(name: bytes) -> str:
+    """The dotted text of a wire-form name (for logs).
+
+    Non-ASCII bytes and dots inside labels are escaped.
+    """
+    labels, i = [], 0
+    while i < len(name) and name[i]:
+        raw = name[i + 1:i + 1 + name[i]]
+        labels.append(''.join(chr(b) if 0x21 <= b < 0x7f and b != 0x2e
+                              else '\\%03d' % b for b in raw))
+        i += 1 + name[i]
+    return '.'.join(labels) + '.' if labels else '.'
+
+
 def rr(rtype: int, ttl: int, rdata: bytes) -> bytes:
     """An answer record of class IN naming the question's name."""
     return _NAME_PTR + _RR.pack(rtype, CLASS_IN, ttl, len(rdata)) + rdata

@@ -50,7 +50,13 @@ opts = [
                help=_('TTL in seconds of the DNS answers.')),
     cfg.PortOpt('dns_port',
                 default=53,
-                help=_('UDP port of the DNS responder.')),
+                help=_('UDP (and TCP) port of the DNS responder.')),
+    cfg.BoolOpt('dns_tcp',
+                default=True,
+                help=_('Serve DNS over TCP on dns_port too (what resolvers '
+                       'fall back to, and what dig uses for ANY), with at '
+                       'most 64 connections at once, 4 per source '
+                       'address, each closed after 5 idle seconds.')),
     cfg.IntOpt('dns_rate_limit',
                default=100,
                min=1,

@@ -113,9 +113,15 @@ def test_nothing_on_the_cluster_side(bed):
                             timeout=20)
         assert r.returncode == 9, r.stdout
         assert status(r.stdout) is None
-    listening = bed.agent_ns.run('ss', '-Hlnu', 'sport', '=', '53').stdout
-    locals_ = sorted(line.split()[3] for line in listening.splitlines())
-    assert locals_ == sorted(['172.22.0.2%prov0:53', '[fd00:22::2]%prov0:53'])
+    r = bed.cluster.run('dig', '@' + c.SERVER, '+tries=1', '+time=2',
+                        '+tcp', 'images.vmetal.test', check=False,
+                        timeout=20)
+    assert r.returncode == 9 and status(r.stdout) is None, r.stdout
+    for proto in ('-Hlnu', '-Hlnt'):
+        listening = bed.agent_ns.run('ss', proto, 'sport', '=',
+                                     '53').stdout
+        locals_ = sorted(line.split()[3] for line in listening.splitlines())
+        assert locals_ == ['172.22.0.2%prov0:53', '[fd00:22::2]%prov0:53']
 
 
 def _script(bed, name, template):
@@ -175,3 +181,57 @@ def test_dhclient_gets_the_agent_as_dns_server(bed):
         p.send_signal(signal.SIGTERM)
         netns.stop_process(p)
     assert line == 'BOUND ip=%s dns=%s' % (c.IP_NO_DNS, c.SERVER)
+
+
+def _metric(bed, name, **labels):
+    text = bed.cluster.run('curl', '-sf', 'http://%s:9180/metrics'
+                           % c.AGENT_CLUSTER).stdout
+    want = '%s{%s}' % (name, ','.join('%s="%s"' % kv
+                                      for kv in sorted(labels.items())))
+    for line in text.splitlines():
+        if line.startswith(want + ' '):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_hostile_clients(bed):
+    garbage0 = _metric(bed, 'vmetal_dns_dropped_total', reason='garbage')
+    limited0 = _metric(bed, 'vmetal_dns_dropped_total',
+                       reason='rate_limited')
+    out = json.loads(bed.client.run(
+        netns.PYTHON, '-m', 'tests.functional.agent.dns.hostile', c.SERVER,
+        '53', cwd=netns.REPO, timeout=60,
+        env=dict(os.environ, PYTHONPATH=netns.REPO)).stdout)
+    h = out['hostile']
+    for name in ('empty', 'short', 'response', 'oversized',
+                 'random_response'):
+        assert h[name] is None, (name, h)
+    for name in ('pointer_to_itself', 'pointer_loop', 'pointer_chain',
+                 'label_past_end', 'two_questions', 'random'):
+        assert h[name] == 1, (name, h)          # FORMERR
+    assert h['notify_opcode'] == 4              # NOTIMP
+    # 3000 queries at once from one socket: the burst of dns_rate_limit
+    # (50 per second) per window, the rest dropped (by the limiter, or
+    # by the kernel when the socket buffer overflows first)
+    assert 1 <= out['flood_answered'] <= 50 * (int(out['flood_seconds'])
+                                               + 2), out
+    assert out['after_flood'] == 0
+    # 20 idle TCP connections: 4 kept, the others closed at once, and
+    # those 4 closed once idle; UDP is answered meanwhile
+    assert out['tcp_closed_at_once'] == 16, out
+    assert out['udp_while_tcp_held'] == 0
+    assert out['tcp_closed_after_idle'] == 20, out
+    assert _metric(bed, 'vmetal_dns_dropped_total',
+                   reason='garbage') >= garbage0 + 4
+    assert _metric(bed, 'vmetal_dns_dropped_total',
+                   reason='rate_limited') >= limited0 + 1000
+    assert _metric(bed, 'vmetal_dns_queries_total', type='other',
+                   result='formerr') >= 5
+    # the agent is fine: a real resolver still gets its answer, and no
+    # traceback was logged
+    assert dig(bed.client, '+short', 'images.vmetal.test').split() == \
+        [c.SERVER]
+    assert dig(bed.client, '+tcp', '+short', 'images.vmetal.test',
+               server=c.SERVER6).split() == [c.SERVER]
+    assert bed.agent.running()
+    assert 'Traceback' not in bed.agent.log()
