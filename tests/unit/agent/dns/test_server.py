@@ -12,6 +12,7 @@ from vmetal_ironic.agent.dns import server
 from vmetal_ironic.agent.dns import transport
 from vmetal_ironic.agent.dns import zone
 from vmetal_ironic.agent import metrics
+from vmetal_ironic.agent import service
 from vmetal_ironic import exception
 
 
@@ -193,3 +194,10 @@ def test_factory_refuses_bad_names(conf, bad):
     with pytest.raises(exception.ConfigError) as e:
         server.create_components(conf, None)
     assert 'dns_names' in str(e.value) and bad in str(e.value)
+
+
+def test_tcp_connections_in_the_descriptor_budget(conf):
+    budget = dict(service.descriptor_budget(conf, ['dns']))
+    assert budget['[dhcp_agent]dns_tcp = true'] == transport.MAX_CONNECTIONS
+    conf.set_override('dns_tcp', False, group='dhcp_agent')
+    assert len(service.descriptor_budget(conf, ['dns'])) == 1
