@@ -45,7 +45,7 @@ LOG = log.getLogger(__name__)
 
 # Datagrams read per socket and wake-up (fairness between sockets).
 _BATCH = 64
-_HOST_LABEL = re.compile(r'^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$')
+_HOST_LABEL = re.compile(r'[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?')
 _UDP, _TCP, _WAKE = 'udp', 'tcp', 'wake'
 
 
@@ -215,7 +215,7 @@ def check_names(names: list[str]) -> list[str]:
     out = []
     for name in names:
         host = name.strip().rstrip('.')
-        if (not host or not all(_HOST_LABEL.match(lb)
+        if (not host or not all(_HOST_LABEL.fullmatch(lb)
                                 for lb in host.split('.'))
                 or len(host) > 253):
             raise exception.ConfigError(

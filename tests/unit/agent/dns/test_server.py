@@ -187,7 +187,7 @@ def test_factory(conf):
 
 
 @pytest.mark.parametrize('bad', ['-x.test', 'a..b', 'x' * 64 + '.test',
-                                 'a b.test', 'é.test', '.',
+                                 'a b.test', 'é.test', '.', 'a\n.test',
                                  'a.' * 127 + 'bc'])
 def test_factory_refuses_bad_names(conf, bad):
     conf.set_override('dns_names', ['ok.test', bad], group='dhcp_agent')
