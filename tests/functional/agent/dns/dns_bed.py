@@ -16,6 +16,7 @@ so that a query from there reaches the agent on the wrong interface.
 
 import os
 import shutil
+import time
 
 SERVER = '172.22.0.2'
 SERVER6 = 'fd00:22::2'
@@ -42,6 +43,67 @@ AGENT_OPTS = {
     'dns_rate_limit': '50',
     'metrics_address': AGENT_CLUSTER,
 }
+
+# DHCP client scripts: record the address and DNS servers received.
+UDHCPC_SCRIPT = r'''#!/bin/sh
+case "$1" in
+  bound|renew) echo "$1 ip=$ip dns=$dns" >> "%(out)s" ;;
+esac
+exit 0
+'''
+DHCLIENT_SCRIPT = r'''#!/bin/sh
+case "$reason" in
+  PREINIT) ip link set "$interface" up ;;
+  BOUND|RENEW|REBIND|REBOOT)
+    echo "$reason ip=$new_ip_address dns=$new_domain_name_servers" \
+      >> "%(out)s" ;;
+esac
+exit 0
+'''
+
+
+def dig(ns, *args, server=SERVER, check=True):
+    """dig's output for a query to ``server`` (one try, 2 s)."""
+    return ns.run('dig', '@' + server, '+tries=1', '+time=2', *args,
+                  check=check, timeout=20).stdout
+
+
+def status(out):
+    """The RCODE name in dig's output, or None."""
+    for line in out.splitlines():
+        if 'status:' in line:
+            return line.split('status:')[1].split(',')[0].strip()
+    return None
+
+
+def answers(out):
+    """The sorted addresses of dig's answer section."""
+    return sorted(line.split()[-1] for line in out.splitlines()
+                  if line and not line.startswith(';')
+                  and '\tIN\t' in line)
+
+
+def client_script(lab, name, template):
+    """A DHCP client script writing events to a file: (script, events)."""
+    out = lab.path(name + '.events')
+    path = lab.path(name + '.sh')
+    with open(path, 'w') as f:
+        f.write(template % {'out': out})
+    os.chmod(path, 0o755)
+    open(out, 'w').close()
+    return path, out
+
+
+def wait_line(path, prefix, timeout=20):
+    """The first line of ``path`` starting with ``prefix``, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(path) as f:
+            for line in f.read().splitlines():
+                if line.startswith(prefix):
+                    return line
+        time.sleep(0.2)
+    return None
 
 
 class Bed:

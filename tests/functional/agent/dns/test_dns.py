@@ -8,82 +8,46 @@ dhclient) that must learn the agent's address as DNS server.
 import json
 import os
 import signal
-import time
 
 from tests.fixtures import netns
 from tests.functional.agent.dns import dns_bed as c
 
-UDHCPC_SCRIPT = r'''#!/bin/sh
-case "$1" in
-  bound|renew) echo "$1 ip=$ip dns=$dns" >> "%(out)s" ;;
-esac
-exit 0
-'''
-DHCLIENT_SCRIPT = r'''#!/bin/sh
-case "$reason" in
-  PREINIT) ip link set "$interface" up ;;
-  BOUND|RENEW|REBIND|REBOOT)
-    echo "$reason ip=$new_ip_address dns=$new_domain_name_servers" \
-      >> "%(out)s" ;;
-esac
-exit 0
-'''
-
-
-def dig(ns, *args, server=c.SERVER, check=True):
-    """dig's output (+norec: the agent is no recursor)."""
-    return ns.run('dig', '@' + server, '+tries=1', '+time=2', *args,
-                  check=check, timeout=20).stdout
-
-
-def status(out):
-    for line in out.splitlines():
-        if 'status:' in line:
-            return line.split('status:')[1].split(',')[0].strip()
-    return None
-
-
-def answers(out):
-    return sorted(line.split()[-1] for line in out.splitlines()
-                  if line and not line.startswith(';')
-                  and '\tIN\t' in line)
-
 
 def test_dig_a_and_aaaa(bed):
     for name in c.NAMES:
-        assert dig(bed.client, '+short', name).split() == [c.SERVER]
-        assert dig(bed.client, '+short', name, 'AAAA').split() == \
+        assert c.dig(bed.client, '+short', name).split() == [c.SERVER]
+        assert c.dig(bed.client, '+short', name, 'AAAA').split() == \
             [c.SERVER6]
-    out = dig(bed.client, 'images.vmetal.test')
-    assert status(out) == 'NOERROR'
+    out = c.dig(bed.client, 'images.vmetal.test')
+    assert c.status(out) == 'NOERROR'
     flags = [ln for ln in out.splitlines() if ln.startswith(';; flags:')][0]
     assert ' aa' in flags and ' ra' not in flags
     assert 'images.vmetal.test.\t30\tIN\tA\t172.22.0.2' in out
 
 
 def test_dig_case_insensitive_and_echoes_question(bed):
-    out = dig(bed.client, 'ImAgEs.VMETAL.test')
-    assert status(out) == 'NOERROR'
-    assert answers(out) == [c.SERVER]
+    out = c.dig(bed.client, 'ImAgEs.VMETAL.test')
+    assert c.status(out) == 'NOERROR'
+    assert c.answers(out) == [c.SERVER]
     assert ';ImAgEs.VMETAL.test.\t\tIN\tA' in out
 
 
 def test_dig_nxdomain_nodata_refused(bed):
-    out = dig(bed.client, 'example.org')
-    assert status(out) == 'NXDOMAIN' and answers(out) == []
-    out = dig(bed.client, 'x.images.vmetal.test')
-    assert status(out) == 'NXDOMAIN'
-    out = dig(bed.client, 'images.vmetal.test', 'MX')
-    assert status(out) == 'NOERROR' and answers(out) == []
-    out = dig(bed.client, 'images.vmetal.test', 'CH', 'TXT')
-    assert status(out) == 'REFUSED'
+    out = c.dig(bed.client, 'example.org')
+    assert c.status(out) == 'NXDOMAIN' and c.answers(out) == []
+    out = c.dig(bed.client, 'x.images.vmetal.test')
+    assert c.status(out) == 'NXDOMAIN'
+    out = c.dig(bed.client, 'images.vmetal.test', 'MX')
+    assert c.status(out) == 'NOERROR' and c.answers(out) == []
+    out = c.dig(bed.client, 'images.vmetal.test', 'CH', 'TXT')
+    assert c.status(out) == 'REFUSED'
 
 
 def test_dig_any_without_edns_and_over_ipv6(bed):
-    out = dig(bed.client, '+notcp', '+noedns', 'ironic.vmetal.test', 'ANY')
-    assert status(out) == 'NOERROR'
-    assert answers(out) == sorted([c.SERVER, c.SERVER6])
-    out = dig(bed.client, '+short', 'images.vmetal.test', server=c.SERVER6)
+    out = c.dig(bed.client, '+notcp', '+noedns', 'ironic.vmetal.test', 'ANY')
+    assert c.status(out) == 'NOERROR'
+    assert c.answers(out) == sorted([c.SERVER, c.SERVER6])
+    out = c.dig(bed.client, '+short', 'images.vmetal.test', server=c.SERVER6)
     assert out.split() == [c.SERVER]
 
 
@@ -112,11 +76,11 @@ def test_nothing_on_the_cluster_side(bed):
                             '+notcp', 'images.vmetal.test', check=False,
                             timeout=20)
         assert r.returncode == 9, r.stdout
-        assert status(r.stdout) is None
+        assert c.status(r.stdout) is None
     r = bed.cluster.run('dig', '@' + c.SERVER, '+tries=1', '+time=2',
                         '+tcp', 'images.vmetal.test', check=False,
                         timeout=20)
-    assert r.returncode == 9 and status(r.stdout) is None, r.stdout
+    assert r.returncode == 9 and c.status(r.stdout) is None, r.stdout
     for proto in ('-Hlnu', '-Hlnt'):
         listening = bed.agent_ns.run('ss', proto, 'sport', '=',
                                      '53').stdout
@@ -124,37 +88,17 @@ def test_nothing_on_the_cluster_side(bed):
         assert locals_ == ['172.22.0.2%prov0:53', '[fd00:22::2]%prov0:53']
 
 
-def _script(bed, name, template):
-    out = bed.lab.path(name + '.events')
-    path = bed.lab.path(name + '.sh')
-    with open(path, 'w') as f:
-        f.write(template % {'out': out})
-    os.chmod(path, 0o755)
-    open(out, 'w').close()
-    return path, out
-
-
-def _wait_line(path, prefix, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open(path) as f:
-            for line in f.read().splitlines():
-                if line.startswith(prefix):
-                    return line
-        time.sleep(0.2)
-    return None
-
-
 def test_udhcpc_gets_the_agent_as_dns_server(bed):
     netns.require_root_and('DHCP clients', 'udhcpc', 'dhclient')
     results = {}
     for mac in (c.MAC_NO_DNS, c.MAC_OWN_DNS):
         ns = bed.dhcp_client(mac)
-        script, events = _script(bed, 'udhcpc-' + mac[-2:], UDHCPC_SCRIPT)
+        script, events = c.client_script(bed.lab, 'udhcpc-' + mac[-2:],
+                                         c.UDHCPC_SCRIPT)
         p = ns.popen('udhcpc', '-f', '-q', '-i', 'eth0', '-s', script,
                      '-t', '10', '-T', '1', '-A', '1')
         try:
-            results[mac] = _wait_line(events, 'bound')
+            results[mac] = c.wait_line(events, 'bound')
         finally:
             netns.stop_process(p)
     assert results[c.MAC_NO_DNS] == 'bound ip=%s dns=%s' % (
@@ -167,7 +111,7 @@ def test_udhcpc_gets_the_agent_as_dns_server(bed):
 def test_dhclient_gets_the_agent_as_dns_server(bed):
     netns.require_root_and('DHCP clients', 'dhclient')
     ns = bed.dhcp_client(c.MAC_NO_DNS)
-    script, events = _script(bed, 'dhclient', DHCLIENT_SCRIPT)
+    script, events = c.client_script(bed.lab, 'dhclient', c.DHCLIENT_SCRIPT)
     conf = bed.lab.path('dhclient.conf')
     with open(conf, 'w') as f:
         f.write('timeout 20;\nretry 1;\ninitial-interval 1;\n'
@@ -176,7 +120,7 @@ def test_dhclient_gets_the_agent_as_dns_server(bed):
                  '-lf', bed.lab.path('dhclient.leases'),
                  '-pf', bed.lab.path('dhclient.pid'), 'eth0')
     try:
-        line = _wait_line(events, 'BOUND')
+        line = c.wait_line(events, 'BOUND')
     finally:
         p.send_signal(signal.SIGTERM)
         netns.stop_process(p)
@@ -229,9 +173,9 @@ def test_hostile_clients(bed):
                    result='formerr') >= 5
     # the agent is fine: a real resolver still gets its answer, and no
     # traceback was logged
-    assert dig(bed.client, '+short', 'images.vmetal.test').split() == \
+    assert c.dig(bed.client, '+short', 'images.vmetal.test').split() == \
         [c.SERVER]
-    assert dig(bed.client, '+tcp', '+short', 'images.vmetal.test',
-               server=c.SERVER6).split() == [c.SERVER]
+    assert c.dig(bed.client, '+tcp', '+short', 'images.vmetal.test',
+                 server=c.SERVER6).split() == [c.SERVER]
     assert bed.agent.running()
     assert 'Traceback' not in bed.agent.log()
