@@ -138,10 +138,18 @@ def _metric(bed, name, **labels):
     return 0.0
 
 
+def _udp_rcvbuf_errors(ns):
+    """Datagrams the kernel dropped on full receive buffers in ``ns``."""
+    lines = [ln.split() for ln in ns.run('cat', '/proc/net/snmp').stdout
+             .splitlines() if ln.startswith('Udp:')]
+    return int(lines[1][lines[0].index('RcvbufErrors')])
+
+
 def test_hostile_clients(bed):
     garbage0 = _metric(bed, 'vmetal_dns_dropped_total', reason='garbage')
     limited0 = _metric(bed, 'vmetal_dns_dropped_total',
                        reason='rate_limited')
+    kernel0 = _udp_rcvbuf_errors(bed.agent_ns)
     out = json.loads(bed.client.run(
         netns.PYTHON, '-m', 'tests.functional.agent.dns.hostile', c.SERVER,
         '53', cwd=netns.REPO, timeout=60,
@@ -155,8 +163,7 @@ def test_hostile_clients(bed):
         assert h[name] == 1, (name, h)          # FORMERR
     assert h['notify_opcode'] == 4              # NOTIMP
     # 3000 queries at once from one socket: the burst of dns_rate_limit
-    # (50 per second) per window, the rest dropped (by the limiter, or
-    # by the kernel when the socket buffer overflows first)
+    # (50 per second) per window answered, the rest dropped
     assert 1 <= out['flood_answered'] <= 50 * (int(out['flood_seconds'])
                                                + 2), out
     assert out['after_flood'] == 0
@@ -167,8 +174,14 @@ def test_hostile_clients(bed):
     assert out['tcp_closed_after_idle'] == 20, out
     assert _metric(bed, 'vmetal_dns_dropped_total',
                    reason='garbage') >= garbage0 + 4
-    assert _metric(bed, 'vmetal_dns_dropped_total',
-                   reason='rate_limited') >= limited0 + 1000
+    # every flood query was answered, rate limited, or dropped by the
+    # kernel before the agent read it (under load the socket buffer fills)
+    limited = _metric(bed, 'vmetal_dns_dropped_total',
+                      reason='rate_limited') - limited0
+    kernel = _udp_rcvbuf_errors(bed.agent_ns) - kernel0
+    assert limited > out['flood_answered'], (limited, kernel, out)
+    assert limited + kernel + out['flood_answered'] >= 3000, (limited,
+                                                              kernel, out)
     assert _metric(bed, 'vmetal_dns_queries_total', type='other',
                    result='formerr') >= 5
     # the agent is fine: a real resolver still gets its answer, and no
