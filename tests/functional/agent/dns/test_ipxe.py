@@ -13,6 +13,8 @@ proxy. Software emulation, bounded, killed by PID.
 import os
 import time
 
+import pytest
+
 from tests.fixtures import bridge_bed as bridge
 from tests.fixtures import netns
 from tests.fixtures import qemu
@@ -41,6 +43,7 @@ def _seen(bed, want):
                for line in bed.requests_seen(bed.boot_log))
 
 
+@pytest.mark.timeout(TIMEOUT + 90)
 def test_ipxe_resolves_the_boot_name_through_the_agent():
     bridge.require_root_and('ip', 'setpriv', 'qemu-system-x86_64')
     with netns.Lab('vdnsq') as lab:
