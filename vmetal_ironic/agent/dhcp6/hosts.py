@@ -70,7 +70,7 @@ class Host6:
     """One IPv6 reservation, ready for the wire."""
 
     __slots__ = ('mac', 'ip', 'net', 'boot', 'duid', 'hostname', 'node_uuid',
-                 'source')
+                 'source', 'origin')
 
     family = FAMILY
 
@@ -86,6 +86,8 @@ class Host6:
         self.hostname = hostname
         self.node_uuid = node_uuid
         self.source = source
+        # (pool name, boot profile) of an IPAM host (the snapshot's record)
+        self.origin: tuple[str, Any] | None = None
 
     @property
     def address(self) -> str:
