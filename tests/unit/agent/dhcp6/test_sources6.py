@@ -178,3 +178,49 @@ def test_ironic_ipv6_boot_urls_win(fake_feed):
         t, payload = srv.handle(bytes(p.solicit(extra=[extra])), p.src())
         assert t == codec.ADVERTISE
         assert s6.DHCP6(payload)[s6.DHCP6OptBootFileUrl].optdata == url
+
+
+def _ntp_server(fake_feed, ntp):
+    table = reservations.Table()
+    src = ipam_source.IpamSource(table, fake_feed, 3600, {}, 60)
+    pool = records.Pool(name='v6', version=6, cidr='fd00:1::/64',
+                        prefixlen=64, netmask='64', gateway='fd00:1::1',
+                        ntp_servers=ntp)
+    fake_feed.sets.append(records.ChangeSet(2, True, [pool], [
+        res(p.MAC1, p.IP1, 1)]))
+    src.sync()
+    return server.DHCPv6Server(table, handlers.Responder(
+        p.SERVER_DUID, netboot.Decider()), None)
+
+
+def test_ntp_servers_option_56_from_the_pool(fake_feed):
+    """RFC 5908: one server address suboption per NTP server (scapy)."""
+    srv = _ntp_server(fake_feed, ('fd00:1::123', 'fd00:1::124'))
+    oro = s6.DHCP6OptOptReq(reqopts=[23, 56])
+    t, payload = srv.handle(bytes(p.solicit(extra=[oro])), p.src())
+    assert t == codec.ADVERTISE
+    subs = s6.DHCP6(payload)[s6.DHCP6OptNTPServer].ntpserver
+    assert [type(s) for s in subs] == [s6.DHCP6NTPSubOptSrvAddr] * 2
+    assert [s.addr for s in subs] == ['fd00:1::123', 'fd00:1::124']
+    # not requested in the ORO: not sent
+    oro = s6.DHCP6OptOptReq(reqopts=[23])
+    _, payload = srv.handle(bytes(p.solicit(extra=[oro])), p.src())
+    assert s6.DHCP6OptNTPServer not in s6.DHCP6(payload)
+
+
+def test_no_ntp_servers_no_option_56(fake_feed):
+    srv = _ntp_server(fake_feed, ())
+    oro = s6.DHCP6OptOptReq(reqopts=[56])
+    _, payload = srv.handle(bytes(p.solicit(extra=[oro])), p.src())
+    assert s6.DHCP6OptNTPServer not in s6.DHCP6(payload)
+
+
+def test_ntp_option_encoding_against_scapy():
+    raw = codec.opt(codec.OPT_NTP_SERVER, codec.ntp_servers(
+        (bytes.fromhex('fd000001' + '0' * 20 + '0123'),), ('ntp.example',)))
+    parsed = s6.DHCP6OptNTPServer(raw)
+    addr, fqdn = parsed.ntpserver
+    assert addr.addr == 'fd00:1::123'
+    assert isinstance(fqdn, s6.DHCP6NTPSubOptSrvFQDN)
+    assert fqdn.fqdn.rstrip(b'.') in (b'ntp.example', 'ntp.example')
+    assert bytes(parsed) == raw
