@@ -18,12 +18,14 @@ import shutil
 import tempfile
 
 import pytest
+from scapy.layers import dhcp6 as s6
 
 from tests.fixtures import dhcp6_bed as b6
 from tests.fixtures import ironic_helpers as helpers
 from tests.fixtures import netns
 from tests.fixtures import segments as seg
 from tests.functional.agent.dhcp.test_real_clients import wait_lines
+from tests.functional.agent.dhcp6.test_real_clients6 import _probe
 from tests.functional import databases
 from vmetal_ironic.network import configdrive
 from vmetal_ironic.network import network_data
@@ -34,6 +36,10 @@ ROUTER6 = 'fd00:22::1'
 NTP6 = 'fd00:22::123'
 DNS6 = 'fd00:22::53'
 TEST_TIMEOUT = 300
+# The agent's IPv6 iPXE script default: Ironic's tag:ipxe6,59 names the
+# proxy's IPv4 address ([deploy]http_url), which an IPv6 client cannot
+# reach, so the agent serves its own IPv6 URL instead (doc/ipv6.md).
+AGENT_IPXE6 = 'http://[%s]:8080/boot.ipxe' % AGENT6
 
 POOL6 = {'cidr': ROUTER6 + '/64', 'ranges': 'fd00:22::100-fd00:22::120',
          'dns_servers': DNS6, 'ntp_servers': NTP6,
@@ -75,10 +81,13 @@ def bed():
     seg.require()
     b6.require_root_and('dhclient', 'radvd')
     tmp = pathlib.Path(tempfile.mkdtemp(prefix='vmetal-ds-'))
-    extra = {'vmetal_ipam': {'pools': 'prov, prov6',
+    # [DEFAULT]my_ipv6: Ironic's tag:!ipxe6,59 becomes tftp://[my_ipv6]/...
+    extra = {'DEFAULT': {'my_ipv6': AGENT6},
+             'vmetal_ipam': {'pools': 'prov, prov6',
                              'default_pool': 'prov, prov6'},
              'vmetal_pool:prov6': POOL6}
-    agent6 = {'dhcpv6': 'true', 'server_address6': AGENT6}
+    agent6 = {'dhcpv6': 'true', 'server_address6': AGENT6,
+              'dhcpv6_ipxe_script_url': AGENT_IPXE6}
     try:
         with databases.temporary_database('postgresql', tmp) as url:
             with seg.Bed(seg.postgresql_socket_url(url), prefix='vds',
@@ -180,8 +189,15 @@ def test_dual_stack_deploy_dhcp_both_families_and_release(bed):
         assert image['configdrive']
         assert configdrive.read_network_data(image['configdrive']) == nd
 
-        # A real dhclient -6 on the server's NIC: the reserved IPv6
-        # address, the pool's DNS and NTP servers.
+        # The deployed server boots its OS: a real dhclient -6 on its NIC
+        # gets the reserved IPv6 address and the pool's DNS and NTP
+        # servers. (The stand-in's DHCPv4 script flushed every address of
+        # the NIC, its link-local one too: the link is brought up again,
+        # without DAD, for a fresh link-local address.)
+        server.power_off()
+        server.ns.run('sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0')
+        server.ns.run('ip', 'link', 'set', 'eth0', 'down')
+        server.ns.run('ip', 'link', 'set', 'eth0', 'up')
         mark = bed.agent.mark()
         proc, events = dhclient6(bed, server.ns)
         try:
@@ -189,17 +205,42 @@ def test_dual_stack_deploy_dhcp_both_families_and_release(bed):
         finally:
             netns.stop_process(proc)
         bound = [ln for ln in lines if ln.startswith('BOUND6')]
-        assert bound, (lines, proc.stdout.read().decode(errors='replace'),
-                       [ln for ln in bed.agent.log(since=mark).splitlines()
-                        if 'dhcp6' in ln or 'DHCPv6' in ln][-30:],
-                       [ln for ln in bed.agent.log().splitlines()
-                        if 'DHCPv6' in ln or 'dhcp6' in ln][:10])
+        assert bound, '\n'.join(
+            lines + [proc.stdout.read().decode(errors='replace')]
+            + [ln for ln in bed.agent.log(since=mark).splitlines()
+               if 'dhcp6' in ln or 'DHCPv6' in ln][-30:])
         assert 'ip=%s ' % ip6 in bound[0]
         assert 'dns=%s ' % DNS6 in bound[0]
         ntp = bound[0].split('ntp=', 1)[1].strip()
         assert _ntp_suboption(ntp) == [NTP6], bound[0]
 
-        # Undeploy (cleaning again), then delete: both families released.
+        # Ironic's IPv6 boot options (tag:!ipxe6,59 and tag:ipxe6,59, in
+        # the node's boot profile) reach DHCPv6 clients of the IPv6
+        # reservation: UEFI PXE gets Ironic's boot file URL; iPXE gets the
+        # agent's IPv6 script URL, Ironic's names an IPv4 address.
+        profile = reservations[6].boot_profile
+        assert profile.bootfile6_url == 'tftp://[%s]/snponly.efi' % AGENT6
+        assert profile.ipxe6_url.startswith('http://%s:' % seg.AGENT_PROV)
+        duid = s6.DUID_LL(lladdr=MAC)
+        ask = (s6.DHCP6_Solicit(trid=7) / s6.DHCP6OptClientId(duid=duid)
+               / s6.DHCP6OptIA_NA(iaid=1)
+               / s6.DHCP6OptOptReq(reqopts=[23, 56, 59]))
+        ipxe = ask / s6.DHCP6OptUserClass(
+            userclassdata=[s6.USER_CLASS_DATA(data=b'iPXE')])
+        uefi = ask / s6.DHCP6OptClientArchType(archtypes=[7])
+        replies = _probe(server.ns, [ipxe, uefi], wait=1.0)
+        urls = []
+        for got in replies:
+            assert got, replies
+            reply = s6.DHCP6(bytes.fromhex(got[0]))
+            assert reply[s6.DHCP6OptIAAddress].addr == ip6
+            urls.append(reply[s6.DHCP6OptBootFileUrl].optdata.decode())
+        assert urls == [AGENT_IPXE6, profile.bootfile6_url]
+
+        # Undeploy (cleaning again: the server boots the ramdisk), then
+        # delete: both families released.
+        server.ns.run('ip', 'addr', 'flush', 'dev', 'eth0')
+        server.power_on()
         done = helpers.undeploy(env, node, timeout=120)
         assert done['provision_state'] == 'available', done['last_error']
         env.delete(uuid)

@@ -166,6 +166,7 @@ class NodeOperations:
         self._hints.saw_allocations(facts.uuid, current)
         self._pools_seen(generation)
         found: list[Any]
+        specs: Any
         if wanted.is_phase:
             found = node_mod.first_per_version(current)
             specs = None

@@ -269,7 +269,7 @@ def merge(document: Mapping[str, Any],
                  and n.get('ip_address') == allocations[0].address)
     for extra in allocations[1:]:
         if not can_take(result, extra.pool.version):
-            network = _network(extra, first.get('link'))
+            network = _network(extra, str(first.get('link')))
             del network['ip_address'], network['netmask'], network['routes']
             network.pop('services', None)
             result['networks'].append(network)

@@ -133,7 +133,9 @@ class IpamSource(component.Component):
         else:
             # A MAC has one reservation per IP version: a change (or a
             # tombstone) of one leaves the host of the other family alone.
-            upserts, deletes, deletes6 = [], [], []
+            upserts: list[Any] = []
+            deletes: list[bytes] = []
+            deletes6: list[bytes] = []
             for r in cs.reservations:
                 host = None if r.deleted else self.compiler.host(r)
                 if host is None:
