@@ -22,10 +22,12 @@ opts = [
                 help=_('Names of the address pools, in order. Each name '
                        'NAME has a section [vmetal_pool:NAME] that defines '
                        'it.')),
-    cfg.StrOpt('default_pool',
-               help=_('Pool for nodes that name no pool and whose resource '
-                      'class no pool lists. Unset: such a node has no pool '
-                      'and its deployment fails validation.')),
+    cfg.ListOpt('default_pool',
+                help=_('Pool for nodes that name no pool and whose resource '
+                       'class no pool lists; or one IPv4 and one IPv6 pool '
+                       '(comma separated): such nodes are dual-stack. '
+                       'Unset: such a node has no pool and its deployment '
+                       'fails validation.')),
     cfg.IntOpt('quarantine',
                default=300,
                min=0,

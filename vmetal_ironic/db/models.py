@@ -1,8 +1,9 @@
 """SQLAlchemy models of the IPAM store.
 
 Uniqueness lives here, never in Python: one record per (pool, address) and
-per (pool, node); one reservation per MAC. The schema itself is created and
-upgraded by the alembic migrations in ``vmetal_ironic/db/migrations``.
+per (pool, node); one reservation per (MAC, IP version). The schema itself
+is created and upgraded by the alembic migrations in
+``vmetal_ironic/db/migrations``.
 """
 
 from oslo_db.sqlalchemy import types as db_types
@@ -90,19 +91,25 @@ class AllocationRecord(Base):
 class ReservationRecord(Base):
     """A DHCP reservation (MAC -> address); the boot profile is the node's.
 
+    A MAC has at most one reservation per IP version (``ip_version``, 4 or
+    6, the family of ``address``): a dual-stack node's port is served its
+    IPv4 address over DHCPv4 and its IPv6 address over DHCPv6.
     A deleted reservation stays as a tombstone (``deleted``) so that agents
     asking "what changed since generation N" learn of the deletion.
     """
 
     __tablename__ = 'vmetal_reservations'
     __table_args__ = (
-        sa.UniqueConstraint('mac', name='uniq_vmetal_reservations0mac'),
+        sa.UniqueConstraint('mac', 'ip_version',
+                            name='uniq_vmetal_reservations0mac_version'),
         sa.Index('vmetal_reservations_generation_idx', 'generation'),
         sa.Index('vmetal_reservations_node_idx', 'node_uuid'),
     )
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
     mac = sa.Column(sa.String(17), nullable=False)
+    ip_version = sa.Column(sa.SmallInteger, nullable=False, default=4,
+                           server_default='4')
     node_uuid = sa.Column(sa.String(36), nullable=True)
     pool_id = sa.Column(sa.Integer, sa.ForeignKey('vmetal_pools.id'),
                         nullable=True)

@@ -61,28 +61,55 @@ class NodeFacts:
 class NodeNetwork:
     """The node's network for a scope, as the manager left it.
 
-    :ivar allocation: the allocation the node's PXE MACs are reserved for.
+    :ivar allocation: the node's first allocation (IPv4 of a dual-stack
+        node).
     :ivar reservations: the node's live reservations.
     :ivar written: whether anything was written (False: all was in place).
+    :ivar allocations: every allocation the node's PXE MACs are reserved
+        for, at most one per IP version, ``allocation`` first (default:
+        ``allocation`` alone).
     """
 
     allocation: records.Allocation
     reservations: tuple[records.Reservation, ...] = ()
     written: bool = False
+    allocations: tuple[records.Allocation, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.allocations:
+            object.__setattr__(self, 'allocations', (self.allocation,))
 
 
-def in_place(facts: NodeFacts, allocation: records.Allocation,
+def first_per_version(allocations: Sequence[records.Allocation]
+                      ) -> list[records.Allocation]:
+    """The first allocation of each IP version, IPv4 first."""
+    found: dict[int, records.Allocation] = {}
+    for allocation in allocations:
+        found.setdefault(allocation.pool.version, allocation)
+    return [found[v] for v in sorted(found)]
+
+
+def in_place(facts: NodeFacts,
+             allocation: records.Allocation | Sequence[records.Allocation],
              reservations: Sequence[records.Reservation]) -> bool:
-    """True when ``reservations`` are exactly what the node's ports need."""
-    have = {r.mac: r for r in reservations}
+    """True when ``reservations`` are exactly what the node's ports need.
+
+    :param allocation: the node's allocation, or its allocations (one per
+        IP version): each PXE MAC has one reservation of each.
+    """
+    allocations = ([allocation] if isinstance(allocation, records.Allocation)
+                   else list(allocation))
+    have = {(r.mac, r.ip_version): r for r in reservations}
     wanted = facts.port_map
-    if set(have) != set(wanted):
+    if len(have) != len(wanted) * len(allocations):
         return False
-    for mac, client_id in wanted.items():
-        res = have[mac]
-        if (res.address != allocation.address
-                or res.pool != allocation.pool_name
-                or (facts.name and res.hostname != facts.name)
-                or (client_id and res.client_id != client_id)):
-            return False
+    for alloc in allocations:
+        version = alloc.pool.version
+        for mac, client_id in wanted.items():
+            res = have.get((mac, version))
+            if (res is None or res.address != alloc.address
+                    or res.pool != alloc.pool_name
+                    or (facts.name and res.hostname != facts.name)
+                    or (client_id and res.client_id != client_id)):
+                return False
     return True

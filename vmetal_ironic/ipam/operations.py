@@ -8,7 +8,9 @@ NodeFacts`) and makes one of these calls; the policy is here:
   (``driver_info['vmetal_allocation_scope']`` or ``[vmetal_ipam]
   allocation_scope``); a phase (cleaning, rescue, inspection, servicing)
   reuses any allocation the node has and otherwise gets one of its own;
-  every PXE MAC is reserved, stale reservations are deleted.
+  every PXE MAC is reserved, stale reservations are deleted. A
+  dual-stack node (:func:`~vmetal_ironic.ipam.selection.select_all`) has
+  one allocation per IP version and each PXE MAC one reservation of each.
 * :meth:`NodeOperations.release` for a scope, :meth:`forget` for a node
   that is gone, :meth:`port_changed` for one port,
   :meth:`set_boot_profile` for the DHCP provider.
@@ -101,6 +103,7 @@ class NodeOperations:
     _pools_seen: Any
     _hints: Hints
     _allocate_and_reserve: Any
+    _quarantine: Any
     pools: Any
 
     def deployment_scope(self, facts: node_mod.NodeFacts) -> Scope:
@@ -120,6 +123,23 @@ class NodeOperations:
                 % {'key': node_mod.SCOPE_KEY, 'val': value})
         return scope
 
+    def _allocate_and_reserve_all(self, targets: Any, node_uuid: str,
+                                  ports: dict[str, str | None],
+                                  hostname: str | None) -> Any:
+        """One allocation per (spec, scope) of ``targets``, one write."""
+        quarantine = self._quarantine
+
+        def _run(session: Any, now: Any) -> Any:
+            allocations = [sql_allocations.allocate(
+                session, spec, node_uuid, scope, quarantine, now)
+                for spec, scope in targets]
+            reservations = sql_reservations.sync_node_all(
+                session, node_uuid,
+                [(a.pool_name, a.address) for a in allocations], ports,
+                hostname, now)
+            return allocations, reservations
+        return self._write(_run)
+
     @failures.counting
     def ensure_network(self, facts: node_mod.NodeFacts,
                        scope: Scope | str = Scope.DEPLOYMENT
@@ -130,8 +150,9 @@ class NodeOperations:
         :param scope: ``deployment`` (or ``node``): the deployment's
             allocation, in the node's scope; a phase: any allocation the
             node has, else one of the phase's own.
-        :returns: the allocation, the reservations and whether anything
-            was written (nothing is, when all is in place).
+        :returns: the allocations (one per IP version of the node's
+            pools), the reservations and whether anything was written
+            (nothing is, when all is in place).
         :raises: InvalidInput, NoPoolForNode, UnknownPool, PoolExhausted,
             Conflict (a MAC reserved for another node: nothing written).
         """
@@ -144,33 +165,45 @@ class NodeOperations:
             lambda s: _node_state(s, facts.uuid))
         self._hints.saw_allocations(facts.uuid, current)
         self._pools_seen(generation)
+        found: list[Any]
+        specs: Any
         if wanted.is_phase:
-            allocation = current[0] if current else None
+            found = node_mod.first_per_version(current)
+            specs = None
         else:
-            pool = selection.select_for(self.pools, facts).name
-            allocation = next((a for a in current
-                               if a.scope == wanted.value
-                               and a.pool_name == pool), None)
-        if allocation is not None and node_mod.in_place(
-                facts, allocation, reservations):
-            return node_mod.NodeNetwork(allocation, tuple(reservations))
-        if allocation is not None:
-            spec = self._spec(allocation.pool_name)
-            alloc_scope: Any = allocation.scope
+            specs = selection.select_all(self.pools, facts)
+            found = [next((a for a in current
+                           if a.scope == wanted.value
+                           and a.pool_name == spec.name), None)
+                     for spec in specs]
+        if found and None not in found and node_mod.in_place(
+                facts, found, reservations):
+            return node_mod.NodeNetwork(found[0], tuple(reservations),
+                                        allocations=tuple(found))
+        if specs is None:
+            specs = [self._spec(a.pool_name) for a in found] or list(
+                selection.select_all(self.pools, facts))
+        targets = [(spec, a.scope if a is not None else wanted)
+                   for spec, a in zip(specs, found or [None] * len(specs))]
+        if len(targets) == 1:
+            allocation, reservations = self._allocate_and_reserve(
+                targets[0][0], facts.uuid, targets[0][1], facts.port_map,
+                facts.name)
+            allocations = [allocation]
         else:
-            spec = selection.select_for(self.pools, facts)
-            alloc_scope = wanted
-        allocation, reservations = self._allocate_and_reserve(
-            spec, facts.uuid, alloc_scope, facts.port_map, facts.name)
+            allocations, reservations = self._allocate_and_reserve_all(
+                targets, facts.uuid, facts.port_map, facts.name)
+        names = {a.pool_name for a in allocations}
         self._hints.saw_allocations(facts.uuid, [
-            a for a in current if a.pool_name != allocation.pool_name]
-            + [allocation])
-        LOG.debug('Node %(node)s has address %(addr)s of pool %(pool)s '
-                  '(scope %(scope)s)', {'node': facts.uuid,
-                                        'addr': allocation.address,
-                                        'pool': allocation.pool_name,
-                                        'scope': allocation.scope})
-        return node_mod.NodeNetwork(allocation, tuple(reservations), True)
+            a for a in current if a.pool_name not in names] + allocations)
+        for allocation in allocations:
+            LOG.debug('Node %(node)s has address %(addr)s of pool %(pool)s '
+                      '(scope %(scope)s)', {'node': facts.uuid,
+                                            'addr': allocation.address,
+                                            'pool': allocation.pool_name,
+                                            'scope': allocation.scope})
+        return node_mod.NodeNetwork(allocations[0], tuple(reservations), True,
+                                    tuple(allocations))
 
     def release(self, node_uuid: str, scope: Scope | str | None = None
                 ) -> list[records.Allocation]:
@@ -225,17 +258,19 @@ class NodeOperations:
             s, facts.uuid, True))
         if not current:
             return False
-        allocation = current[0]
 
         def _run(session: Any, now: Any) -> None:
             if old_mac and old_mac.lower() != mac.lower():
                 sql_reservations.delete(session, now, node_uuid=facts.uuid,
                                         mac=old_mac)
             if pxe_enabled:
-                sql_reservations.upsert(
-                    session, mac, facts.uuid, now,
-                    address=allocation.address, pool=allocation.pool_name,
-                    hostname=facts.name, client_id=client_id)
+                # One reservation per IP version the node has an address of.
+                for allocation in node_mod.first_per_version(current):
+                    sql_reservations.upsert(
+                        session, mac, facts.uuid, now,
+                        address=allocation.address,
+                        pool=allocation.pool_name, hostname=facts.name,
+                        client_id=client_id)
             else:
                 sql_reservations.delete(session, now, node_uuid=facts.uuid,
                                         mac=mac)

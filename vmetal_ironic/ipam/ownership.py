@@ -100,11 +100,11 @@ class PoolOwnership:
                 specs.append(configured.get(name))
             else:
                 specs.append(recorded_mod.spec_of(name, values))
-        default = configured.default_pool
-        if default not in recorded:
-            default = None
-        self._effective = pools_mod.PoolConfig(pools=tuple(specs),
-                                               default_pool=default)
+        defaults = tuple(n for n in configured.default_pools
+                         or (configured.default_pool,) if n in recorded)
+        self._effective = pools_mod.PoolConfig(
+            pools=tuple(specs), default_pool=defaults[0] if defaults else None,
+            default_pools=defaults)
         self._pools_generation = max(
             [v['generation'] for v in recorded.values()] or [0])
 

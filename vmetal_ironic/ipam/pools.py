@@ -116,8 +116,21 @@ class PoolSpec:
 
 @dataclasses.dataclass(frozen=True)
 class PoolConfig:
+    """The validated pools.
+
+    ``default_pools`` names at most one pool per IP version (a dual-stack
+    default); ``default_pool`` is the first of them.
+    """
+
     pools: tuple[PoolSpec, ...]
     default_pool: str | None
+    default_pools: tuple[str, ...] = ()
+
+    def defaults(self) -> tuple[PoolSpec, ...]:
+        """The default pools (at most one per IP version), or ()."""
+        names = self.default_pools or (
+            (self.default_pool,) if self.default_pool else ())
+        return tuple(self.get(name) for name in names)
 
     @property
     def pools_by_name(self) -> dict[str, PoolSpec]:
@@ -134,6 +147,12 @@ class PoolConfig:
             if resource_class in pool.resource_classes:
                 return pool
         return None
+
+    def all_by_resource_class(self, resource_class: str
+                              ) -> tuple[PoolSpec, ...]:
+        """The pools listing ``resource_class``: at most one per version."""
+        return tuple(p for p in self.pools
+                     if resource_class in p.resource_classes)
 
     def containing(self, address: netaddr.IPAddress) -> list[PoolSpec]:
         """Pools whose network holds ``address``, own space first."""
@@ -379,15 +398,18 @@ def _route(pool: str, text: str,
 
 
 def validate_pools(pools: Sequence[PoolSpec],
-                   default_pool: str | None) -> PoolConfig:
+                   default_pool: str | Sequence[str] | None) -> PoolConfig:
     """Checks across pools; returns the :class:`PoolConfig`.
 
     Two pools may share a network (different node types on one segment) as
     long as their address spaces do not overlap; networks that overlap
-    without being the same are an error.
+    without being the same are an error. A resource class is listed by at
+    most one pool of each IP version (an IPv4 and an IPv6 pool may list it:
+    its nodes are dual-stack); ``default_pool`` names at most one pool of
+    each version.
     """
     seen: dict[str, PoolSpec] = {}
-    claimed: dict[str, str] = {}
+    claimed: dict[tuple[str, int], str] = {}
     for pool in pools:
         if pool.name in seen:
             _fail(pool.name, '[vmetal_ipam]pools', pool.name,
@@ -395,18 +417,35 @@ def validate_pools(pools: Sequence[PoolSpec],
         for other in seen.values():
             _check_disjoint(pool, other)
         for rc in pool.resource_classes:
-            if rc in claimed:
+            if (rc, pool.version) in claimed:
                 _fail(pool.name, 'resource_classes', rc,
-                      _('already served by pool "%s"') % claimed[rc])
-            claimed[rc] = pool.name
+                      _('already served by pool "%(other)s" (of IPv%(ver)d: '
+                        'one pool of each IP version may list it)')
+                      % {'ver': pool.version,
+                         'other': claimed[(rc, pool.version)]})
+            claimed[(rc, pool.version)] = pool.name
         seen[pool.name] = pool
-    if default_pool and default_pool not in seen:
-        raise exception.ConfigError(
-            reason=_('[vmetal_ipam]default_pool = "%(name)s" is not one of '
-                     'the pools (%(pools)s)')
-            % {'name': default_pool,
-               'pools': ', '.join(seen) or _('none')})
-    return PoolConfig(pools=tuple(pools), default_pool=default_pool or None)
+    if isinstance(default_pool, str):
+        default_pool = [default_pool]
+    names = tuple(n.strip() for n in default_pool or () if n.strip())
+    versions: dict[int, str] = {}
+    for name in names:
+        if name not in seen:
+            raise exception.ConfigError(
+                reason=_('[vmetal_ipam]default_pool = "%(name)s" is not one '
+                         'of the pools (%(pools)s)')
+                % {'name': name, 'pools': ', '.join(seen) or _('none')})
+        version = seen[name].version
+        if version in versions:
+            raise exception.ConfigError(
+                reason=_('[vmetal_ipam]default_pool names two IPv%(ver)d '
+                         'pools ("%(a)s", "%(b)s"): at most one of each IP '
+                         'version') % {'ver': version, 'a': versions[version],
+                                       'b': name})
+        versions[version] = name
+    return PoolConfig(pools=tuple(pools),
+                      default_pool=names[0] if names else None,
+                      default_pools=names)
 
 
 def _check_disjoint(pool: PoolSpec, other: PoolSpec) -> None:

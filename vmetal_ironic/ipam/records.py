@@ -97,6 +97,8 @@ class Reservation:
     node serves it as soon as it is reserved; ``EMPTY`` means no boot
     options from Ironic. A deleted reservation is reported once by
     ``changes_since`` with ``deleted=True`` and an empty profile.
+    A MAC has one reservation per ``ip_version`` (4: served over DHCPv4,
+    6: over DHCPv6); a tombstone names the version it deletes.
     """
 
     mac: str                  # lower case, colon separated
@@ -108,6 +110,7 @@ class Reservation:
     boot_profile: BootProfile = EMPTY
     generation: int = 0
     deleted: bool = False
+    ip_version: int = 4       # the family of ``address``
 
     def to_dict(self) -> dict[str, Any]:
         result = dataclasses.asdict(self)

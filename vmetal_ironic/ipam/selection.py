@@ -1,8 +1,16 @@
-"""Which pool a node gets (pure).
+"""Which pools a node gets (pure).
 
 First match wins: ``instance_info['vmetal_pool']``,
-``properties['vmetal_pool']``, ``driver_info['vmetal_pool']``, the pool
+``properties['vmetal_pool']``, ``driver_info['vmetal_pool']``, the pools
 listing the node's resource class, ``[vmetal_ipam]default_pool``.
+
+The rule that matches gives the node its pools: at most one of each IP
+version (a dual-stack node gets one IPv4 and one IPv6 pool). A
+``vmetal_pool`` value names one pool or two, comma separated
+(``"prov-v4,prov-v6"``); an IPv4 and an IPv6 pool may list the same
+resource class; ``default_pool`` may name one pool of each version. A rule
+is never mixed with a later one: a node whose ``vmetal_pool`` names an
+IPv4 pool only gets no IPv6 address from its resource class.
 """
 
 from __future__ import annotations
@@ -39,14 +47,22 @@ def select_pool(config: PoolConfig, node_uuid: str,
 
 
 def select_for(config: PoolConfig, facts: node_mod.NodeFacts) -> PoolSpec:
-    """:func:`select_pool` for a node's facts."""
-    node_uuid = facts.uuid
-    resource_class = facts.resource_class
-    explicit = facts.explicit_pool()
-    if explicit is not None:
-        where, name = explicit
+    """:func:`select_pool` for a node's facts: its first pool."""
+    return select_all(config, facts)[0]
+
+
+def _ordered(pools: tuple[PoolSpec, ...]) -> tuple[PoolSpec, ...]:
+    """IPv4 first: the pool of the node's first address."""
+    return tuple(sorted(pools, key=lambda p: p.version))
+
+
+def _explicit(config: PoolConfig, node_uuid: str, where: str,
+              value: str) -> tuple[PoolSpec, ...]:
+    names = [n.strip() for n in value.split(',') if n.strip()]
+    found: dict[int, PoolSpec] = {}
+    for name in names:
         try:
-            return config.get(name)
+            pool = config.get(name)
         except exception.UnknownPool:
             raise exception.NoPoolForNode(
                 node=node_uuid,
@@ -54,12 +70,41 @@ def select_for(config: PoolConfig, facts: node_mod.NodeFacts) -> PoolSpec:
                          'is not a pool (pools: %(pools)s)')
                 % {'where': where, 'name': name, 'key': node_mod.POOL_KEY,
                    'pools': ', '.join(p.name for p in config.pools)})
+        if pool.version in found:
+            raise exception.NoPoolForNode(
+                node=node_uuid,
+                reason=_('%(where)s/%(key)s = "%(value)s" names two IPv%(v)d '
+                         'pools: name at most one of each IP version')
+                % {'where': where, 'key': node_mod.POOL_KEY, 'value': value,
+                   'v': pool.version})
+        found[pool.version] = pool
+    if not found:
+        raise exception.NoPoolForNode(
+            node=node_uuid,
+            reason=_('%(where)s/%(key)s = "%(value)s" names no pool')
+            % {'where': where, 'key': node_mod.POOL_KEY, 'value': value})
+    return _ordered(tuple(found.values()))
+
+
+def select_all(config: PoolConfig, facts: node_mod.NodeFacts
+               ) -> tuple[PoolSpec, ...]:
+    """The node's pools, IPv4 first: at most one of each IP version.
+
+    :raises: NoPoolForNode, as :func:`select_pool`; also for a
+        ``vmetal_pool`` that names two pools of one version.
+    """
+    node_uuid = facts.uuid
+    resource_class = facts.resource_class
+    explicit = facts.explicit_pool()
+    if explicit is not None:
+        return _explicit(config, node_uuid, *explicit)
     if resource_class:
-        pool = config.by_resource_class(resource_class)
-        if pool is not None:
-            return pool
-    if config.default_pool:
-        return config.get(config.default_pool)
+        pools = config.all_by_resource_class(resource_class)
+        if pools:
+            return _ordered(pools)
+    defaults = config.defaults()
+    if defaults:
+        return _ordered(defaults)
     raise exception.NoPoolForNode(
         node=node_uuid,
         reason=_('no vmetal_pool in instance_info, properties or '

@@ -5,6 +5,10 @@ counter; a deletion leaves a tombstone with its generation. A reader that
 has seen generation N asks for the rows above N (:func:`changes_since`).
 Tombstones older than a retention are purged; a reader whose N is below
 the purge mark gets a full snapshot instead.
+
+A MAC has one reservation per IP version (``ip_version``): a dual-stack
+node's port has an IPv4 row and an IPv6 row, each with its own generation
+and its own tombstone. A MAC belongs to one node whatever the version.
 """
 
 import collections
@@ -44,11 +48,16 @@ def normalize_mac(mac):
     return str(eui.format(netaddr.mac_unix_expanded)).lower()
 
 
+def version_of(address):
+    """The IP version (4 or 6) of an address text (None: 4)."""
+    return 6 if address and ':' in address else 4
+
+
 # What changes_since reads: plain rows of these columns, not ORM objects
 # (at 100,000 reservations the ORM's per-object state was most of the
 # agent's start-up time and memory).
 _COLUMNS = (Res.mac, Res.node_uuid, Res.pool_id, Res.address, Res.hostname,
-            Res.client_id, Res.generation, Res.deleted)
+            Res.client_id, Res.generation, Res.deleted, Res.ip_version)
 
 
 def _column_records(session, rows, full):
@@ -65,9 +74,9 @@ def _column_records(session, rows, full):
     return [make(mac=mac, node_uuid=node, pool=names.get(pool_id),
                  address=address, hostname=hostname, client_id=client_id,
                  boot_profile=EMPTY if deleted else profiles.get(node, EMPTY),
-                 generation=gen, deleted=deleted)
+                 generation=gen, deleted=deleted, ip_version=version)
             for (mac, node, pool_id, address, hostname, client_id, gen,
-                 deleted) in rows]
+                 deleted, version) in rows]
 
 
 def _pool_names(session):
@@ -91,7 +100,7 @@ _LIVE = (sa.select(_R, _POOL_T.c.name.label('pool_name'),
 def _live(session, *where):
     """Live reservations (records) matching ``where``, by MAC."""
     rows = sql_common.connection(session).execute(
-        _LIVE.where(*where).order_by(_R.c.mac)).all()
+        _LIVE.where(*where).order_by(_R.c.mac, _R.c.ip_version)).all()
     result = []
     for row in rows:
         profile = (sql_profiles.decode(row.node_uuid, row.profile)
@@ -100,7 +109,8 @@ def _live(session, *where):
             mac=row.mac, node_uuid=row.node_uuid, pool=row.pool_name,
             address=row.address, hostname=row.hostname,
             client_id=row.client_id, boot_profile=profile,
-            generation=row.generation, deleted=row.deleted))
+            generation=row.generation, deleted=row.deleted,
+            ip_version=row.ip_version))
     return result
 
 
@@ -108,7 +118,9 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
            hostname=None, client_id=None, boot_profile=None):
     """Create or update the reservation of ``mac`` for ``node_uuid``.
 
-    ``address`` and ``pool`` default to the node's active allocation.
+    ``address`` and ``pool`` default to the node's active allocation
+    (its first one; name the pool of a dual-stack node). The reservation
+    is the one of the address's IP version; the other stays as it is.
     ``boot_profile`` (a BootProfile or its dict) sets the node's profile;
     None keeps it. A write that changes nothing takes no generation.
 
@@ -118,35 +130,57 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
     mac = normalize_mac(mac)
     profile = sql_profiles.parse(boot_profile)
     address, pool_id = _target(session, node_uuid, address, pool)
+    version = version_of(address)
     _put(session, mac, node_uuid, address, pool_id, now, hostname,
          client_id)
     if profile is not None:
         sql_profiles.put(session, node_uuid, profile, now)
-    return _live(session, _R.c.mac == mac)[0]
+    return _live(session, _R.c.mac == mac, _R.c.ip_version == version)[0]
 
 
 def sync_node(session, node_uuid, pool, address, ports, hostname, now):
-    """Make the node's live reservations exactly ``ports``.
+    """Make the node's live reservations exactly ``ports`` in one pool.
 
     :param ports: MAC -> client id (or None) of the node's PXE ports; each
         gets a reservation of ``address`` in ``pool``; the node's other
-        reservations are deleted. Unchanged rows are not written.
+        reservations (also those of the other IP version) are deleted.
+        Unchanged rows are not written.
+    :returns: the node's reservations.
+    """
+    return sync_node_all(session, node_uuid, [(pool, address)], ports,
+                         hostname, now)
+
+
+def sync_node_all(session, node_uuid, targets, ports, hostname, now):
+    """Make the node's live reservations exactly ``ports`` x ``targets``.
+
+    :param targets: (pool, address) of each of the node's addresses, at
+        most one per IP version (a dual-stack node has two).
+    :param ports: MAC -> client id (or None) of the node's PXE ports; each
+        gets one reservation per target; the node's other reservations
+        (other MACs, or a version it has no address of now) are deleted.
+        Unchanged rows are not written.
     :returns: the node's reservations.
     """
     wanted = sorted((normalize_mac(mac), client_id)
                     for mac, client_id in ports.items())
-    address, pool_id = _target(session, node_uuid, address, pool)
-    for mac, client_id in wanted:
-        _put(session, mac, node_uuid, address, pool_id, now, hostname,
-             client_id)
-    stale = sql_common.connection(session).execute(sa.select(_R.c.mac).where(
-        _R.c.node_uuid == node_uuid, _R.c.deleted.is_(False))).scalars().all()
-    for mac in set(stale) - {mac for mac, _ in wanted}:
-        delete(session, now, mac=mac)
+    keep = set()
+    for pool, address in targets:
+        address, pool_id = _target(session, node_uuid, address, pool)
+        version = version_of(address)
+        for mac, client_id in wanted:
+            _put(session, mac, node_uuid, address, pool_id, now, hostname,
+                 client_id)
+            keep.add((mac, version))
+    stale = sql_common.connection(session).execute(
+        sa.select(_R.c.mac, _R.c.ip_version).where(
+            _R.c.node_uuid == node_uuid, _R.c.deleted.is_(False))).all()
+    for mac, version in sorted({tuple(r) for r in stale} - keep):
+        delete(session, now, mac=mac, ip_version=version)
     macs = [mac for mac, _ in wanted]
-    if not macs:
+    if not macs or not keep:
         return []
-    return _live(session, _R.c.mac.in_(macs))
+    return _live(session, _R.c.node_uuid == node_uuid, _R.c.mac.in_(macs))
 
 
 _A_T = Alloc.__table__
@@ -156,7 +190,8 @@ _Target = collections.namedtuple('_Target', 'address pool_id')
 def _target(session, node_uuid, address, pool):
     """(address, pool id) a reservation of the node points at.
 
-    Default: the node's active allocation (in ``pool`` if given).
+    Default: the node's active allocation (in ``pool`` if given; for an
+    explicit address without a pool, the allocation of its IP version).
     """
     conn = sql_common.connection(session)
     pool_id = None
@@ -176,11 +211,14 @@ def _target(session, node_uuid, address, pool):
         if found.address is not None:
             allocation = _Target(found.address, pool_id)
     else:
+        query = sa.select(_A_T.c.address, _A_T.c.pool_id).where(
+            _A_T.c.node_uuid == node_uuid, _A_T.c.state == records.ACTIVE)
+        if address is not None:
+            # A dual-stack node: the allocation of the address's family.
+            query = query.join(_POOL_T, _POOL_T.c.id == _A_T.c.pool_id).where(
+                _POOL_T.c.version == version_of(str(address)))
         allocation = conn.execute(
-            sa.select(_A_T.c.address, _A_T.c.pool_id).where(
-                _A_T.c.node_uuid == node_uuid,
-                _A_T.c.state == records.ACTIVE)
-            .order_by(_A_T.c.id).limit(1)).first()
+            query.order_by(_A_T.c.id).limit(1)).first()
     if address is None:
         if allocation is None:
             raise exception.AllocationNotFound(
@@ -196,21 +234,30 @@ def _target(session, node_uuid, address, pool):
     return address, pool_id
 
 
-_BY_MAC = sa.select(_R).where(_R.c.mac == sa.bindparam('mac'))
+_BY_MAC = (sa.select(_R).where(_R.c.mac == sa.bindparam('mac'))
+           .order_by(_R.c.ip_version))
 
 
 def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
          client_id=None):
     """Write one reservation row unless it already says all this.
 
+    The row is the one of ``mac`` and the IP version of ``address``.
+
     :returns: True if it was written.
+    :raises: Conflict when the MAC (either version) is another node's.
     """
     conn = sql_common.connection(session)
-    row = conn.execute(_BY_MAC, {'mac': mac}).first()
-    if row is not None and not row.deleted and row.node_uuid != node_uuid:
-        raise exception.Conflict(
-            reason=_('MAC %(mac)s is reserved for node %(other)s; release '
-                     'it there first') % {'mac': mac, 'other': row.node_uuid})
+    version = version_of(address)
+    row = None
+    for other in conn.execute(_BY_MAC, {'mac': mac}).all():
+        if not other.deleted and other.node_uuid != node_uuid:
+            raise exception.Conflict(
+                reason=_('MAC %(mac)s is reserved for node %(other)s; '
+                         'release it there first')
+                % {'mac': mac, 'other': other.node_uuid})
+        if other.ip_version == version:
+            row = other
     values = {'node_uuid': node_uuid, 'pool_id': pool_id,
               'address': address, 'deleted': False}
     if hostname is not None:
@@ -225,7 +272,8 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
     if row is None:
         values.setdefault('hostname', None)
         values.setdefault('client_id', None)
-        conn.execute(sa.insert(_R).values(mac=mac, **values))
+        conn.execute(sa.insert(_R).values(mac=mac, ip_version=version,
+                                          **values))
     else:
         if row.deleted:
             # A re-added MAC starts clean (it serves its node's profile).
@@ -234,22 +282,29 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
         conn.execute(sa.update(_R).where(_R.c.id == row.id).values(**values))
     sql_common.core_changed(session)
     LOG.debug('Reservation %(mac)s -> %(addr)s for node %(node)s '
-              '(generation %(gen)d)', {'mac': mac, 'addr': address,
-                                       'node': node_uuid, 'gen': generation})
+              '(IPv%(ver)d, generation %(gen)d)',
+              {'mac': mac, 'addr': address, 'node': node_uuid,
+               'ver': version, 'gen': generation})
     return True
 
 
-def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
-    """Delete reservations (leaving tombstones); returns how many."""
+def delete(session, now, node_uuid=None, mac=None, pool_ids=None,
+           ip_version=None):
+    """Delete reservations (leaving tombstones); returns how many.
+
+    :param ip_version: only those of this IP version (default: both).
+    """
     if node_uuid is None and mac is None:
         raise exception.InvalidInput(
             reason=_('delete reservations of which node or MAC?'))
-    query = sa.select(_R.c.id, _R.c.mac, _R.c.node_uuid).where(
-        _R.c.deleted.is_(False))
+    query = sa.select(_R.c.id, _R.c.mac, _R.c.node_uuid,
+                      _R.c.ip_version).where(_R.c.deleted.is_(False))
     if node_uuid is not None:
         query = query.where(_R.c.node_uuid == node_uuid)
     if mac is not None:
         query = query.where(_R.c.mac == normalize_mac(mac))
+    if ip_version is not None:
+        query = query.where(_R.c.ip_version == int(ip_version))
     if pool_ids is not None:
         query = query.where(sa.or_(_R.c.pool_id.in_(list(pool_ids)),
                                    _R.c.pool_id.is_(None)))
@@ -263,8 +318,9 @@ def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
         conn.execute(sa.update(_R).where(_R.c.id == row.id).values(
             deleted=True, generation=top - len(rows) + 1 + offset,
             updated_at=now))
-        LOG.info('Reservation %(mac)s of node %(node)s deleted',
-                 {'mac': row.mac, 'node': row.node_uuid})
+        LOG.info('Reservation %(mac)s (IPv%(ver)d) of node %(node)s '
+                 'deleted', {'mac': row.mac, 'node': row.node_uuid,
+                             'ver': row.ip_version})
     sql_common.core_changed(session)
     return len(rows)
 

@@ -91,14 +91,16 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
     def _deploy_network(self, task, action):
         """Deployment allocation, reservations, network_data, config drive."""
         node = task.node
-        allocation = self._ensure(task, Scope.DEPLOYMENT, action).allocation
+        allocations = self._ensure(task, Scope.DEPLOYMENT, action).allocations
         with errors.translated(node.uuid, 'write the network_data'):
             links = [(p.uuid, p.address)
                      for p in facts_mod.pxe_ports(task)]
-            changed = netdata_state.apply(node, allocation, links)
+            changed = netdata_state.apply(node, allocations, links)
             if node.provision_state == states.DEPLOYING:
+                ntp = tuple(dict.fromkeys(
+                    n for a in allocations for n in a.pool.ntp_servers))
                 changed = netdata_state.inject_configdrive(
-                    node, allocation.pool.ntp_servers) or changed
+                    node, ntp) or changed
             if changed:
                 node.save()
 
@@ -187,7 +189,8 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
                      for p in facts_mod.pxe_ports(task)]
             if not allocations or not links:
                 return {}
-            return network_data.render(allocations[0], links)
+            return network_data.render(
+                node_mod.first_per_version(allocations), links)
 
     def port_changed(self, task, port_obj):
         """Keep the reservations in step with a port's MAC / PXE flag.

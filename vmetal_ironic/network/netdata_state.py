@@ -124,14 +124,24 @@ def document_for(node, allocation, links):
 def apply(node, allocation, links):
     """Set node.network_data for the allocation; True if the node changed.
 
+    :param allocation: the node's allocation, or its allocations (a
+        dual-stack node: one per IP version, the first is recorded as
+        ``address``/``pool``, the others under ``also``).
+
     A new document is validated against Ironic's schema before it is set.
     Does not save the node.
 
     :raises: vmetal_ironic.exception.InvalidInput
     """
-    doc, mode, template, source = document_for(node, allocation, links)
+    allocations = network_data._as_list(allocation)
+    allocation = allocations[0]
+    doc, mode, template, source = document_for(
+        node, allocations if len(allocations) > 1 else allocation, links)
     record = {'mode': mode, 'address': allocation.address,
               'pool': allocation.pool_name}
+    if len(allocations) > 1:
+        record['also'] = [{'address': a.address, 'pool': a.pool_name}
+                          for a in allocations[1:]]
     if source:
         record['source'] = source
     if mode != OPERATOR:

@@ -1,14 +1,17 @@
 """OpenStack network_data.json documents for an allocation (pure).
 
-:func:`render` builds the document for a node from its allocation: one
+:func:`render` builds the document for a node from its allocations: one
 ``phy`` link per PXE-enabled port (its MAC, the pool's MTU), a VLAN link on
-the first one when the pool is tagged, one ``ipv4``/``ipv6`` network with
-the address, the netmask, a default route to the gateway plus the pool's
-routes, and the pool's DNS servers as top-level ``dns`` services.
+the first one when the pool is tagged, one ``ipv4``/``ipv6`` network per
+allocation (a dual-stack node has one of each, on the same link) with the
+address, the netmask, a default route to the gateway plus the pool's
+routes, and the pools' DNS servers as top-level ``dns`` services.
 
 :func:`merge` fills an operator's document (their links: bonds, VLANs...)
-with the allocation: the first network of the pool's IP version without an
-``ip_address`` receives it. :func:`validate` checks a document against
+with the allocations: the first network of each pool's IP version without
+an ``ip_address`` receives its address; the address of a dual-stack node's
+second pool that finds no such network is added as a network of its own
+on the link of the first one. :func:`validate` checks a document against
 Ironic's own network-data JSON schema.
 """
 
@@ -118,6 +121,23 @@ def dns_services(pool: records.Pool) -> list[dict[str, str]]:
             for server in pool.dns_servers]
 
 
+def _as_list(allocations: records.Allocation
+             | Sequence[records.Allocation]) -> list[records.Allocation]:
+    if isinstance(allocations, records.Allocation):
+        return [allocations]
+    return list(allocations)
+
+
+def _all_dns(allocations: Sequence[records.Allocation]
+             ) -> list[dict[str, str]]:
+    result: list[dict[str, str]] = []
+    for allocation in allocations:
+        for service in dns_services(allocation.pool):
+            if service not in result:
+                result.append(service)
+    return result
+
+
 def _network(allocation: records.Allocation, link_id: str
              ) -> dict[str, Any]:
     pool = allocation.pool
@@ -135,42 +155,49 @@ def _network(allocation: records.Allocation, link_id: str
     return network
 
 
-def render(allocation: records.Allocation,
+def render(allocation: records.Allocation | Sequence[records.Allocation],
            links: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """The network_data document of one allocation.
+    """The network_data document of a node's allocations.
 
-    :param allocation: the node's allocation (address + pool parameters).
+    :param allocation: the node's allocation (address + pool parameters),
+        or its allocations (a dual-stack node: one per IP version, the
+        first one's pool gives the links' MTU).
     :param links: ``(link id, MAC)`` of each PXE-enabled port, the port
-        that carries the address first.
+        that carries the addresses first.
     :returns: a network_data.json dict valid against Ironic's schema.
     :raises: vmetal_ironic.exception.InvalidInput if there is no link.
     """
+    allocations = _as_list(allocation)
     if not links:
         raise exception.InvalidInput(
             reason=_('node %s has no PXE-enabled port to carry its '
-                     'address') % allocation.node_uuid)
-    pool = allocation.pool
+                     'address') % allocations[0].node_uuid)
+    mtu = next((a.pool.mtu for a in allocations if a.pool.mtu), None)
     doc_links: list[dict[str, Any]] = []
     for link_id, mac in links:
         link: dict[str, Any] = {'id': link_id, 'type': 'phy',
                                 'ethernet_mac_address': mac.lower()}
-        if pool.mtu:
-            link['mtu'] = pool.mtu
+        if mtu:
+            link['mtu'] = mtu
         doc_links.append(link)
-    carrier, carrier_mac = links[0]
-    if pool.vlan_id:
-        vlan_id = '%s.%d' % (carrier, pool.vlan_id)
-        vlan: dict[str, Any] = {'id': vlan_id, 'type': 'vlan',
-                                'vlan_link': carrier,
-                                'vlan_id': pool.vlan_id,
-                                'vlan_mac_address': carrier_mac.lower()}
-        if pool.mtu:
-            vlan['mtu'] = pool.mtu
-        doc_links.append(vlan)
-        carrier = vlan_id
-    return {'links': doc_links,
-            'networks': [_network(allocation, carrier)],
-            'services': dns_services(pool)}
+    port, carrier_mac = links[0]
+    networks = []
+    for alloc in allocations:
+        carrier = port
+        pool = alloc.pool
+        if pool.vlan_id:
+            carrier = '%s.%d' % (port, pool.vlan_id)
+            if not any(d['id'] == carrier for d in doc_links):
+                vlan: dict[str, Any] = {
+                    'id': carrier, 'type': 'vlan', 'vlan_link': port,
+                    'vlan_id': pool.vlan_id,
+                    'vlan_mac_address': carrier_mac.lower()}
+                if pool.mtu:
+                    vlan['mtu'] = pool.mtu
+                doc_links.append(vlan)
+        networks.append(_network(alloc, carrier))
+    return {'links': doc_links, 'networks': networks,
+            'services': _all_dns(allocations)}
 
 
 def _fillable(network: Mapping[str, Any], version: int) -> bool:
@@ -215,8 +242,9 @@ def without_templates(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def merge(document: Mapping[str, Any],
-          allocation: records.Allocation) -> dict[str, Any]:
-    """Merge the allocation into an operator's network_data template.
+          allocation: records.Allocation | Sequence[records.Allocation]
+          ) -> dict[str, Any]:
+    """Merge the allocation(s) into an operator's network_data template.
 
     The first network of the pool's IP version that has no ``ip_address``
     gets the address, the netmask, the routes (unless it has its own), the
@@ -224,11 +252,38 @@ def merge(document: Mapping[str, Any],
     as top-level ``dns`` services unless the document has some. Links and
     every other network are kept as they are.
 
+    With several allocations (a dual-stack node) each one fills the first
+    free network of its IP version; one after the first that finds none
+    is added as a network of its own on the link of the first one's.
+
     :returns: a new document; ``document`` is not modified.
     :raises: vmetal_ironic.exception.InvalidInput when no network can take
-        the address (e.g. only IPv6 templates for an IPv4 pool).
+        the first address (e.g. only IPv6 templates for an IPv4 pool).
     """
-    result = copy.deepcopy(dict(document))
+    allocations = _as_list(allocation)
+    had_dns = any(isinstance(s, Mapping) and s.get('type') == 'dns'
+                  for s in document.get('services') or ())
+    result = _merge_one(copy.deepcopy(dict(document)), allocations[0])
+    first = next(n for n in result['networks']
+                 if isinstance(n, dict)
+                 and n.get('ip_address') == allocations[0].address)
+    for extra in allocations[1:]:
+        if not can_take(result, extra.pool.version):
+            network = _network(extra, str(first.get('link')))
+            del network['ip_address'], network['netmask'], network['routes']
+            network.pop('services', None)
+            result['networks'].append(network)
+        result = _merge_one(result, extra)
+        if not had_dns:
+            result['services'].extend(
+                d for d in dns_services(extra.pool)
+                if d not in result['services'])
+    return result
+
+
+def _merge_one(result: dict[str, Any],
+               allocation: records.Allocation) -> dict[str, Any]:
+    """merge() of one allocation into ``result`` (modified)."""
     pool = allocation.pool
     networks = result.get('networks') or []
     for network in networks:

@@ -4,6 +4,7 @@ import json
 
 from alembic import autogenerate
 from alembic import migration as alembic_migration
+from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
 
@@ -13,7 +14,7 @@ from vmetal_ironic.db import migration
 from vmetal_ironic.db import models
 
 
-@pytest.mark.parametrize('backend', ['sqlite', 'postgresql'])
+@pytest.mark.parametrize('backend', ['sqlite', 'postgresql', 'mysql'])
 def test_models_match_migrations(backend, tmp_path):
     with databases.temporary_database(backend, tmp_path) as url:
         database = db_api.Database(url)
@@ -61,3 +62,48 @@ def test_profiles_move_to_the_node(tmp_path):
     assert [(n, json.loads(p)) for n, p in rows] == \
         [('n1', {'bootfile': 'snponly.efi'})]
     assert 'boot_profile' not in columns
+
+
+@pytest.mark.parametrize('backend', databases.BACKENDS)
+def test_reservations_get_their_ip_version(backend, tmp_path):
+    """0006: existing rows keep their data and get their address's family.
+
+    A MAC may then hold one row of each version, not two of one.
+    """
+    with databases.temporary_database(backend, tmp_path) as url:
+        database = db_api.Database(url)
+        try:
+            migration.upgrade(database.writer, '0005_leases')
+            now = '2026-01-01 00:00:00'
+            with database.writer.begin() as connection:
+                connection.execute(sa.text(
+                    "INSERT INTO vmetal_reservations (mac, node_uuid, "
+                    "address, generation, deleted, updated_at) VALUES "
+                    "('52:54:00:00:00:01', 'n1', '172.22.0.50', 1, :f, :t),"
+                    "('52:54:00:00:00:02', 'n2', 'fd00::50', 2, :f, :t),"
+                    "('52:54:00:00:00:03', 'n3', NULL, 3, :d, :t)"),
+                    {'f': False, 'd': True, 't': now})
+            migration.upgrade(database.writer)
+            with database.reader.connect() as connection:
+                rows = connection.execute(sa.text(
+                    'SELECT mac, node_uuid, address, generation, deleted, '
+                    'ip_version FROM vmetal_reservations ORDER BY mac'
+                )).all()
+            assert [tuple(r) for r in rows] == [
+                ('52:54:00:00:00:01', 'n1', '172.22.0.50', 1, False, 4),
+                ('52:54:00:00:00:02', 'n2', 'fd00::50', 2, False, 6),
+                ('52:54:00:00:00:03', 'n3', None, 3, True, 4)]
+            insert = sa.text(
+                "INSERT INTO vmetal_reservations (mac, node_uuid, address, "
+                "generation, deleted, updated_at, ip_version) VALUES "
+                "('52:54:00:00:00:01', 'n1', :a, :g, :f, :t, :v)")
+            with database.writer.begin() as connection:
+                connection.execute(insert, {'a': 'fd00::51', 'g': 4,
+                                            'f': False, 't': now, 'v': 6})
+            with pytest.raises(db_exc.DBDuplicateEntry):
+                with database.writer.begin() as connection:
+                    connection.execute(insert, {'a': '172.22.0.51', 'g': 5,
+                                                'f': False, 't': now,
+                                                'v': 4})
+        finally:
+            database.dispose()

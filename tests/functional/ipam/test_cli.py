@@ -208,3 +208,44 @@ def test_pool_drift_and_sync(config):
     proc = run('vmetal-ipam', 'check-config', config=config, check=0)
     assert 'configuration OK: 2 pool(s)' in proc.stdout
     assert ipam_json(config, 'pool', 'sync') == []
+
+
+DUAL_CONFIG = """
+[vmetal_database]
+connection = sqlite:///{db}
+
+[vmetal_ipam]
+pools = v4, v6
+default_pool = v4, v6
+
+[vmetal_pool:v4]
+cidr = 192.168.100.1/24
+
+[vmetal_pool:v6]
+cidr = fd00:100::1/64
+"""
+
+
+def test_reservation_list_shows_both_families(tmp_path):
+    path = tmp_path / 'dual.conf'
+    path.write_text(DUAL_CONFIG.format(db=tmp_path / 'dual.sqlite'))
+    run('vmetal-dbsync', 'upgrade', config=path, check=0)
+    mgr = manager_mod.IPAMManager(confutils.conf_from_text(
+        path.read_text(), tmp_path, name='writer.conf'))
+    try:
+        mgr.allocate_and_reserve('node-1', {'52:54:00:00:00:01': None},
+                                 pool='v4')
+        mgr.allocate('node-1', pool='v6')
+        mgr.upsert_reservation('52:54:00:00:00:01', 'node-1', pool='v6')
+    finally:
+        mgr.close()
+    rows = ipam_json(path, 'reservation', 'list')
+    assert [(r['mac'], r['ip_version'], r['pool'], r['address'])
+            for r in rows] == [
+        ('52:54:00:00:00:01', 4, 'v4', '192.168.100.2'),
+        ('52:54:00:00:00:01', 6, 'v6', 'fd00:100::2')]
+    table = run('vmetal-ipam', 'reservation', 'list', config=path,
+                check=0).stdout.splitlines()
+    assert table[0].split()[:2] == ['mac', 'ip_version']
+    assert [line.split()[:2] for line in table[2:]] == [
+        ['52:54:00:00:00:01', '4'], ['52:54:00:00:00:01', '6']]

@@ -64,6 +64,7 @@ OPT_DNS_SERVERS = 23
 OPT_DOMAIN_LIST = 24
 OPT_IA_PD = 25
 OPT_IAPREFIX = 26
+OPT_NTP_SERVER = 56
 OPT_BOOTFILE_URL = 59
 OPT_BOOTFILE_PARAM = 60
 OPT_CLIENT_ARCH_TYPE = 61
@@ -347,6 +348,23 @@ def domain_list(names: tuple[str, ...]) -> bytes:
                 raw = label.encode('idna')
                 out.append(bytes((len(raw),)) + raw)
         out.append(b'\0')
+    return b''.join(out)
+
+
+#: NTP Server option (56) suboptions (RFC 5908 4).
+NTP_SUBOPTION_SRV_ADDR = 1
+NTP_SUBOPTION_SRV_FQDN = 3
+
+
+def ntp_servers(addresses: tuple[bytes, ...],
+                names: tuple[str, ...] = ()) -> bytes:
+    """The value of an NTP Server option (56, RFC 5908).
+
+    One server address suboption (1) per 16-byte address, then one
+    server FQDN suboption (3, RFC 1035 uncompressed) per name.
+    """
+    out = [opt(NTP_SUBOPTION_SRV_ADDR, a) for a in addresses]
+    out += [opt(NTP_SUBOPTION_SRV_FQDN, domain_list((n,))) for n in names]
     return b''.join(out)
 
 

@@ -170,5 +170,7 @@ class Responder:
             parts.append(dns_opt)
         if net.domain_opt and (oro is None or codec.OPT_DOMAIN_LIST in oro):
             parts.append(net.domain_opt)
+        if net.ntp_opt and (oro is None or codec.OPT_NTP_SERVER in oro):
+            parts.append(net.ntp_opt)
         parts.append(self.decider(host.boot, msg))
         return b''.join(parts)

@@ -30,18 +30,19 @@ DEFAULT_PREFIX = 64
 class Network6:
     """Parameters shared by the hosts of one IPv6 prefix (identity-hashed).
 
-    ``encoded`` holds options 23 and 24 ready for the wire; the lifetimes
+    ``dns_opt``, ``domain_opt`` and ``ntp_opt`` hold options 23, 24 and
+    56 (RFC 5908: the NTP servers) ready for the wire; the lifetimes
     are the valid and preferred lifetimes of the address and T1/T2 are
     1/2 and 4/5 of the preferred one (RFC 8415 21.4 recommends 0.5/0.8).
     """
 
     __slots__ = ('prefixlen', 'network', 'mask', 'dns', 'domain',
                  'lease_time', 't1', 't2', 'dns_opt', 'domain_opt',
-                 '__weakref__')
+                 'ntp', 'ntp_opt', '__weakref__')
 
     def __init__(self, prefixlen: int, network: int,
                  dns: tuple[bytes, ...], domain: str | None,
-                 lease_time: int) -> None:
+                 lease_time: int, ntp: tuple[bytes, ...] = ()) -> None:
         self.prefixlen = prefixlen
         self.mask = ((1 << 128) - 1) ^ ((1 << (128 - prefixlen)) - 1)
         self.network = network & self.mask
@@ -55,11 +56,14 @@ class Network6:
         self.domain_opt = codec.opt(codec.OPT_DOMAIN_LIST,
                                     codec.domain_list((domain,))) \
             if domain else b''
+        self.ntp = ntp
+        self.ntp_opt = codec.opt(codec.OPT_NTP_SERVER,
+                                 codec.ntp_servers(ntp)) if ntp else b''
 
     def key(self) -> tuple:
         """The value this object is interned by."""
         return (FAMILY, self.prefixlen, self.network, self.dns, self.domain,
-                self.lease_time)
+                self.lease_time, self.ntp)
 
     def contains(self, addr: bytes) -> bool:
         """True if ``addr`` (16 bytes) is in this prefix."""
@@ -70,7 +74,7 @@ class Host6:
     """One IPv6 reservation, ready for the wire."""
 
     __slots__ = ('mac', 'ip', 'net', 'boot', 'duid', 'hostname', 'node_uuid',
-                 'source')
+                 'source', 'origin')
 
     family = FAMILY
 
@@ -86,6 +90,8 @@ class Host6:
         self.hostname = hostname
         self.node_uuid = node_uuid
         self.source = source
+        # (pool name, boot profile) of an IPAM host (the snapshot's record)
+        self.origin: tuple[str, Any] | None = None
 
     @property
     def address(self) -> str:
@@ -128,11 +134,12 @@ def is_ipv6(value: Any) -> bool:
 
 
 def network6(prefixlen: Any, ip: bytes, dns: Any, domain: str | None,
-             lease: int, interner: Interner) -> Network6:
+             lease: int, interner: Interner, ntp: Any = ()) -> Network6:
     """The interned :class:`Network6` of ``ip`` with these parameters.
 
     :param dns: DNS server addresses; the IPv4 ones are left out (a
         dual-stack file's defaults may list both families).
+    :param ntp: NTP server addresses (option 56); IPv4 ones left out.
     """
     if isinstance(prefixlen, bool) or not isinstance(prefixlen, int) \
             or not 1 <= prefixlen <= 128:
@@ -141,8 +148,12 @@ def network6(prefixlen: Any, ip: bytes, dns: Any, domain: str | None,
     if isinstance(dns, str):
         dns = [d.strip() for d in dns.split(',') if d.strip()]
     servers = tuple(ipv6(d, 'dns_servers') for d in dns or () if is_ipv6(d))
+    if isinstance(ntp, str):
+        ntp = [n.strip() for n in ntp.split(',') if n.strip()]
+    ntp_servers = tuple(ipv6(n, 'ntp_servers') for n in ntp or ()
+                        if is_ipv6(n))
     net = Network6(prefixlen, int.from_bytes(ip, 'big'), servers, domain,
-                   lease)
+                   lease, ntp_servers)
     # The interner keys any object by its key(): Network6 has one too.
     shared: Any = interner.network(cast(Any, net))
     return shared
@@ -198,7 +209,7 @@ def from_pool(res: Any, pool: Any, profile: Any, default_lease: int,
     """
     ip = ipv6(res.address, 'ip')
     net = network6(pool.prefixlen, ip, pool.dns_servers, pool.domain,
-                   default_lease, interner)
+                   default_lease, interner, pool.ntp_servers)
     own = BootConfig(
         ipxe_script_url=profile.ipxe6_url or profile.ipxe_script_url,
         http_boot_url=profile.http_boot_url,
@@ -231,7 +242,8 @@ def from_spec(spec: dict[str, Any], default_lease: int,
     if domain is not None and not isinstance(domain, str):
         raise InvalidHost6('domain: %r is not a string' % (domain,))
     net = network6(spec.get('prefix6', DEFAULT_PREFIX), ip,
-                   spec.get('dns_servers'), domain or None, lease, interner)
+                   spec.get('dns_servers'), domain or None, lease, interner,
+                   spec.get('ntp_servers'))
     own = BootConfig(ipxe_script_url=spec.get('ipxe_script_url'),
                      http_boot_url=spec.get('http_boot_url'),
                      tftp_server=spec.get('tftp_server'),

@@ -131,15 +131,20 @@ class IpamSource(component.Component):
             self.table.replace(SOURCE, hosts)
             n = len(hosts)
         else:
-            upserts, deletes = [], []
+            # A MAC has one reservation per IP version: a change (or a
+            # tombstone) of one leaves the host of the other family alone.
+            upserts: list[Any] = []
+            deletes: list[bytes] = []
+            deletes6: list[bytes] = []
             for r in cs.reservations:
                 host = None if r.deleted else self.compiler.host(r)
                 if host is None:
-                    deletes.append(reservations.parse_mac(r.mac))
+                    mac = reservations.parse_mac(r.mac)
+                    (deletes6 if r.ip_version == 6 else deletes).append(mac)
                 else:
                     upserts.append(host)
-            if upserts or deletes:
-                self.table.update(SOURCE, upserts, deletes)
+            if upserts or deletes or deletes6:
+                self.table.update(SOURCE, upserts, deletes, deletes6)
             n = len(cs.reservations)
         if n or cs.generation != self.generation:
             self._dirty = self._dirty or cs.full or n > 0 or bool(cs.pools)
@@ -188,6 +193,7 @@ class IpamSource(component.Component):
             # the served hosts, not a copy of the records: the snapshot is
             # written from the compiled table (ipam_hosts.record_of)
             hosts = list(self.table.source_view(SOURCE).values())
+            hosts += self.table.source_view6(SOURCE).values()
             self._dirty = False
         recs = (ipam_hosts.record_of(h, generation) for h in hosts)
         if not writer.save(generation, pools, recs):

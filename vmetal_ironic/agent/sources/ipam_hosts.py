@@ -45,14 +45,20 @@ def profile_of(res: Any) -> BootProfile:
     return value
 
 
-def record_of(host: Host, generation: int) -> records.Reservation:
-    """The reservation record an IPAM host was compiled from.
+def record_of(host: Any, generation: int) -> records.Reservation:
+    """The reservation record an IPAM host (IPv4 or IPv6) came from.
 
     What the snapshot stores: compiling it again gives the same host.
     ``generation`` is the snapshot's (records do not keep their own).
     """
     assert host.origin is not None, 'not an IPAM host'
     pool, profile = host.origin
+    if type(host) is not Host:
+        return records.Reservation(
+            mac=host.mac.hex(':'), node_uuid=host.node_uuid, pool=pool,
+            address=host.address, hostname=host.hostname,
+            client_id=host.duid.hex(':') if host.duid else None,
+            boot_profile=profile, generation=generation, ip_version=6)
     return records.Reservation(
         mac=host.mac.hex(':'), node_uuid=host.node_uuid, pool=pool,
         address=host.address, hostname=host.hostname,
@@ -196,7 +202,7 @@ class Compiler:
                         e)
             profile = boot_profile.EMPTY
         try:
-            return hosts6.from_pool(
+            host = hosts6.from_pool(
                 res, pool, profile, self.default_lease, self.boot_defaults6,
                 self.interner, hostspec.mac(res.mac),
                 hostspec.client_id(res.client_id),
@@ -206,3 +212,8 @@ class Compiler:
             LOG.error('Reservation of %s (node %s) is not served: %s',
                       res.mac, res.node_uuid, e)
             return None
+        key = (pool.name, profile)
+        if len(self._origins) > 4096:
+            self._origins.clear()
+        host.origin = self._origins.setdefault(key, key)
+        return host

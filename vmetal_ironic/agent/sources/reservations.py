@@ -221,12 +221,18 @@ class Table:
         return len(new) + len(new6)
 
     def update(self, source: str, upserts: Iterable[Host],
-               deletes: Iterable[bytes]) -> None:
+               deletes: Iterable[bytes],
+               deletes6: Iterable[bytes] | None = None) -> None:
         """Apply an incremental change of ``source``.
 
         O(changes) for IPv4 hosts; a change that touches IPv6 hosts rebuilds
-        the (separate, usually small) IPv6 views. A MAC has one host per
-        source: an upsert of the other family replaces it.
+        the (separate, usually small) IPv6 views. A MAC has at most one host
+        of each family per source (a dual-stack port has both): an upsert
+        replaces the host of its own family only.
+
+        :param deletes: MACs whose hosts go: of both families, or, when
+            ``deletes6`` is given, the IPv4 ones only.
+        :param deletes6: MACs whose IPv6 host goes.
         """
         with self._lock:
             if source not in self._sources:
@@ -239,19 +245,19 @@ class Table:
             shared = served is mine
             # the host served at each touched MAC before this change
             before: dict[bytes, Host | None] = {}
+            both = deletes6 is None
             for mac in deletes:
                 before.setdefault(mac, served.get(mac))
                 mine.pop(mac, None)
+                if both:
+                    touched6 = mine6.pop(mac, None) is not None or touched6
+            for mac in deletes6 or ():
                 touched6 = mine6.pop(mac, None) is not None or touched6
             for h in upserts:
                 if type(h) is not Host:
                     mine6[h.mac] = h
                     touched6 = True
-                    if h.mac in mine:
-                        before.setdefault(h.mac, served.get(h.mac))
-                        del mine[h.mac]
                     continue
-                touched6 = mine6.pop(h.mac, None) is not None or touched6
                 before.setdefault(h.mac, served.get(h.mac))
                 mine[h.mac] = h
             if touched6:
@@ -270,6 +276,10 @@ class Table:
     def source_view(self, source: str) -> dict[bytes, Host]:
         """The hosts a source provides, not copied: do not modify."""
         return self._sources.get(source, {})
+
+    def source_view6(self, source: str) -> dict[bytes, Any]:
+        """The IPv6 hosts a source provides, not copied: do not modify."""
+        return self._sources6.get(source, {})
 
     def source_hosts(self, source: str) -> dict[bytes, Host]:
         """A copy of the hosts a source provides."""

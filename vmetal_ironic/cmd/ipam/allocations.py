@@ -6,8 +6,8 @@ from vmetal_ironic import exception
 
 ALLOCATION_COLUMNS = ('pool', 'node_uuid', 'address', 'state', 'scope',
                       'pinned', 'allocated_at', 'released_at')
-RESERVATION_COLUMNS = ('mac', 'node_uuid', 'pool', 'address', 'hostname',
-                       'generation', 'boot_profile')
+RESERVATION_COLUMNS = ('mac', 'ip_version', 'node_uuid', 'pool', 'address',
+                       'hostname', 'generation', 'boot_profile')
 
 
 def _node_argument(parser):
