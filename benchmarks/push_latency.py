@@ -46,9 +46,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, 'benchmarks', 'dhcp'))
 import bench  # noqa: E402
+import push_stages as stages  # noqa: E402
 import servers  # noqa: E402
 
 RABBIT = ('127.0.0.1', 5672)
+#: The trace file of this process (the Ironic side: commit, publisher).
+BENCH_TRACE = os.path.join(tempfile.gettempdir(),
+                           'push-bench-trace-%d.txt' % os.getpid())
 NEW_MAC = (0x06, 0, 0, 0, 0, 0)
 
 
@@ -70,21 +74,38 @@ def is_offer(data, xid, ip):
             and b'\x35\x01\x02' in data[240:])
 
 
+SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
+
+
 def probe_main(server_ip, relay_ip):
-    """stdin: "MAC IP" lines; stdout: monotonic time of each OFFER."""
+    """stdin: "MAC IP" lines; stdout: one "offer" line per change.
+
+    Each DISCOVER of a change has an xid of its own, so the OFFER tells
+    which one it answers. The line gives, in CLOCK_MONOTONIC ns: when the
+    OFFER was read, when the kernel received it (SO_TIMESTAMPNS, moved from
+    CLOCK_REALTIME to CLOCK_MONOTONIC), when the DISCOVER it answers was
+    sent, and how many DISCOVERs were sent.
+    """
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     s.bind((relay_ip, 67))
     s.setblocking(False)
     xid = 1
     for line in sys.stdin:
         mac_s, ip = line.split()
         mac = bytes.fromhex(mac_s.replace(':', ''))
-        xid += 1
-        pkt = discover(mac, xid, relay_ip)
+        sent = {}
+        gap = last = 0
         print('ready', flush=True)
         deadline = time.monotonic() + 30
         got = None
         while got is None and time.monotonic() < deadline:
+            xid = xid % 0xfffffff0 + 1
+            pkt = discover(mac, xid, relay_ip)
+            now = time.monotonic_ns()
+            if sent:
+                gap = max(gap, now - last)
+            sent[xid] = last = now
             s.sendto(pkt, (server_ip, 67))
             end = time.monotonic() + 0.001
             while True:
@@ -92,18 +113,37 @@ def probe_main(server_ip, relay_ip):
                                         max(0, end - time.monotonic()))
                 if not r:
                     break
-                data = s.recv(2048)
-                if is_offer(data, xid, ip):
-                    got = time.monotonic()
+                data, anc, _flags, _addr = s.recvmsg(2048, 64)
+                user = time.monotonic_ns()
+                rx_xid = struct.unpack('!I', data[4:8])[0] if len(
+                    data) >= 8 else 0
+                if rx_xid in sent and is_offer(data, rx_xid, ip):
+                    kernel = user
+                    for level, kind, cdata in anc:
+                        if (level == socket.SOL_SOCKET
+                                and kind == SO_TIMESTAMPNS):
+                            sec, nsec = struct.unpack('qq', cdata[:16])
+                            kernel = (sec * 10 ** 9 + nsec - time.time_ns()
+                                      + time.monotonic_ns())
+                    got = (user, min(kernel, user), sent[rx_xid], len(sent),
+                           gap)
                     break
-        print('offer %r' % (got,), flush=True)
+        print('offer %s' % (' '.join(map(str, got)) if got else 'none'),
+              flush=True)
 
 
 class Prober:
+    #: The client stands for the servers' own firmware, on machines of
+    #: their own: SCHED_FIFO keeps it from being the one that waits for a
+    #: CPU on a loaded machine (--prober-normal: as any process).
+    realtime = True
+
     def __init__(self, bed):
+        rt = ['chrt', '-f', '1'] if self.realtime else []
         self.p = subprocess.Popen(
-            bed.exec_in(bed.cli, 1) + [sys.executable, __file__, '--probe',
-                                       bed.server_ip, bed.client_ip],
+            bed.exec_in(bed.cli, 1) + rt + [
+                sys.executable, __file__, '--probe', bed.server_ip,
+                bed.client_ip],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def arm(self, mac, ip):
@@ -112,8 +152,12 @@ class Prober:
         assert self.p.stdout.readline().strip() == 'ready'
 
     def wait(self):
-        line = self.p.stdout.readline().split(' ', 1)
-        return eval(line[1]) if line[0] == 'offer' else None  # float|None
+        """(read, kernel rx, DISCOVER sent) in s and the sends, or None."""
+        words = self.p.stdout.readline().split()
+        if len(words) != 6 or words[0] != 'offer':
+            return None
+        user, kernel, sent, n, gap = map(int, words[1:])
+        return user / 1e9, kernel / 1e9, sent / 1e9, n, gap / 1e6
 
     def close(self):
         self.p.stdin.close()
@@ -242,6 +286,7 @@ def wait_serving(bed, prober, mac, ip, timeout=120):
 
 
 def run_server(name, bed, changes, pg):
+    from vmetal_ironic.rpc import trace
     workdir = tempfile.mkdtemp(prefix='push-bench-')
     os.chmod(workdir, 0o777)
     if name == 'vmetal-push':
@@ -252,14 +297,17 @@ def run_server(name, bed, changes, pg):
         target = Dnsmasq(bed, workdir)
     else:
         target = Kea(bed, workdir)
+    agent_trace = os.path.join(workdir, 'trace-agent.txt')
     env = dict(os.environ, PYTHONPATH=REPO,
                **servers.ENV.get(name, lambda w: {})(workdir))
+    env[trace.ENV] = agent_trace
     log = open(os.path.join(workdir, 'server.log'), 'w')
     server = subprocess.Popen(bed.exec_in(bed.srv, 0) + target.argv(),
                               env=env, stdout=log, stderr=subprocess.STDOUT,
                               cwd=REPO)
     prober = Prober(bed)
     samples, missed = [], 0
+    load = [os.getloadavg()]
     try:
         mac0, ip0 = bed.reservations[-1]
         if not wait_serving(bed, prober, mac0, ip0):
@@ -267,17 +315,32 @@ def run_server(name, bed, changes, pg):
         if name == 'vmetal-push':
             time.sleep(2)           # the agent's fanout queue is declared
         first = int(ipaddress.ip_address(ip0)) + 1
+        pids = (server.pid, os.getpid(), prober.p.pid)
         for i in range(changes):
             mac = bench.client_mac(i, NEW_MAC)
             ip = str(ipaddress.ip_address(first + i))
             prober.arm(mac, ip)
+            before = [stages.schedstat(p) for p in pids]
+            t_start = time.monotonic()
             t0 = target.change(server, mac, ip)
-            t1 = prober.wait()
-            if t1 is None:
+            got = prober.wait()
+            after = [stages.schedstat(p) for p in pids]
+            if got is None:
                 missed += 1
-            else:
-                samples.append(max(0.0, t1 - t0) * 1000.0)
+                continue
+            user, kernel, disc_sent, sends, gap = got
+            (cpu0, wait0), (cpu1, wait1) = before[0], after[0]
+            samples.append({
+                't_start': t_start, 't0': t0, 'user': user,
+                'kernel': kernel, 'disc_sent': disc_sent, 'sends': sends,
+                'ms': max(0.0, kernel - t0) * 1e3,
+                'user_ms': max(0.0, user - t0) * 1e3,
+                'cpu_ms': (cpu1 - cpu0) / 1e6,
+                'runq_ms': (wait1 - wait0) / 1e6, 'send_gap_ms': gap,
+                'bench_runq_ms': (after[1][1] - before[1][1]) / 1e6,
+                'prober_runq_ms': (after[2][1] - before[2][1]) / 1e6})
     finally:
+        load.append(os.getloadavg())
         prober.close()
         server.terminate()
         try:
@@ -287,15 +350,11 @@ def run_server(name, bed, changes, pg):
             server.wait()
         target.close()
         log.close()
-    return samples, missed
-
-
-def pct(values, p):
-    values = sorted(values)
-    if not values:
-        return float('nan')
-    k = min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))
-    return values[k]
+    if name.startswith('vmetal'):
+        trace.flush()
+        stages.merge(samples, stages.read_trace(BENCH_TRACE),
+                     stages.read_trace(agent_trace))
+    return samples, missed, load, workdir
 
 
 def main(argv=None):
@@ -310,10 +369,16 @@ def main(argv=None):
                     help='also vmetal-poll (sync_interval 2 s: slow)')
     ap.add_argument('--out', default='benchmarks/dhcp/results/'
                     'push_latency.jsonl')
+    ap.add_argument('--prober-normal', action='store_true',
+                    help='run the prober without SCHED_FIFO')
     args = ap.parse_args(argv)
+    Prober.realtime = not args.prober_normal
     if os.geteuid() != 0:
         raise SystemExit('run as root (network namespaces)')
+    os.environ['VMETAL_PUSH_TRACE'] = BENCH_TRACE     # before any import
     from tests.functional.rpc import services
+    from vmetal_ironic.rpc import trace
+    trace.watch_gc()
     names = args.servers.split(',') + (['vmetal-poll'] if args.with_poll
                                        else [])
     bed = bench.Bed(args.reservations)
@@ -323,22 +388,38 @@ def main(argv=None):
         pg.start()
         bed.up()
         for name in names:
-            samples, missed = run_server(name, bed, args.changes, pg)
-            results.append({'server': name, 'changes': args.changes,
-                            'missed': missed,
-                            'p50_ms': pct(samples, 50),
-                            'p99_ms': pct(samples, 99),
-                            'max_ms': max(samples or [float('nan')])})
+            samples, missed, load, workdir = run_server(
+                name, bed, args.changes, pg)
+            ms = [x['ms'] for x in samples]
+            user = [x['user_ms'] for x in samples]
+            results.append({
+                'server': name, 'changes': args.changes, 'missed': missed,
+                'p50_ms': stages.pct(ms, 50), 'p99_ms': stages.pct(ms, 99),
+                'max_ms': max(ms or [float('nan')]),
+                'p50_read_ms': stages.pct(user, 50),
+                'p99_read_ms': stages.pct(user, 99),
+                'load_before': load[0][0], 'load_after': load[1][0],
+                'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
             print(json.dumps(results[-1]), flush=True)
+            stages.report(name, samples)
+            with open(os.path.join(workdir, 'samples.json'), 'w') as f:
+                json.dump(samples, f)
+            print('  samples: %s/samples.json' % workdir, flush=True)
     finally:
         bed.down()
         pg.close()
-    print('\n%-12s %8s %8s %8s %8s %7s' % (
-        'server', 'changes', 'p50 ms', 'p99 ms', 'max ms', 'missed'))
+        if os.path.exists(BENCH_TRACE):
+            os.unlink(BENCH_TRACE)
+    print('\nOFFER at the client socket (kernel receive time); "read": when '
+          'the prober read it. Load average (1 min) before/after each.')
+    print('%-12s %8s %8s %8s %8s %7s %10s %10s %11s' % (
+        'server', 'changes', 'p50 ms', 'p99 ms', 'max ms', 'missed',
+        'read p50', 'read p99', 'load'))
     for r in results:
-        print('%-12s %8d %8.1f %8.1f %8.1f %7d' % (
-            r['server'], r['changes'], r['p50_ms'], r['p99_ms'],
-            r['max_ms'], r['missed']))
+        print('%-12s %8d %8.1f %8.1f %8.1f %7d %10.1f %10.1f %5.1f-%-5.1f'
+              % (r['server'], r['changes'], r['p50_ms'], r['p99_ms'],
+                 r['max_ms'], r['missed'], r['p50_read_ms'],
+                 r['p99_read_ms'], r['load_before'], r['load_after']))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, 'a') as f:
         for r in results:
