@@ -147,6 +147,8 @@ class IpamSource(component.Component):
             n = len(cs.reservations)
         if n or cs.generation != self.generation:
             self._dirty = self._dirty or cs.full or n > 0 or bool(cs.pools)
+            if self._writer is not None:
+                self._writer.changed(time.monotonic())
         self.generation = cs.generation
         metrics.source_synced(SOURCE, cs.generation)
         return n
@@ -179,7 +181,8 @@ class IpamSource(component.Component):
     def save_snapshot(self, force: bool = False) -> None:
         """Write the snapshot if anything changed; never raises.
 
-        At most every :data:`SNAPSHOT_INTERVAL` seconds unless ``force``.
+        Unless ``force``, only once the changes have settled
+        (:meth:`~snapshot.Writer.due`): never in the middle of a burst.
         """
         writer = self._writer
         if writer is None or not self._dirty:
