@@ -91,6 +91,8 @@ def _start() -> None:
 
 
 def _on_gc(phase: str, info: dict[str, Any]) -> None:
+    if _path is None:
+        return
     now = time.monotonic_ns()
     if phase == 'start':
         _gc_start[0] = now
