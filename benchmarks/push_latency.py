@@ -10,9 +10,11 @@ Run as root from the repository, with RabbitMQ on 127.0.0.1:5672
 It reuses the DHCP benchmark's bed (two namespaces and a veth pair,
 ``benchmarks/dhcp``) and its dnsmasq and Kea configurations. For each
 server, N times: a new reservation is made and the time from the moment
-it is committed to the first OFFER carrying it is measured by a prober
-in the client namespace that sends a relayed DISCOVER for the new MAC
-every millisecond (both ends read CLOCK_MONOTONIC). The change is
+it is committed to the first OFFER carrying it reaches the client is
+measured by a prober (``push_probe.py``, in the client namespace, run
+``SCHED_FIFO`` unless ``--prober-normal``) that sends a relayed DISCOVER
+for the new MAC every millisecond; all ends read CLOCK_MONOTONIC (the
+OFFER's time is the kernel's receive timestamp). The change is
 
 * vmetal-push: the IPAM manager's write on PostgreSQL (a private
   instance on a Unix socket, reachable from the server namespace), the
@@ -25,7 +27,13 @@ every millisecond (both ends read CLOCK_MONOTONIC). The change is
 * kea: the configuration rewritten with the new reservation and SIGHUP
   (Kea reloads its configuration).
 
-Prints p50/p99/max per server and writes JSON lines to ``--out``.
+Prints p50/p99/max per server with the load average, writes JSON lines
+to ``--out``, and for the vmetal servers the distribution of each stage
+of the path and the breakdown of the ten slowest changes
+(``push_stages.py``: from the timestamps ``vmetal_ironic/rpc/trace.py``
+records in this process and in the agent, and the run-queue waits of
+the processes from ``/proc/PID/task/*/schedstat``). doc/push.md reads
+them.
 """
 
 import argparse
@@ -33,10 +41,7 @@ import ipaddress
 import json
 import os
 import pathlib
-import select
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -46,6 +51,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, 'benchmarks', 'dhcp'))
 import bench  # noqa: E402
+from push_probe import Prober  # noqa: E402
 import push_stages as stages  # noqa: E402
 import servers  # noqa: E402
 
@@ -54,114 +60,6 @@ RABBIT = ('127.0.0.1', 5672)
 BENCH_TRACE = os.path.join(tempfile.gettempdir(),
                            'push-bench-trace-%d.txt' % os.getpid())
 NEW_MAC = (0x06, 0, 0, 0, 0, 0)
-
-
-# -- the prober (runs in the client namespace) -----------------------------
-
-def discover(mac, xid, giaddr):
-    pkt = struct.pack('!BBBBIHH4s4s4s4s16s64s128s', 1, 1, 6, 1, xid, 0, 0,
-                      b'\0' * 4, b'\0' * 4, b'\0' * 4,
-                      socket.inet_aton(giaddr), mac + b'\0' * 10, b'', b'')
-    return pkt + b'\x63\x82\x53\x63' + b'\x35\x01\x01\xff'
-
-
-def is_offer(data, xid, ip):
-    if len(data) < 244 or data[0] != 2:
-        return False
-    if struct.unpack('!I', data[4:8])[0] != xid:
-        return False
-    return (data[16:20] == socket.inet_aton(ip)
-            and b'\x35\x01\x02' in data[240:])
-
-
-SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
-
-
-def probe_main(server_ip, relay_ip):
-    """stdin: "MAC IP" lines; stdout: one "offer" line per change.
-
-    Each DISCOVER of a change has an xid of its own, so the OFFER tells
-    which one it answers. The line gives, in CLOCK_MONOTONIC ns: when the
-    OFFER was read, when the kernel received it (SO_TIMESTAMPNS, moved from
-    CLOCK_REALTIME to CLOCK_MONOTONIC), when the DISCOVER it answers was
-    sent, and how many DISCOVERs were sent.
-    """
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    s.bind((relay_ip, 67))
-    s.setblocking(False)
-    xid = 1
-    for line in sys.stdin:
-        mac_s, ip = line.split()
-        mac = bytes.fromhex(mac_s.replace(':', ''))
-        sent = {}
-        gap = last = 0
-        print('ready', flush=True)
-        deadline = time.monotonic() + 30
-        got = None
-        while got is None and time.monotonic() < deadline:
-            xid = xid % 0xfffffff0 + 1
-            pkt = discover(mac, xid, relay_ip)
-            now = time.monotonic_ns()
-            if sent:
-                gap = max(gap, now - last)
-            sent[xid] = last = now
-            s.sendto(pkt, (server_ip, 67))
-            end = time.monotonic() + 0.001
-            while True:
-                r, _, _ = select.select([s], [], [],
-                                        max(0, end - time.monotonic()))
-                if not r:
-                    break
-                data, anc, _flags, _addr = s.recvmsg(2048, 64)
-                user = time.monotonic_ns()
-                rx_xid = struct.unpack('!I', data[4:8])[0] if len(
-                    data) >= 8 else 0
-                if rx_xid in sent and is_offer(data, rx_xid, ip):
-                    kernel = user
-                    for level, kind, cdata in anc:
-                        if (level == socket.SOL_SOCKET
-                                and kind == SO_TIMESTAMPNS):
-                            sec, nsec = struct.unpack('qq', cdata[:16])
-                            kernel = (sec * 10 ** 9 + nsec - time.time_ns()
-                                      + time.monotonic_ns())
-                    got = (user, min(kernel, user), sent[rx_xid], len(sent),
-                           gap)
-                    break
-        print('offer %s' % (' '.join(map(str, got)) if got else 'none'),
-              flush=True)
-
-
-class Prober:
-    #: The client stands for the servers' own firmware, on machines of
-    #: their own: SCHED_FIFO keeps it from being the one that waits for a
-    #: CPU on a loaded machine (--prober-normal: as any process).
-    realtime = True
-
-    def __init__(self, bed):
-        rt = ['chrt', '-f', '1'] if self.realtime else []
-        self.p = subprocess.Popen(
-            bed.exec_in(bed.cli, 1) + rt + [
-                sys.executable, __file__, '--probe', bed.server_ip,
-                bed.client_ip],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    def arm(self, mac, ip):
-        self.p.stdin.write('%s %s\n' % (mac, ip))
-        self.p.stdin.flush()
-        assert self.p.stdout.readline().strip() == 'ready'
-
-    def wait(self):
-        """(read, kernel rx, DISCOVER sent) in s and the sends, or None."""
-        words = self.p.stdout.readline().split()
-        if len(words) != 6 or words[0] != 'offer':
-            return None
-        user, kernel, sent, n, gap = map(int, words[1:])
-        return user / 1e9, kernel / 1e9, sent / 1e9, n, gap / 1e6
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(10)
 
 
 # -- the changes -----------------------------------------------------------
@@ -358,8 +256,6 @@ def run_server(name, bed, changes, pg):
 
 
 def main(argv=None):
-    if len(sys.argv) > 1 and sys.argv[1] == '--probe':
-        return probe_main(sys.argv[2], sys.argv[3])
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--changes', type=int, default=1000)
     ap.add_argument('--reservations', type=int, default=1000,

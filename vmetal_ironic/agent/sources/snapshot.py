@@ -53,7 +53,7 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(records.Reservation))
 
 def _row(r: records.Reservation) -> dict[str, Any]:
     # ``r.to_dict()`` without dataclasses.asdict's deep copy of each field
-    # (all scalars but the profile): a tenth of the CPU time, which the
+    # (all scalars but the profile): a quarter of the CPU time, which the
     # whole agent waits for (the GIL) while a snapshot is encoded.
     row = {name: getattr(r, name) for name in _FIELDS}
     row['boot_profile'] = r.boot_profile.to_dict()
