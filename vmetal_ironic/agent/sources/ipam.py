@@ -173,6 +173,8 @@ class IpamSource(component.Component):
         with self._lock:
             self._apply(cs)
             self._dirty = False
+            if self._writer is not None:
+                self._writer.clean()
         LOG.info('Serving %d reservations from the IPAM snapshot %s '
                  '(generation %d)', len(self.table.source_view(SOURCE)),
                  self.snapshot_path, self.generation)

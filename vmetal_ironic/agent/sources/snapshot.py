@@ -235,6 +235,10 @@ class Writer:
             self._first_change = now
         self._last_change = now
 
+    def clean(self) -> None:
+        """What the source serves is what the file holds (just loaded)."""
+        self._first_change = None
+
     def due(self) -> float:
         """The monotonic time the next write may happen."""
         settled = self._last_change + self.quiet

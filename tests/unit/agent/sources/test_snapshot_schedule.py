@@ -66,3 +66,11 @@ def test_the_source_does_not_write_in_the_middle_of_a_burst(
     src._writer._last_change -= 1.0     # settled
     src.save_snapshot()
     assert snapshot.load(path).generation == 6
+
+
+def test_a_loaded_snapshot_does_not_start_the_delay(fake_feed, tmp_path):
+    path = str(tmp_path / snapshot.FILE_NAME)
+    snapshot.save(path, 5, [POOL], RECS)
+    src, _ = _source(fake_feed, path)
+    assert src.load_snapshot()
+    assert src._writer._first_change is None
