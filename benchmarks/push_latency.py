@@ -10,9 +10,11 @@ Run as root from the repository, with RabbitMQ on 127.0.0.1:5672
 It reuses the DHCP benchmark's bed (two namespaces and a veth pair,
 ``benchmarks/dhcp``) and its dnsmasq and Kea configurations. For each
 server, N times: a new reservation is made and the time from the moment
-it is committed to the first OFFER carrying it is measured by a prober
-in the client namespace that sends a relayed DISCOVER for the new MAC
-every millisecond (both ends read CLOCK_MONOTONIC). The change is
+it is committed to the first OFFER carrying it reaches the client is
+measured by a prober (``push_probe.py``, in the client namespace, run
+``SCHED_FIFO`` unless ``--prober-normal``) that sends a relayed DISCOVER
+for the new MAC every millisecond; all ends read CLOCK_MONOTONIC (the
+OFFER's time is the kernel's receive timestamp). The change is
 
 * vmetal-push: the IPAM manager's write on PostgreSQL (a private
   instance on a Unix socket, reachable from the server namespace), the
@@ -25,7 +27,13 @@ every millisecond (both ends read CLOCK_MONOTONIC). The change is
 * kea: the configuration rewritten with the new reservation and SIGHUP
   (Kea reloads its configuration).
 
-Prints p50/p99/max per server and writes JSON lines to ``--out``.
+Prints p50/p99/max per server with the load average, writes JSON lines
+to ``--out``, and for the vmetal servers the distribution of each stage
+of the path and the breakdown of the ten slowest changes
+(``push_stages.py``: from the timestamps ``vmetal_ironic/rpc/trace.py``
+records in this process and in the agent, and the run-queue waits of
+the processes from ``/proc/PID/task/*/schedstat``). doc/push.md reads
+them.
 """
 
 import argparse
@@ -33,10 +41,7 @@ import ipaddress
 import json
 import os
 import pathlib
-import select
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -46,78 +51,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, 'benchmarks', 'dhcp'))
 import bench  # noqa: E402
+from push_probe import Prober  # noqa: E402
+import push_stages as stages  # noqa: E402
 import servers  # noqa: E402
 
 RABBIT = ('127.0.0.1', 5672)
+#: The trace file of this process (the Ironic side: commit, publisher).
+BENCH_TRACE = os.path.join(tempfile.gettempdir(),
+                           'push-bench-trace-%d.txt' % os.getpid())
 NEW_MAC = (0x06, 0, 0, 0, 0, 0)
-
-
-# -- the prober (runs in the client namespace) -----------------------------
-
-def discover(mac, xid, giaddr):
-    pkt = struct.pack('!BBBBIHH4s4s4s4s16s64s128s', 1, 1, 6, 1, xid, 0, 0,
-                      b'\0' * 4, b'\0' * 4, b'\0' * 4,
-                      socket.inet_aton(giaddr), mac + b'\0' * 10, b'', b'')
-    return pkt + b'\x63\x82\x53\x63' + b'\x35\x01\x01\xff'
-
-
-def is_offer(data, xid, ip):
-    if len(data) < 244 or data[0] != 2:
-        return False
-    if struct.unpack('!I', data[4:8])[0] != xid:
-        return False
-    return (data[16:20] == socket.inet_aton(ip)
-            and b'\x35\x01\x02' in data[240:])
-
-
-def probe_main(server_ip, relay_ip):
-    """stdin: "MAC IP" lines; stdout: monotonic time of each OFFER."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((relay_ip, 67))
-    s.setblocking(False)
-    xid = 1
-    for line in sys.stdin:
-        mac_s, ip = line.split()
-        mac = bytes.fromhex(mac_s.replace(':', ''))
-        xid += 1
-        pkt = discover(mac, xid, relay_ip)
-        print('ready', flush=True)
-        deadline = time.monotonic() + 30
-        got = None
-        while got is None and time.monotonic() < deadline:
-            s.sendto(pkt, (server_ip, 67))
-            end = time.monotonic() + 0.001
-            while True:
-                r, _, _ = select.select([s], [], [],
-                                        max(0, end - time.monotonic()))
-                if not r:
-                    break
-                data = s.recv(2048)
-                if is_offer(data, xid, ip):
-                    got = time.monotonic()
-                    break
-        print('offer %r' % (got,), flush=True)
-
-
-class Prober:
-    def __init__(self, bed):
-        self.p = subprocess.Popen(
-            bed.exec_in(bed.cli, 1) + [sys.executable, __file__, '--probe',
-                                       bed.server_ip, bed.client_ip],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    def arm(self, mac, ip):
-        self.p.stdin.write('%s %s\n' % (mac, ip))
-        self.p.stdin.flush()
-        assert self.p.stdout.readline().strip() == 'ready'
-
-    def wait(self):
-        line = self.p.stdout.readline().split(' ', 1)
-        return eval(line[1]) if line[0] == 'offer' else None  # float|None
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(10)
 
 
 # -- the changes -----------------------------------------------------------
@@ -242,6 +184,7 @@ def wait_serving(bed, prober, mac, ip, timeout=120):
 
 
 def run_server(name, bed, changes, pg):
+    from vmetal_ironic.rpc import trace
     workdir = tempfile.mkdtemp(prefix='push-bench-')
     os.chmod(workdir, 0o777)
     if name == 'vmetal-push':
@@ -252,14 +195,17 @@ def run_server(name, bed, changes, pg):
         target = Dnsmasq(bed, workdir)
     else:
         target = Kea(bed, workdir)
+    agent_trace = os.path.join(workdir, 'trace-agent.txt')
     env = dict(os.environ, PYTHONPATH=REPO,
                **servers.ENV.get(name, lambda w: {})(workdir))
+    env[trace.ENV] = agent_trace
     log = open(os.path.join(workdir, 'server.log'), 'w')
     server = subprocess.Popen(bed.exec_in(bed.srv, 0) + target.argv(),
                               env=env, stdout=log, stderr=subprocess.STDOUT,
                               cwd=REPO)
     prober = Prober(bed)
     samples, missed = [], 0
+    load = [os.getloadavg()]
     try:
         mac0, ip0 = bed.reservations[-1]
         if not wait_serving(bed, prober, mac0, ip0):
@@ -267,17 +213,32 @@ def run_server(name, bed, changes, pg):
         if name == 'vmetal-push':
             time.sleep(2)           # the agent's fanout queue is declared
         first = int(ipaddress.ip_address(ip0)) + 1
+        pids = (server.pid, os.getpid(), prober.p.pid)
         for i in range(changes):
             mac = bench.client_mac(i, NEW_MAC)
             ip = str(ipaddress.ip_address(first + i))
             prober.arm(mac, ip)
+            before = [stages.schedstat(p) for p in pids]
+            t_start = time.monotonic()
             t0 = target.change(server, mac, ip)
-            t1 = prober.wait()
-            if t1 is None:
+            got = prober.wait()
+            after = [stages.schedstat(p) for p in pids]
+            if got is None:
                 missed += 1
-            else:
-                samples.append(max(0.0, t1 - t0) * 1000.0)
+                continue
+            user, kernel, disc_sent, sends, gap = got
+            (cpu0, wait0), (cpu1, wait1) = before[0], after[0]
+            samples.append({
+                't_start': t_start, 't0': t0, 'user': user,
+                'kernel': kernel, 'disc_sent': disc_sent, 'sends': sends,
+                'ms': max(0.0, kernel - t0) * 1e3,
+                'user_ms': max(0.0, user - t0) * 1e3,
+                'cpu_ms': (cpu1 - cpu0) / 1e6,
+                'runq_ms': (wait1 - wait0) / 1e6, 'send_gap_ms': gap,
+                'bench_runq_ms': (after[1][1] - before[1][1]) / 1e6,
+                'prober_runq_ms': (after[2][1] - before[2][1]) / 1e6})
     finally:
+        load.append(os.getloadavg())
         prober.close()
         server.terminate()
         try:
@@ -287,20 +248,14 @@ def run_server(name, bed, changes, pg):
             server.wait()
         target.close()
         log.close()
-    return samples, missed
-
-
-def pct(values, p):
-    values = sorted(values)
-    if not values:
-        return float('nan')
-    k = min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))
-    return values[k]
+    if name.startswith('vmetal'):
+        trace.flush()
+        stages.merge(samples, stages.read_trace(BENCH_TRACE),
+                     stages.read_trace(agent_trace))
+    return samples, missed, load, workdir
 
 
 def main(argv=None):
-    if len(sys.argv) > 1 and sys.argv[1] == '--probe':
-        return probe_main(sys.argv[2], sys.argv[3])
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--changes', type=int, default=1000)
     ap.add_argument('--reservations', type=int, default=1000,
@@ -310,10 +265,16 @@ def main(argv=None):
                     help='also vmetal-poll (sync_interval 2 s: slow)')
     ap.add_argument('--out', default='benchmarks/dhcp/results/'
                     'push_latency.jsonl')
+    ap.add_argument('--prober-normal', action='store_true',
+                    help='run the prober without SCHED_FIFO')
     args = ap.parse_args(argv)
+    Prober.realtime = not args.prober_normal
     if os.geteuid() != 0:
         raise SystemExit('run as root (network namespaces)')
+    os.environ['VMETAL_PUSH_TRACE'] = BENCH_TRACE     # before any import
     from tests.functional.rpc import services
+    from vmetal_ironic.rpc import trace
+    trace.watch_gc()
     names = args.servers.split(',') + (['vmetal-poll'] if args.with_poll
                                        else [])
     bed = bench.Bed(args.reservations)
@@ -323,22 +284,38 @@ def main(argv=None):
         pg.start()
         bed.up()
         for name in names:
-            samples, missed = run_server(name, bed, args.changes, pg)
-            results.append({'server': name, 'changes': args.changes,
-                            'missed': missed,
-                            'p50_ms': pct(samples, 50),
-                            'p99_ms': pct(samples, 99),
-                            'max_ms': max(samples or [float('nan')])})
+            samples, missed, load, workdir = run_server(
+                name, bed, args.changes, pg)
+            ms = [x['ms'] for x in samples]
+            user = [x['user_ms'] for x in samples]
+            results.append({
+                'server': name, 'changes': args.changes, 'missed': missed,
+                'p50_ms': stages.pct(ms, 50), 'p99_ms': stages.pct(ms, 99),
+                'max_ms': max(ms or [float('nan')]),
+                'p50_read_ms': stages.pct(user, 50),
+                'p99_read_ms': stages.pct(user, 99),
+                'load_before': load[0][0], 'load_after': load[1][0],
+                'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
             print(json.dumps(results[-1]), flush=True)
+            stages.report(name, samples)
+            with open(os.path.join(workdir, 'samples.json'), 'w') as f:
+                json.dump(samples, f)
+            print('  samples: %s/samples.json' % workdir, flush=True)
     finally:
         bed.down()
         pg.close()
-    print('\n%-12s %8s %8s %8s %8s %7s' % (
-        'server', 'changes', 'p50 ms', 'p99 ms', 'max ms', 'missed'))
+        if os.path.exists(BENCH_TRACE):
+            os.unlink(BENCH_TRACE)
+    print('\nOFFER at the client socket (kernel receive time); "read": when '
+          'the prober read it. Load average (1 min) before/after each.')
+    print('%-12s %8s %8s %8s %8s %7s %10s %10s %11s' % (
+        'server', 'changes', 'p50 ms', 'p99 ms', 'max ms', 'missed',
+        'read p50', 'read p99', 'load'))
     for r in results:
-        print('%-12s %8d %8.1f %8.1f %8.1f %7d' % (
-            r['server'], r['changes'], r['p50_ms'], r['p99_ms'],
-            r['max_ms'], r['missed']))
+        print('%-12s %8d %8.1f %8.1f %8.1f %7d %10.1f %10.1f %5.1f-%-5.1f'
+              % (r['server'], r['changes'], r['p50_ms'], r['p99_ms'],
+                 r['max_ms'], r['missed'], r['p50_read_ms'],
+                 r['p99_read_ms'], r['load_before'], r['load_after']))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, 'a') as f:
         for r in results:

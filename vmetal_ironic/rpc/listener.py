@@ -19,6 +19,7 @@ from oslo_log import log
 
 from vmetal_ironic.rpc import notice as notice_mod
 from vmetal_ironic.rpc import publisher
+from vmetal_ironic.rpc import trace
 
 LOG = log.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class NoticeEndpoint:
             self.invalid += 1
             LOG.warning('%s: dropped', e)
             return
+        trace.record('received', parsed.generation)
         self.received += 1
         LOG.debug('Change notice: generation %d, %d MACs',
                   parsed.generation, len(parsed.macs))
@@ -65,6 +67,8 @@ class Listener:
     def start(self) -> None:
         """Connect and listen (the driver retries a broker that is down)."""
         import oslo_messaging as messaging
+        trace.watch_delivery()
+        trace.watch_gc()
         self._transport = publisher.transport(self.conf)
         self._server = messaging.get_rpc_server(
             self._transport,

@@ -20,6 +20,7 @@ from oslo_log import log
 
 from vmetal_ironic.conf import rpc as rpc_conf
 from vmetal_ironic.rpc import notice as notice_mod
+from vmetal_ironic.rpc import trace
 
 LOG = log.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Publisher:
         """Queue ``notice`` for sending; returns at once."""
         if notice is None or not self.enabled or self._closed:
             return
+        trace.record('commit', notice.generation)
         with self._cond:
             if len(self._queue) == self._queue.maxlen:
                 self.dropped += 1
@@ -87,6 +89,7 @@ class Publisher:
                     daemon=True)
                 self._thread.start()
             self._cond.notify()
+        trace.record('enqueued', notice.generation)
 
     def _cast(self, notice: notice_mod.Notice) -> None:
         if self._client is None:
@@ -105,6 +108,7 @@ class Publisher:
                 if not self._queue:
                     return
                 notice = self._queue.popleft()
+            trace.record('cast_start', notice.generation)
             try:
                 self._cast(notice)
             except Exception as e:
@@ -118,6 +122,7 @@ class Publisher:
                     self._failing = True
                 continue
             self.sent += 1
+            trace.record('cast_done', notice.generation)
             if self._failing:
                 LOG.info('Change notices are published again '
                          '(generation %d)', notice.generation)

@@ -209,3 +209,16 @@ def test_service_address_must_differ_from_server_address(conf):
     conf.set_override('service_address', '127.0.0.1', group='dhcp_agent')
     with pytest.raises(exception.ConfigError, match='service_address'):
         service.validate(conf)
+
+
+def test_startup_objects_are_frozen_out_of_the_collector():
+    import gc
+    made_at_startup = [{'host': i} for i in range(1000)]
+    try:
+        service.freeze_startup_objects()
+        assert gc.get_freeze_count() >= len(made_at_startup)
+        frozen = gc.get_freeze_count()
+        gc.collect()                    # a full pass leaves them frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

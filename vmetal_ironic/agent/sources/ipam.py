@@ -36,6 +36,7 @@ from vmetal_ironic.agent.sources.ipam_hosts import SOURCE
 from vmetal_ironic.agent.sources import reservations
 from vmetal_ironic.agent.sources.reservations import Table
 from vmetal_ironic.agent.sources import snapshot
+from vmetal_ironic.rpc import trace
 
 LOG = log.getLogger(__name__)
 
@@ -105,14 +106,17 @@ class IpamSource(component.Component):
     def _sync(self) -> int:
         begin = time.monotonic()
         before = self.generation
+        trace.record('sync_start', before)
         cs = self.feed.changes_since(self.generation)
         if not cs.full and self._pools_changed(cs.pools):
             # A pool's network parameters changed: every host of it must
             # be recompiled, so read the whole snapshot again (rare).
             cs = self.feed.changes_since(0)
         read = time.monotonic()
+        trace.record('read_done', cs.generation)
         n = self._apply(cs)
         done = time.monotonic()
+        trace.record('applied', cs.generation)
         if n or cs.generation != before:
             # What benchmarks/agent_scale.py reads: an incremental sync
             # costs its changes, not the table.
@@ -148,6 +152,8 @@ class IpamSource(component.Component):
             n = len(cs.reservations)
         if n or cs.generation != self.generation:
             self._dirty = self._dirty or cs.full or n > 0 or bool(cs.pools)
+            if self._writer is not None:
+                self._writer.changed(time.monotonic())
         self.generation = cs.generation
         metrics.source_synced(SOURCE, cs.generation)
         return n
@@ -172,6 +178,8 @@ class IpamSource(component.Component):
         with self._lock:
             self._apply(cs)
             self._dirty = False
+            if self._writer is not None:
+                self._writer.clean()
         LOG.info('Serving %d reservations from the IPAM snapshot %s '
                  '(generation %d)', len(self.table.source_view(SOURCE)),
                  self.snapshot_path, self.generation)
@@ -180,7 +188,8 @@ class IpamSource(component.Component):
     def save_snapshot(self, force: bool = False) -> None:
         """Write the snapshot if anything changed; never raises.
 
-        At most every :data:`SNAPSHOT_INTERVAL` seconds unless ``force``.
+        Unless ``force``, only once the changes have settled
+        (:meth:`~snapshot.Writer.due`): never in the middle of a burst.
         """
         writer = self._writer
         if writer is None or not self._dirty:
@@ -196,8 +205,10 @@ class IpamSource(component.Component):
             hosts += self.table.source_view6(SOURCE).values()
             self._dirty = False
         recs = (ipam_hosts.record_of(h, generation) for h in hosts)
+        begin = time.monotonic_ns()
         if not writer.save(generation, pools, recs):
             self._dirty = True
+        trace.record('snapshot', generation, time.monotonic_ns() - begin)
 
     def _pools_changed(self, pools: list) -> bool:
         changed = [self.compiler.set_pool(pool) for pool in pools]
@@ -216,6 +227,8 @@ class IpamSource(component.Component):
             woken = self._wake.wait(max(
                 0.0, synced_at + self.interval - time.monotonic()))
             self._wake.clear()
+            if woken:
+                trace.record('woken', self.generation)
             if self._stop.is_set():
                 break
             if woken or time.monotonic() - synced_at >= self.interval:
