@@ -146,7 +146,7 @@ class _Server(http.server.ThreadingHTTPServer):
         if not self._client_slot(ip):
             self._keys.pop(request, None)
             self._busy(request, client_address, '%d connections of this '
-                       'client in use' % self.per_client)
+                       'client (%s) in use' % (self.per_client, ip))
             return
         if not self.slots.acquire(blocking=False):
             self._client_done(self._keys.pop(request, ip))

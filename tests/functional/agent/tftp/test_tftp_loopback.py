@@ -88,7 +88,9 @@ def _rrq(server, name='small.bin', options=None):
 
 
 def fetch(server, name, **kw):
-    doc = {'server': server.host, 'port': server.port, 'name': name}
+    # test_tftp_limits.py's servers are IPv4 only (no ``host``)
+    doc = {'server': getattr(server, 'host', '127.0.0.1'),
+           'port': server.port, 'name': name}
     doc.update(kw)
     return tftp_probe.fetch(doc)
 
