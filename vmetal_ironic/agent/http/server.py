@@ -248,10 +248,10 @@ class HttpProxy(component.Component):
         # Set by create_components when the callback path is on: the
         # heartbeat rewrite (vmetal_ironic.agent.http.callback).
         self.heartbeat = None
-        self._server = None
-        self._thread = None
+        self._server = None     # the IPv4 listeners of HTTP and HTTPS
         self._https = None
-        self._more = []         # the IPv6 listeners
+        self._servers = []      # every listener, with the IPv6 twins
+        self._threads = []
 
     @staticmethod
     def _upstream(option, url):
@@ -264,73 +264,56 @@ class HttpProxy(component.Component):
                                         % (option, e))
 
     def start(self):
-        """Bind and serve in a background thread; returns once bound.
+        """Bind and serve in background threads; returns once bound.
 
         :raises OSError: if a socket cannot be bound.
         """
-        self._server = _Server(self, (self.address, self.port),
-                               self.interface)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={'poll_interval': 0.5},
-                                        name='http-proxy', daemon=True)
-        self._thread.start()
         try:
-            self._listen6(self.port, self._server, None)
+            self._server = self._listen(self.port, None, 'http-proxy')
+            self.port = self._server.server_address[1]
+            if self.https_context is not None:
+                self._https = self._listen(self.https_port,
+                                           self.https_context, 'https-proxy')
+                self.https_port = self._https.server_address[1]
         except BaseException:
             self.stop()
             raise
-        LOG.info('HTTP proxy on %s:%d%s to boot server %s and API %s',
-                 self.address, self.port, self._also6(self.port),
+        also = ' and [%s]' % self.address6 if self.address6 else ''
+        LOG.info('HTTP proxy on %s%s port %d%s to boot server %s and API %s',
+                 self.address, also, self.port,
+                 ', HTTPS port %d' % self.https_port if self._https else '',
                  self.boot.netloc if self.boot else None,
                  self.api.netloc if self.api else None)
-        if self.https_context is not None:
-            self._https = _Server(self, (self.address, self.https_port),
-                                  self.interface, self.https_context)
-            self.https_port = self._https.server_address[1]
-            self._serve(self._https, 'https-proxy')
-            try:
-                self._listen6(self.https_port, self._https,
-                              self.https_context)
-            except BaseException:
-                self.stop()
-                raise
-            LOG.info('HTTPS proxy on %s:%d%s', self.address, self.https_port,
-                     self._also6(self.https_port))
 
-    def _listen6(self, port, share, context):
-        """The IPv6 twin of a listener (same port, shared caps)."""
-        if not self.address6:
-            return
-        server = _Server(self, sockets.sockaddr(self.address6, port,
-                                                self.interface),
-                         self.interface, context, share=share)
-        self._more.append(server)
-        self._serve(server, 'http-proxy6')
+    def _listen(self, port, context, name):
+        """A listener on ``address`` and its IPv6 twin (shared caps)."""
+        first = self._run(_Server(self, (self.address, port),
+                                  self.interface, context), name)
+        if self.address6:
+            self._run(_Server(self, sockets.sockaddr(
+                self.address6, first.server_address[1], self.interface),
+                self.interface, context, share=first), name + '6')
+        return first
 
-    def _also6(self, port):
-        return ' and [%s]:%d' % (self.address6, port) if self.address6 \
-            else ''
-
-    @staticmethod
-    def _serve(server, name):
-        threading.Thread(target=server.serve_forever,
-                         kwargs={'poll_interval': 0.5},
-                         name=name, daemon=True).start()
+    def _run(self, server, name):
+        # started at once: stop() may shut down only a serving server
+        thread = threading.Thread(target=server.serve_forever,
+                                  kwargs={'poll_interval': 0.5},
+                                  name=name, daemon=True)
+        thread.start()
+        self._servers.append(server)
+        self._threads.append(thread)
+        return server
 
     def stop(self):
         """Stop accepting connections and close the sockets."""
-        for server in self._more + [self._https]:
-            if server is not None:
-                server.shutdown()
-                server.server_close()
-        self._more, self._https = [], None
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-        self._server = None
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(5)
+        self._servers, self._threads = [], []
+        self._server = self._https = None
 
 
 def create_components(conf, table):

@@ -163,13 +163,19 @@ def test_rotating_ipv6_sources_share_one_per_client_cap(bed):
     A reservation keeps its own (doc/ipv6.md). The cap is
     http_max_connections_per_client (16).
     """
-    for src in ROTATING + ['fd00:22::ffff']:
-        bridge.add6(bed.client, 'eth0', src + '/64')
     reserved = bridge.RESERVED6
-    bridge.add6(bed.client, 'eth0', reserved + '/64')
+    added = ROTATING + ['fd00:22::ffff', reserved]
+    for src in added:
+        bridge.add6(bed.client, 'eth0', src + '/64')
     mark = bed.agent.mark()
-    r = bed.client.run(netns.PYTHON, '-c', HOLD_AND_ASK, bridge.SERVER6,
-                       json.dumps(ROTATING), reserved, timeout=60)
+    try:
+        r = bed.client.run(netns.PYTHON, '-c', HOLD_AND_ASK, bridge.SERVER6,
+                           json.dumps(ROTATING), reserved, timeout=60)
+    finally:
+        # the newest address would be the client's source for other tests
+        for src in added:
+            netns.run('ip', '-n', bed.client.name, '-6', 'addr', 'del',
+                      src + '/64', 'dev', 'eth0')
     out = json.loads(r.stdout)
     assert out == {'rotated': 503, 'reserved': 200}, out
     assert bed.agent.wait_log('16 connections of this client '

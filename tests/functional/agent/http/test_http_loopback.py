@@ -204,3 +204,17 @@ def _until(get_response, status, deadline=5.0):
         if resp.status == status or time.monotonic() > end:
             return resp
         time.sleep(0.05)
+
+
+def test_an_ipv6_address_not_on_the_host_stops_the_start(upstream,
+                                                         monkeypatch):
+    """Waited for as if tentative, then the error; nothing stays bound."""
+    from vmetal_ironic.agent import sockets
+    monkeypatch.setattr(sockets, 'TENTATIVE_WAIT', 0.3)
+    url = 'http://127.0.0.1:%d' % upstream
+    p = http_proxy.HttpProxy('127.0.0.1', 0, http_url=url,
+                             address6='fd00:dead::1')
+    with pytest.raises(OSError):
+        p.start()
+    assert p._servers == [] and p._threads == []
+    p.stop()        # a second stop is harmless

@@ -287,3 +287,13 @@ def test_error_in_one_transfer_spares_the_server(patient_server, root,
         assert 'unexpected error; transfer aborted' in caplog.text
         assert fetch(server, 'small.bin')['sha256'] == sha(root,
                                                            'small.bin')
+
+
+def test_an_ipv6_address_not_on_the_host_stops_the_start(root, monkeypatch):
+    from vmetal_ironic.agent import sockets
+    monkeypatch.setattr(sockets, 'TENTATIVE_WAIT', 0.3)
+    srv = tftp.TftpServer(root, '127.0.0.1', 0, address6='fd00:dead::1')
+    with pytest.raises(OSError):
+        srv.start()
+    # the IPv4 listener was closed again
+    assert srv._listener.fileno() == -1
