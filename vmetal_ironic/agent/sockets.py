@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import socket
+import time
 
 from oslo_log import log
 
@@ -30,3 +33,55 @@ def bind_to_device(sock: socket.socket, interface: str, what: str,
             raise
         LOG.debug('%s: no permission to bind to device %s; the address '
                   'binding alone restricts it', what, interface)
+
+
+def family_of(address: str) -> socket.AddressFamily:
+    """AF_INET6 for an IPv6 address literal, AF_INET otherwise."""
+    return socket.AF_INET6 if ':' in address else socket.AF_INET
+
+
+def sockaddr(address: str, port: int, interface: str | None = None) -> tuple:
+    """The socket address to bind (or connect) ``address``:``port``.
+
+    IPv6 gives ``(address, port, 0, scope id)``: a link-local address
+    (``fe80::/10``) is scoped to ``interface`` (its index), as a
+    link-local address means nothing without its link.
+
+    :raises OSError: a link-local address and no such interface.
+    """
+    if ':' not in address:
+        return (address, port)
+    scope = 0
+    if interface and ipaddress.ip_address(address).is_link_local:
+        scope = socket.if_nametoindex(interface)
+    return (address, port, 0, scope)
+
+
+#: Seconds to wait for an IPv6 address to leave the tentative state
+#: (duplicate address detection: one probe of 1 s by default).
+TENTATIVE_WAIT = 5.0
+
+
+def bind(sock: socket.socket, address: tuple, what: str,
+         wait: float = TENTATIVE_WAIT) -> None:
+    """``sock.bind(address)``; an IPv6 address still in DAD is waited for.
+
+    A freshly configured IPv6 address is tentative until duplicate address
+    detection ends, and bind(2) gives EADDRNOTAVAIL meanwhile: at an
+    agent's start right after its pod's interface came up, that is the
+    normal case, not a configuration error.
+
+    :raises OSError: the address is still not bindable after ``wait``.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            sock.bind(address)
+            return
+        except OSError as e:
+            if (e.errno != errno.EADDRNOTAVAIL or len(address) != 4
+                    or time.monotonic() >= deadline):
+                raise
+            LOG.debug('%s: [%s]:%d not bindable yet (tentative?); waiting',
+                      what, address[0], address[1])
+            time.sleep(0.1)

@@ -34,7 +34,9 @@ def bridge_bed():
         b = bridge.Bed(lab)
         b.start_cluster_side()
         b.agent = netns.start_agent(lab, b.agent_ns,
-                                    bridge.agent_opts(lab.tmpdir),
+                                    bridge.agent_opts(
+                                        lab.tmpdir,
+                                        server_address6=bridge.SERVER6),
                                     bridge.HOSTS)
         try:
             bridge.wait_port(b.client, bridge.SERVER, 8080)

@@ -112,13 +112,37 @@ class Decider:
 def defaults(server_address6: str | None, conf_group) -> dict[str, str | None]:
     """The agent's IPv6 boot defaults from ``[dhcp_agent]``.
 
+    As over IPv4, iPXE is sent to Ironic's ``boot.ipxe`` through the
+    agent's own proxy when no URL is configured, here on its IPv6 address
+    (``http://[server_address6]:<http_port>/boot.ipxe``); UEFI HTTP boot
+    to the UEFI boot file the same way; UEFI PXE to
+    ``tftp://[server_address6]/<file>`` (built per client by
+    :func:`boot_options`).
+
     :param server_address6: the agent's IPv6 address on the segment (the
-        TFTP server of PXE URLs), or None: no PXE URL by default.
+        TFTP server of PXE URLs and the proxy's address), or None: no PXE
+        or proxy URL by default.
     """
     g = conf_group
+    uefi = g.uefi_bootfile
     return {'bios_bootfile': g.bios_bootfile,
-            'uefi_bootfile': g.uefi_bootfile,
+            'uefi_bootfile': uefi,
             'arm64_bootfile': g.arm64_bootfile,
-            'ipxe_script_url': g.dhcpv6_ipxe_script_url,
-            'http_boot_url': g.dhcpv6_http_boot_url,
+            'ipxe_script_url': g.dhcpv6_ipxe_script_url
+            or proxy_url6(server_address6, g, '/boot.ipxe'),
+            'http_boot_url': g.dhcpv6_http_boot_url
+            or (proxy_url6(server_address6, g, '/' + uefi.lstrip('/'))
+                if uefi and '://' not in uefi else None),
             'tftp_server': g.dhcpv6_tftp_server or server_address6}
+
+
+def proxy_url6(address: str | None, conf_group, path: str) -> str | None:
+    """``http://[address]:<http_port><path>`` when the proxy serves it.
+
+    :returns: None when the proxy is off, has no HTTP boot server, or
+        ``address`` is None.
+    """
+    g = conf_group
+    if not address or not g.http_proxy_enabled or not g.ironic_http_url:
+        return None
+    return 'http://[%s]:%d%s' % (address, g.http_port, path)

@@ -101,8 +101,9 @@ class HeartbeatHook:
             if 200 <= status < 300:
                 if outcome.ramdisk_id not in self.registry:
                     LOG.info('Callback: node %s ramdisk %s://%s:%d is %s/%s',
-                             t.node_uuid, t.scheme, t.ip, t.port,
-                             self.base_url, outcome.ramdisk_id)
+                             t.node_uuid, t.scheme,
+                             '[%s]' % t.ip if ':' in t.ip else t.ip,
+                             t.port, self.base_url, outcome.ramdisk_id)
                 self.registry.register(outcome.ramdisk_id, t, context)
 
         return outcome.body, commit

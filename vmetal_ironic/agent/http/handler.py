@@ -54,6 +54,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         self.timeout = self.server.proxy.read_timeout
+        # The client's share of rate-limited log lines (IPv6: clientkey).
+        self.limit_key = getattr(self.server, 'client_key', str)(
+            self.client_address[0])
         super().setup()
 
     def log_message(self, format, *args):
@@ -70,7 +73,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             self._one_request()
         except framing.HeadTimeout:
-            CLIENT_LOG.info(self.client_address[0], 'head deadline',
+            CLIENT_LOG.info(self.limit_key, 'head deadline',
                             'HTTP %s: request head not complete within '
                             '%.1f s; dropped', self.client_address[0],
                             self._header_timeout())
@@ -91,7 +94,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         head = parse.parse_head(data)
         if isinstance(head, parse.Invalid):
-            CLIENT_LOG.info(self.client_address[0], 'malformed head',
+            CLIENT_LOG.info(self.limit_key, 'malformed head',
                             'HTTP %s: malformed request head: %s',
                             self.client_address[0], head.reason)
             self._answer_error(head.status, head.reason)
@@ -155,7 +158,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if body_length or chunked:
                 self.close_connection = True
             level = 'warning' if decision.status == 403 else 'info'
-            CLIENT_LOG.at(level, client, 'refused %d' % decision.status,
+            CLIENT_LOG.at(level, self.limit_key,
+                          'refused %d' % decision.status,
                           'HTTP %s: refused %s %r with %d: %s', client,
                           self.command, self._shown_path(), decision.status,
                           decision.reason)
@@ -167,7 +171,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if body_length is not None and body_length > proxy.max_body_size:
             self.close_connection = True
-            CLIENT_LOG.warning(client, 'body too large',
+            CLIENT_LOG.warning(self.limit_key, 'body too large',
                                'HTTP %s: refused %s %r: body of %d bytes '
                                'exceeds the limit of %d', client,
                                self.command, self._shown_path(), body_length,
@@ -182,7 +186,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = framing.read_chunked(self.rfile, proxy.max_body_size)
             if isinstance(body, parse.Invalid):
                 self.close_connection = True
-                CLIENT_LOG.info(client, 'malformed chunked body',
+                CLIENT_LOG.info(self.limit_key, 'malformed chunked body',
                                 'HTTP %s: %s %r: malformed chunked body: '
                                 '%s', client, self.command,
                                 self._shown_path(), body.reason)
@@ -212,7 +216,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             sent = self._forward(upstream, decision, body_length, body)
         except UpstreamError as e:
-            CLIENT_LOG.warning(client, 'upstream %d' % e.status,
+            CLIENT_LOG.warning(self.limit_key, 'upstream %d' % e.status,
                                'HTTP %s: %s %r: upstream %s: %s', client,
                                self.command, self._shown_path(),
                                upstream.netloc, e)
@@ -379,7 +383,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Status and headers are gone: all that is left is to drop the
         # connection so the client sees a short body.
         client = self.client_address[0]
-        CLIENT_LOG.warning(client, 'transfer aborted',
+        CLIENT_LOG.warning(self.limit_key, 'transfer aborted',
                            'HTTP %s: %s %r: transfer aborted after %d bytes: '
                            '%s', client, self.command, self._shown_path(),
                            total, error)

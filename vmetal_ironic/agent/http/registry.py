@@ -29,6 +29,7 @@ from typing import Callable
 
 from oslo_log import log
 
+from vmetal_ironic.agent import clientkey
 from vmetal_ironic.agent.http import heartbeat as hb
 from vmetal_ironic.agent.http import routes
 from vmetal_ironic.agent.http import tls
@@ -64,8 +65,10 @@ def _target(doc: dict) -> tuple[str, hb.Target]:
     rid = doc['id']
     if hb.split_target('%s/%s' % (hb.PREFIX, rid)) is None:
         raise ValueError('bad id %r' % (rid,))
-    scheme, ip, port = hb.parse_callback(
-        '%s://%s:%d' % (doc['scheme'], doc['ip'], int(doc['port'])))
+    host = str(doc['ip'])
+    scheme, ip, port = hb.parse_callback('%s://%s:%d' % (
+        doc['scheme'], '[%s]' % host if ':' in host else host,
+        int(doc['port'])))
     pinned = doc.get('pinned_pem')
     if pinned is not None and not isinstance(pinned, str):
         raise TypeError('pinned_pem is not a string')
@@ -102,6 +105,7 @@ class Registry:
         self._save_lock = threading.Lock()
         self._index: dict[bytes, bytes] = {}
         self._indexed_at = 0.0
+        self._reserved6 = clientkey.Reserved6(table)
         # Active-active (see _reload_for): set by the callback bridge.
         self.shared = False
         self._loaded_mtime: int | None = None
@@ -113,7 +117,16 @@ class Registry:
         return rid in self._entries
 
     def reservation(self, ip: str) -> tuple[bytes, str | None] | None:
-        """(mac, node uuid) of the reservation holding ``ip``, or None."""
+        """(mac, node uuid) of the reservation holding ``ip``, or None.
+
+        An IPv6 ``ip`` is looked up in the table's IPv6 reservations
+        (``by_mac6``): a dual-stack node heartbeats from either address.
+        """
+        if ':' in ip:
+            packed6 = clientkey.pack6(ip)
+            host6 = self._reserved6.host(packed6) if packed6 else None
+            return (host6.mac, host6.node_uuid) if host6 is not None \
+                else None
         try:
             packed = socket.inet_aton(ip)
         except OSError:
@@ -155,9 +168,13 @@ class Registry:
         if entry is None:
             return routes.Refusal(404, 'unknown ramdisk')
         t = entry.target
-        host = self.table.by_mac.get(t.mac)
-        if (host is None or socket.inet_ntoa(host.ip) != t.ip
-                or host.node_uuid != t.node_uuid):
+        if ':' in t.ip:
+            host = self.table.by_mac6.get(t.mac)
+            same = host is not None and host.ip == clientkey.pack6(t.ip)
+        else:
+            host = self.table.by_mac.get(t.mac)
+            same = host is not None and socket.inet_ntoa(host.ip) == t.ip
+        if not same or host.node_uuid != t.node_uuid:
             with self._lock:
                 gone = self._entries.pop(rid, None) is not None
             if gone:

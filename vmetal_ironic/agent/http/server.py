@@ -25,12 +25,14 @@ Usage::
 import collections
 import errno
 import http.server
+import socket
 import ssl
 import threading
 import time
 
 from oslo_log import log
 
+from vmetal_ironic.agent import clientkey
 from vmetal_ironic.agent import component
 from vmetal_ironic.agent.http import handler
 from vmetal_ironic.agent.http import routes
@@ -51,14 +53,24 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, proxy, address, interface, context=None):
+    def __init__(self, proxy, address, interface, context=None,
+                 share=None):
         self.proxy = proxy
-        self.slots = threading.BoundedSemaphore(proxy.max_connections)
         self.per_client = getattr(proxy, 'max_connections_per_client', None)
-        self.clients = collections.Counter()
-        self._clients_lock = threading.Lock()
+        self.client_key = getattr(proxy, 'client_key', None) or str
+        if share is None:
+            self.slots = threading.BoundedSemaphore(proxy.max_connections)
+            self.clients = collections.Counter()
+            self._clients_lock = threading.Lock()
+        else:
+            # The IPv6 listener of a proxy: the same caps as its IPv4 one.
+            self.slots, self.clients = share.slots, share.clients
+            self._clients_lock = share._clients_lock
+        self._keys = {}
         self._interface = interface
         self._context = context
+        # An IPv6 listener: (address, port, flowinfo, scope id).
+        self.address_family = sockets.family_of(address[0])
         super().__init__(address, getattr(proxy, 'handler_class',
                                           handler.Handler))
 
@@ -84,6 +96,16 @@ class _Server(http.server.ThreadingHTTPServer):
         if self._interface:
             sockets.bind_to_device(self.socket, self._interface, 'HTTP',
                                    required=False)
+        if self.address_family == socket.AF_INET6:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY,
+                                   1)
+            # bound once out of DAD (sockets.bind), then the usual way
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR,
+                                   1)
+            sockets.bind(self.socket, self.server_address, 'HTTP')
+            self.server_address = self.socket.getsockname()
+            self.server_name, self.server_port = self.server_address[:2]
+            return
         super().server_bind()
 
     def _client_slot(self, ip):
@@ -105,7 +127,7 @@ class _Server(http.server.ThreadingHTTPServer):
                 del self.clients[ip]
 
     def _busy(self, request, client_address, why):
-        _BUSY_LOG.warning(client_address[0], why,
+        _BUSY_LOG.warning(self.client_key(client_address[0]), why,
                           'HTTP %s: %s; answered 503', client_address[0],
                           why)
         try:
@@ -118,13 +140,16 @@ class _Server(http.server.ThreadingHTTPServer):
         self.shutdown_request(request)
 
     def process_request(self, request, client_address):
-        ip = client_address[0]
+        # The share of the client (its address; IPv6: see clientkey),
+        # kept with the request so that it is released as counted.
+        ip = self._keys[request] = self.client_key(client_address[0])
         if not self._client_slot(ip):
+            self._keys.pop(request, None)
             self._busy(request, client_address, '%d connections of this '
-                       'client in use' % self.per_client)
+                       'client (%s) in use' % (self.per_client, ip))
             return
         if not self.slots.acquire(blocking=False):
-            self._client_done(ip)
+            self._client_done(self._keys.pop(request, ip))
             self._busy(request, client_address, '%d connections in use'
                        % self.proxy.max_connections)
             return
@@ -133,7 +158,7 @@ class _Server(http.server.ThreadingHTTPServer):
         except BaseException:
             # no thread to hand the connection to (e.g. out of memory)
             self.slots.release()
-            self._client_done(ip)
+            self._client_done(self._keys.pop(request, ip))
             self.shutdown_request(request)
             raise
 
@@ -142,7 +167,7 @@ class _Server(http.server.ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
-            self._client_done(client_address[0])
+            self._client_done(self._keys.pop(request, client_address[0]))
 
 
 # Descriptors one client connection may hold: its socket, the upstream's,
@@ -180,6 +205,10 @@ class HttpProxy(component.Component):
     :param interface: optional device name to bind to.
     :param zero_copy: move bodies of known length with splice(2) where
         both sides are plain TCP (False: always the copy loop).
+    :param address6: an IPv6 address to listen on too (same ports, the
+        same connection caps shared with the IPv4 listener), or None.
+    :param client_key: source address -> its per-client share (default:
+        the address; see :mod:`vmetal_ironic.agent.clientkey`).
     :raises ConfigError: if a URL is invalid or neither is given.
     """
 
@@ -191,7 +220,7 @@ class HttpProxy(component.Component):
                  interface=None, https_port=0, https_context=None,
                  max_connections_per_client=None,
                  header_timeout=handler.DEFAULT_HEADER_TIMEOUT,
-                 zero_copy=True):
+                 zero_copy=True, address6=None, client_key=None):
         if not http_url and not api_url:
             raise exception.ConfigError(
                 reason='[dhcp_agent]ironic_http_url is required when '
@@ -199,6 +228,8 @@ class HttpProxy(component.Component):
         self.boot = self._upstream('ironic_http_url', http_url)
         self.api = self._upstream('ironic_api_url', api_url)
         self.address = address
+        self.address6 = address6
+        self.client_key = client_key
         self.port = port
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -217,9 +248,10 @@ class HttpProxy(component.Component):
         # Set by create_components when the callback path is on: the
         # heartbeat rewrite (vmetal_ironic.agent.http.callback).
         self.heartbeat = None
-        self._server = None
-        self._thread = None
+        self._server = None     # the IPv4 listeners of HTTP and HTTPS
         self._https = None
+        self._servers = []      # every listener, with the IPv6 twins
+        self._threads = []
 
     @staticmethod
     def _upstream(option, url):
@@ -232,42 +264,56 @@ class HttpProxy(component.Component):
                                         % (option, e))
 
     def start(self):
-        """Bind and serve in a background thread; returns once bound.
+        """Bind and serve in background threads; returns once bound.
 
-        :raises OSError: if the socket cannot be bound.
+        :raises OSError: if a socket cannot be bound.
         """
-        self._server = _Server(self, (self.address, self.port),
-                               self.interface)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={'poll_interval': 0.5},
-                                        name='http-proxy', daemon=True)
-        self._thread.start()
-        LOG.info('HTTP proxy on %s:%d to boot server %s and API %s',
-                 self.address, self.port,
+        try:
+            self._server = self._listen(self.port, None, 'http-proxy')
+            self.port = self._server.server_address[1]
+            if self.https_context is not None:
+                self._https = self._listen(self.https_port,
+                                           self.https_context, 'https-proxy')
+                self.https_port = self._https.server_address[1]
+        except BaseException:
+            self.stop()
+            raise
+        also = ' and [%s]' % self.address6 if self.address6 else ''
+        LOG.info('HTTP proxy on %s%s port %d%s to boot server %s and API %s',
+                 self.address, also, self.port,
+                 ', HTTPS port %d' % self.https_port if self._https else '',
                  self.boot.netloc if self.boot else None,
                  self.api.netloc if self.api else None)
-        if self.https_context is not None:
-            self._https = _Server(self, (self.address, self.https_port),
-                                  self.interface, self.https_context)
-            self.https_port = self._https.server_address[1]
-            threading.Thread(target=self._https.serve_forever,
-                             kwargs={'poll_interval': 0.5},
-                             name='https-proxy', daemon=True).start()
-            LOG.info('HTTPS proxy on %s:%d', self.address, self.https_port)
+
+    def _listen(self, port, context, name):
+        """A listener on ``address`` and its IPv6 twin (shared caps)."""
+        first = self._run(_Server(self, (self.address, port),
+                                  self.interface, context), name)
+        if self.address6:
+            self._run(_Server(self, sockets.sockaddr(
+                self.address6, first.server_address[1], self.interface),
+                self.interface, context, share=first), name + '6')
+        return first
+
+    def _run(self, server, name):
+        # started at once: stop() may shut down only a serving server
+        thread = threading.Thread(target=server.serve_forever,
+                                  kwargs={'poll_interval': 0.5},
+                                  name=name, daemon=True)
+        thread.start()
+        self._servers.append(server)
+        self._threads.append(thread)
+        return server
 
     def stop(self):
-        """Stop accepting connections and close the socket."""
-        if self._https is not None:
-            self._https.shutdown()
-            self._https.server_close()
-            self._https = None
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-        self._server = None
+        """Stop accepting connections and close the sockets."""
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(5)
+        self._servers, self._threads = [], []
+        self._server = self._https = None
 
 
 def create_components(conf, table):
@@ -322,7 +368,10 @@ def create_components(conf, table):
                       cafile=group.ironic_cafile,
                       interface=group.interface,
                       https_port=group.https_port,
-                      https_context=https_context)
+                      https_context=https_context,
+                      address6=group.server_address6,
+                      client_key=clientkey.ClientKeys(
+                          table, group.limit_prefix6))
     if table is not None:
         from vmetal_ironic.agent.http import callback
         proxy.heartbeat = callback.heartbeat_hook(conf, table)

@@ -1,6 +1,7 @@
 """The agent's read-only TFTP server (RFC 1350, 2347, 2348, 2349, 7440).
 
-It serves ``[dhcp_agent]tftp_root`` on the provisioning address. Every
+It serves ``[dhcp_agent]tftp_root`` on the provisioning address, and on
+the IPv6 one too when ``server_address6`` is set (doc/ipv6.md). Every
 transfer runs on its own UDP socket (its own TID); one thread waits on all
 of them with epoll(7) and checks retransmission deadlines every few tens of
 milliseconds, so many transfers proceed at once without a thread each (a
@@ -16,7 +17,6 @@ Usage::
     server.stop()
 """
 
-import errno
 import os
 import select
 import threading
@@ -24,11 +24,11 @@ import time
 
 from oslo_log import log
 
+from vmetal_ironic.agent import clientkey
 from vmetal_ironic.agent import component
 from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent.ratelimit import RateLimitedLog
 from vmetal_ironic.agent.tftp import files as tftp_files
-from vmetal_ironic.agent.tftp import netascii
 from vmetal_ironic.agent.tftp import packet as pkt
 from vmetal_ironic.agent.tftp import transfer as tftp_transfer
 from vmetal_ironic.conf.dhcp_agent import bridge as bridge_conf
@@ -36,9 +36,8 @@ from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)
 
-# Out of descriptors: the request gets "busy", not "access violation".
-_EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
-BUSY = 'Server busy'
+_EXHAUSTED = tftp_transfer.EXHAUSTED
+BUSY = tftp_transfer.BUSY
 
 
 class TftpServer(component.Component):
@@ -46,6 +45,8 @@ class TftpServer(component.Component):
 
     :param root: the directory served.
     :param address: the IPv4 address to listen on.
+    :param address6: an IPv6 address to listen on too (same port), or
+        None; a link-local one is scoped to ``interface``.
     :param port: the UDP port (0: any free port; see :attr:`port`).
     :param interface: optional device name to bind to.
     :param timeout: retransmission timeout in seconds.
@@ -56,9 +57,13 @@ class TftpServer(component.Component):
     :param max_timeout: largest retransmission timeout a client may
         negotiate (RFC 2349); larger asked values are ignored.
     :param max_transfer_time: seconds after which a transfer is ended.
-    :param max_per_client: transfers served at once to one IP address.
+    :param max_per_client: transfers served at once to one client (one
+        key of ``client_key``).
     :param initial_retries: retransmissions before the client has
         acknowledged anything.
+    :param client_key: source address -> the key of its per-client share
+        (default: the address; :class:`~vmetal_ironic.agent.clientkey.
+        ClientKeys` aggregates unreserved IPv6 sources).
     """
 
     name = 'tftp'
@@ -67,13 +72,15 @@ class TftpServer(component.Component):
                  timeout=1.0, retries=5, max_blksize=pkt.MAX_BLKSIZE,
                  max_windowsize=64, max_transfers=500, max_timeout=5,
                  max_transfer_time=600.0, max_per_client=32,
-                 initial_retries=1):
+                 initial_retries=1, address6=None, client_key=None):
         try:
             self.root = tftp_files.real_root(root)
         except ValueError as e:
             raise exception.ConfigError(reason='[dhcp_agent]tftp_root: %s'
                                         % e)
         self.address = address
+        self.address6 = address6
+        self.client_key = client_key or clientkey.identity
         self.port = port
         self.interface = interface
         self.timeout = timeout
@@ -86,13 +93,14 @@ class TftpServer(component.Component):
         self.max_per_client = max_per_client
         self.initial_retries = initial_retries
         self.transfers = {}         # peer address -> Transfer
-        self._per_ip = {}           # peer IP -> transfers in progress
+        self._per_ip = {}           # client key -> transfers in progress
         # Client-triggered log lines: per source address and reason.
         self._log = RateLimitedLog(burst=5, period=10.0,
                                    logger=lambda: LOG)
         self._by_fd = {}            # socket fd -> Transfer
         self._thread = None
         self._listener = None
+        self._listener6 = None
         self._epoll = None
         self._wake_r, self._wake_w = None, None
         self._stopping = False
@@ -108,16 +116,26 @@ class TftpServer(component.Component):
         self._listener = tftp_transfer.udp_socket(self.address, self.port,
                                                   self.interface)
         self.port = self._listener.getsockname()[1]
+        if self.address6:
+            try:
+                self._listener6 = tftp_transfer.udp_socket(
+                    self.address6, self.port, self.interface)
+            except BaseException:
+                self._listener.close()
+                raise
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll = select.epoll()
         self._epoll.register(self._listener.fileno(), select.EPOLLIN)
+        if self._listener6 is not None:
+            self._epoll.register(self._listener6.fileno(), select.EPOLLIN)
         self._epoll.register(self._wake_r, select.EPOLLIN)
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name='tftp',
                                         daemon=True)
         self._thread.start()
-        LOG.info('TFTP serving %s on %s:%d', self.root, self.address,
-                 self.port)
+        LOG.info('TFTP serving %s on %s:%d%s', self.root, self.address,
+                 self.port, ' and [%s]:%d' % (self.address6, self.port)
+                 if self._listener6 is not None else '')
 
     def stop(self, timeout=5.0):
         """Abort every transfer, close the socket and end the thread."""
@@ -152,6 +170,8 @@ class TftpServer(component.Component):
                 self._guard(transfer, transfer.finish, False)
             self._epoll.close()
             self._listener.close()
+            if self._listener6 is not None:
+                self._listener6.close()
 
     def _guard(self, transfer, method, *args):
         """Call a transfer's method; an error ends only that transfer."""
@@ -167,15 +187,17 @@ class TftpServer(component.Component):
                     self.transfer_done(transfer)
 
     def _loop(self):
-        listener = self._listener.fileno()
+        listeners = {self._listener.fileno(): self._listener}
+        if self._listener6 is not None:
+            listeners[self._listener6.fileno()] = self._listener6
         next_check = time.monotonic() + self._tick
         while not self._stopping:
             wait = -1.0
             if self.transfers:
                 wait = max(0.0, next_check - time.monotonic())
             for fd, _ in self._epoll.poll(wait):
-                if fd == listener:
-                    self._read_requests()
+                if fd in listeners:
+                    self._read_requests(listeners[fd])
                 elif fd in self._by_fd:
                     self._read_transfer(self._by_fd[fd])
             now = time.monotonic()
@@ -184,10 +206,10 @@ class TftpServer(component.Component):
                     self._guard(transfer, transfer.tick, now)
                 next_check = now + self._tick
 
-    def _read_requests(self):
+    def _read_requests(self, listener):
         for _ in range(64):
             try:
-                data, addr = self._listener.recvfrom(pkt.MAX_BLKSIZE)
+                data, addr = listener.recvfrom(pkt.MAX_BLKSIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
@@ -225,17 +247,23 @@ class TftpServer(component.Component):
 
         :returns: whether the line was logged.
         """
-        return self._log.warning(msg, *args, key=(addr[0], reason))
+        return self._log.warning(msg, *args,
+                                 key=(self.client_key(addr[0]), reason))
 
     @property
     def suppressed_logs(self):
         """Client-triggered log lines suppressed so far."""
         return self._log.suppressed
 
+    def _listener_of(self, addr):
+        """The request socket of ``addr``'s family (IPv6: 4-tuples)."""
+        return self._listener6 if len(addr) == 4 else self._listener
+
     def _refuse(self, addr, code, message):
         metrics.TFTP_ERRORS.labels(code=str(code)).inc()
         try:
-            self._listener.sendto(pkt.build_error(code, message), addr)
+            self._listener_of(addr).sendto(pkt.build_error(code, message),
+                                           addr)
         except OSError as e:
             LOG.debug('TFTP: cannot send an error to %s: %s', addr, e)
 
@@ -271,10 +299,11 @@ class TftpServer(component.Component):
                              request.filename, addr)
             self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
             return
-        if self._per_ip.get(addr[0], 0) >= self.max_per_client:
+        key = self.client_key(addr[0])
+        if self._per_ip.get(key, 0) >= self.max_per_client:
             self.log_refusal(addr, 'per-client', 'TFTP: %s has %d transfers '
-                             'in progress; refused %r', addr[0],
-                             self._per_ip[addr[0]], request.filename)
+                             'in progress; refused %r', key,
+                             self._per_ip[key], request.filename)
             self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
             return
         try:
@@ -288,53 +317,24 @@ class TftpServer(component.Component):
             if e.code == pkt.ERR_NOT_FOUND:
                 self._log.info('TFTP: %r requested by %s not found: %s',
                                request.filename, addr, e.reason,
-                               key=(addr[0], 'not-found'))
+                               key=(key, 'not-found'))
             else:
                 self.log_refusal(addr, 'refused', 'TFTP: refused %r to %s: '
                                  '%s', request.filename, addr, e.reason)
             self._refuse(addr, e.code, e.message)
             return
-        self._start_transfer(request, opened, addr)
+        self._start_transfer(request, opened, addr, key)
 
-    def _start_transfer(self, request, opened, addr):
-        fd, size, data = opened.fd, opened.size, None
-        netascii_mode = request.mode == 'netascii'
-        # netascii: no tsize (the converted size is known only after a
-        # pass over the file, which the server makes later, once).
-        window = self.max_windowsize
-        if netascii_mode:
-            window = min(window, netascii.MAX_WINDOW)
-        nego = pkt.negotiate(request.options, None if netascii_mode
-                             else size, self.timeout, self.max_blksize,
-                             window, self.max_timeout)
-        if netascii_mode:
-            try:
-                data = netascii.NetasciiBlocks(fd, size, nego.blksize)
-            except OSError as e:
-                os.close(fd)
-                self.log_refusal(addr, 'read', 'TFTP: cannot read %r for '
-                                 '%s: %s', request.filename, addr, e)
-                self._refuse(addr, pkt.ERR_UNDEFINED, 'Read error')
-                return
-            size = data.size
-        local = self.address if self.address != '0.0.0.0' else ''
-        try:
-            sock = tftp_transfer.udp_socket(local, 0, self.interface,
-                                            connect_to=addr)
-        except OSError as e:
-            os.close(fd)
-            if e.errno in _EXHAUSTED:
-                self.log_refusal(addr, 'busy', 'TFTP: no socket for %s: %s',
-                                 addr, e)
-                self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
-            else:
-                self.log_refusal(addr, 'socket', 'TFTP: cannot open a '
-                                 'socket for %s: %s', addr, e)
+    def _start_transfer(self, request, opened, addr, key=None):
+        prepared = tftp_transfer.prepare(self, request, opened, addr)
+        if prepared is None:
             return
+        sock, source, nego = prepared
         transfer = tftp_transfer.Transfer(self, sock, addr, request.filename,
-                                          (fd, size, data), nego)
+                                          source, nego)
+        transfer.client_key = key = key or self.client_key(addr[0])
         self.transfers[addr] = transfer
-        self._per_ip[addr[0]] = self._per_ip.get(addr[0], 0) + 1
+        self._per_ip[key] = self._per_ip.get(key, 0) + 1
         LOG.debug('TFTP: sending %r to %s (options %s)', request.filename,
                   addr, nego.oack)
         self._by_fd[sock.fileno()] = transfer
@@ -345,12 +345,12 @@ class TftpServer(component.Component):
         """Forget a transfer that ended (called by the transfer)."""
         if self.transfers.get(transfer.peer) is transfer:
             del self.transfers[transfer.peer]
-            ip = transfer.peer[0]
-            left = self._per_ip.get(ip, 1) - 1
+            key = transfer.client_key
+            left = self._per_ip.get(key, 1) - 1
             if left > 0:
-                self._per_ip[ip] = left
+                self._per_ip[key] = left
             else:
-                self._per_ip.pop(ip, None)
+                self._per_ip.pop(key, None)
         fd = transfer.sock.fileno()
         if self._by_fd.get(fd) is transfer:
             del self._by_fd[fd]
@@ -370,7 +370,8 @@ def create_components(conf, table):
     error.
 
     :param conf: an oslo.config ConfigOpts with ``[dhcp_agent]``.
-    :param table: the agent's reservation table (unused).
+    :param table: the agent's reservation table (the reserved IPv6
+        addresses have a per-client share each).
     :returns: a list of zero or one :class:`TftpServer`.
     :raises ConfigError: if ``tftp_root`` is set but not a directory.
     """
@@ -386,6 +387,9 @@ def create_components(conf, table):
         return []
     return [TftpServer(group.tftp_root,
                        address=group.server_address or '0.0.0.0',
+                       address6=group.server_address6,
+                       client_key=clientkey.ClientKeys(
+                           table, group.limit_prefix6),
                        port=group.tftp_port, interface=group.interface,
                        timeout=group.tftp_timeout,
                        retries=group.tftp_retries,

@@ -15,6 +15,7 @@ source costs one OACK or one block plus that many copies; afterwards
 ended whatever its progress.
 """
 
+import errno
 import os
 import socket
 import time
@@ -23,18 +24,34 @@ from oslo_log import log
 
 from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent import sockets
+from vmetal_ironic.agent.tftp import netascii
 from vmetal_ironic.agent.tftp import packet as pkt
 
 LOG = log.getLogger(__name__)
 
+# Out of descriptors: the request gets "busy", not "access violation".
+EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+BUSY = 'Server busy'
+
 
 def udp_socket(address, port, interface=None, connect_to=None):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    """A non-blocking UDP socket bound to ``address`` (either family).
+
+    :param address: the local address ('' with ``connect_to``: any of
+        the peer's family).
+    :param connect_to: the peer's address (a 4-tuple for IPv6).
+    """
+    v6 = ':' in address or (connect_to is not None and len(connect_to) == 4)
+    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                         socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if v6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if interface:
             sockets.bind_to_device(sock, interface, 'TFTP', required=False)
-        sock.bind((address, port))
+        sockets.bind(sock, sockets.sockaddr(address or ('::' if v6 else ''),
+                                            port, interface), 'TFTP')
         if connect_to is not None:
             sock.connect(connect_to)
         sock.setblocking(False)
@@ -42,6 +59,52 @@ def udp_socket(address, port, interface=None, connect_to=None):
     except BaseException:
         sock.close()
         raise
+
+
+def prepare(server, request, opened, addr):
+    """Negotiate a new transfer and open its socket (its TID).
+
+    :param server: the :class:`~.server.TftpServer`.
+    :param opened: the file (:func:`~.files.open_file`).
+    :param addr: the client's address (a 4-tuple for IPv6).
+    :returns: (socket, (fd, size, data), negotiation), or None when the
+        request was refused (the file is closed then).
+    """
+    fd, size, data = opened.fd, opened.size, None
+    netascii_mode = request.mode == 'netascii'
+    # netascii: no tsize (the converted size is known only after a
+    # pass over the file, which the server makes later, once).
+    window = server.max_windowsize
+    if netascii_mode:
+        window = min(window, netascii.MAX_WINDOW)
+    nego = pkt.negotiate(request.options, None if netascii_mode
+                         else size, server.timeout, server.max_blksize,
+                         window, server.max_timeout)
+    if netascii_mode:
+        try:
+            data = netascii.NetasciiBlocks(fd, size, nego.blksize)
+        except OSError as e:
+            os.close(fd)
+            server.log_refusal(addr, 'read', 'TFTP: cannot read %r for '
+                               '%s: %s', request.filename, addr, e)
+            server._refuse(addr, pkt.ERR_UNDEFINED, 'Read error')
+            return None
+        size = data.size
+    local = server.address6 if len(addr) == 4 else server.address
+    local = '' if local in ('0.0.0.0', None) else local
+    try:
+        sock = udp_socket(local, 0, server.interface, connect_to=addr)
+    except OSError as e:
+        os.close(fd)
+        if e.errno in EXHAUSTED:
+            server.log_refusal(addr, 'busy', 'TFTP: no socket for %s: %s',
+                               addr, e)
+            server._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
+        else:
+            server.log_refusal(addr, 'socket', 'TFTP: cannot open a '
+                               'socket for %s: %s', addr, e)
+        return None
+    return sock, (fd, size, data), nego
 
 
 class Transfer(object):
@@ -57,6 +120,8 @@ class Transfer(object):
         self.server = server
         self.sock = sock
         self.peer = peer
+        # Whose per-client share it holds (set by the server).
+        self.client_key = peer[0]
         self.filename = filename
         # ``data``: the whole content (bytes), or an object with
         # ``block(n)`` and ``release(acked)`` (netascii, see netascii.py),

@@ -165,4 +165,21 @@ tftp_limit_opts = [
                       'tftp_retries applies.')),
 ]
 
-opts = tftp_opts + http_opts + tftp_limit_opts
+# The bridge over IPv6: TFTP and the HTTP proxy listen on server_address6
+# too (doc/ipv6.md).
+ipv6_opts = [
+    cfg.IntOpt('limit_prefix6',
+               default=64,
+               min=1,
+               max=128,
+               help=_('Per-client limits over IPv6 (TFTP transfers and '
+                      'HTTP connections per client, rate-limited log '
+                      'lines): an address reserved for a node has its own '
+                      'share, as an IPv4 address has; every other IPv6 '
+                      'source shares one with all unreserved sources of '
+                      'its prefix of this length, so that a host cycling '
+                      'through the addresses of the segment\'s /64 holds '
+                      'one share. 128: every address its own share.')),
+]
+
+opts = tftp_opts + http_opts + tftp_limit_opts + ipv6_opts

@@ -25,11 +25,16 @@ opts = [
     cfg.IPOpt('server_address6',
               version=6,
               help=_("This agent's IPv6 address on the provisioning "
-                     'segment: the TFTP server of the Boot File URLs '
-                     '(option 59) of UEFI PXE clients when '
-                     'dhcpv6_tftp_server is unset. Unset: PXE clients get '
-                     'no boot URL over DHCPv6 (iPXE and HTTP boot clients '
-                     'still get theirs).')),
+                     'segment (global or ULA; a link-local one is scoped '
+                     'to the interface). The TFTP server and the HTTP '
+                     'proxy listen on it too, on the same ports as on '
+                     'server_address, and the default Boot File URLs '
+                     '(option 59) name it: tftp://[addr]/<file> for UEFI '
+                     'PXE, http://[addr]:<http_port>/boot.ipxe for iPXE '
+                     'and http://[addr]:<http_port>/<uefi_bootfile> for '
+                     'UEFI HTTP boot (through the proxy). Unset: TFTP and '
+                     'the proxy listen on IPv4 only and PXE clients get '
+                     'no boot URL over DHCPv6 by default.')),
     cfg.IPOpt('dhcpv6_tftp_server',
               version=6,
               help=_('The TFTP server of the tftp://[...]/ boot URLs; '
@@ -38,10 +43,20 @@ opts = [
                help=_('Boot File URL (option 59) for iPXE clients over '
                       'DHCPv6 whose boot profile has none reachable over '
                       'IPv6 (a URL naming an IPv4 literal is not); e.g. '
-                      'http://[fd00:1::2]:8080/boot.ipxe.')),
+                      'http://[fd00:1::2]:8080/boot.ipxe. Unset: Ironic\'s '
+                      'boot.ipxe through the agent\'s proxy, '
+                      'http://[server_address6]:<http_port>/boot.ipxe, '
+                      'when the proxy runs (http_proxy_enabled with '
+                      'ironic_http_url and server_address6 set).')),
     cfg.StrOpt('dhcpv6_http_boot_url',
                help=_('Boot File URL for UEFI HTTP boot clients (vendor '
-                      'class HTTPClient) over DHCPv6.')),
+                      'class HTTPClient) over DHCPv6 whose boot profile '
+                      'has none reachable over IPv6. Unset: the UEFI boot '
+                      'file (uefi_bootfile) from Ironic\'s HTTP boot '
+                      'server through the agent\'s proxy, '
+                      'http://[server_address6]:<http_port>/<uefi_bootfile>'
+                      ', when the proxy runs as for '
+                      'dhcpv6_ipxe_script_url.')),
     cfg.BoolOpt('dhcpv6_rapid_commit',
                 default=True,
                 help=_('Answer a SOLICIT carrying Rapid Commit (option 14) '

@@ -12,7 +12,7 @@ def bed6():
     dhcp6_bed.require_root_and('ip', 'setpriv', 'radvd')
     with netns.Lab('v6b') as lab:
         b = dhcp6_bed.Bed(lab)
-        b.agent = netns.start_agent(lab, b.agent_ns, dhcp6_bed.AGENT_OPTS,
+        b.agent = netns.start_agent(lab, b.agent_ns, b.agent_opts(),
                                     dhcp6_bed.HOSTS)
         try:
             assert b.agent.wait_log('DHCPv6 server started', timeout=20)

@@ -202,3 +202,31 @@ def test_hostile_input_gets_silence(bed6):
     assert bed6.agent.running()
     assert 'Malformed DHCPv6 packet' in log
     assert 'Traceback' not in log
+
+
+def test_default_boot_urls_name_the_agents_ipv6_proxy_and_tftp(bed6):
+    """Option 59 by client kind: the agent's defaults over IPv6."""
+    b6.require_root_and('ip')
+    ns = bed6.client(b6.MAC_UNKNOWN)
+    duid = s6.DUID_LL(lladdr=b6.MAC_DHCLIENT)
+
+    def solicit(trid, *extra):
+        pkt = (s6.DHCP6_Solicit(trid=trid) / s6.DHCP6OptClientId(duid=duid)
+               / s6.DHCP6OptIA_NA(iaid=1))
+        for opt in extra:
+            pkt = pkt / opt
+        return pkt
+
+    ipxe = solicit(11, s6.DHCP6OptUserClass(
+        userclassdata=[s6.USER_CLASS_DATA(data=b'iPXE')]))
+    http = solicit(12, s6.DHCP6OptVendorClass(
+        enterprisenum=343,
+        vcdata=[s6.VENDOR_CLASS_DATA(data=b'HTTPClient:Arch:00016')]),
+        s6.DHCP6OptClientArchType(archtypes=[16]))
+    pxe = solicit(13, s6.DHCP6OptClientArchType(archtypes=[7]))
+    urls = []
+    for (reply,) in _probe(ns, [ipxe, http, pxe], wait=2.0):
+        adv = s6.DHCP6_Advertise(bytes.fromhex(reply))
+        urls.append(adv[s6.DHCP6OptBootFileUrl].optdata.decode())
+    assert urls == [b6.IPXE6_URL, b6.HTTP6_URL,
+                    'tftp://[%s]/snponly.efi' % b6.SERVER6]

@@ -16,6 +16,7 @@ import argparse
 import http.server
 import json
 import re
+import socket
 import ssl
 
 
@@ -83,7 +84,10 @@ def main():
     p.add_argument('--key')
     a = p.parse_args()
     handler = Api if a.role == 'api' else Ramdisk
-    server = http.server.ThreadingHTTPServer((a.address, a.port), handler)
+    cls = http.server.ThreadingHTTPServer
+    if ':' in a.address:
+        cls = type('Server6', (cls,), {'address_family': socket.AF_INET6})
+    server = cls((a.address, a.port), handler)
     server.log_path = a.log
     server.name = a.name
     if a.cert:

@@ -177,23 +177,29 @@ class Bed:
         return seen[-1]['body']
 
 
-@pytest.fixture(scope='module')
-def cb():
+def serve(bed_class, tag, ramdisks):
+    """Build, start and yield a bed; ``ramdisks``: (ns name, ip, name)."""
     if not netns.have_root():
         pytest.skip('needs root: network namespaces')
     missing = netns.missing_binaries('ip', 'setpriv', 'curl')
     if missing:
         pytest.fail('missing binaries: %s' % ', '.join(missing))
-    with netns.Lab('vcb') as lab:
-        b = Bed(lab)
+    with netns.Lab(tag) as lab:
+        b = bed_class(lab)
         b.start_api()
         b.start_agent()
-        b.ramdisk(b.server_a, IP_A, 9999, 'a-http')
-        b.ramdisk(b.server_b, IP_B, 9999, 'b-http')
+        for ns, ip, name in ramdisks:
+            b.ramdisk(getattr(b, ns), ip, 9999, name)
         try:
             yield b
         finally:
             b.agent.stop()
+
+
+@pytest.fixture(scope='module')
+def cb():
+    yield from serve(Bed, 'vcb', [('server_a', IP_A, 'a-http'),
+                                  ('server_b', IP_B, 'b-http')])
 
 
 def test_segments_are_separated(cb):

@@ -1,7 +1,9 @@
 """The TFTP server's protocol mechanics on the loopback interface.
 
-No root needed: the server runs in-process on a free port of 127.0.0.1 and
-the raw probe (tftp_probe.fetch) is the client.
+No root needed: the server runs in-process on a free port of 127.0.0.1
+and of ::1 (one server, both families, as the agent serves
+server_address and server_address6) and the raw probe (tftp_probe.fetch)
+is the client. Every test runs once per family.
 """
 
 import hashlib
@@ -29,16 +31,29 @@ def root(tmp_path):
     return str(base)
 
 
-def _serve(root, timeout):
+@pytest.fixture(params=['127.0.0.1', '::1'], ids=['ipv4', 'ipv6'])
+def host(request):
+    """The address the test's client talks to."""
+    return request.param
+
+
+def _udp(host):
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    return socket.socket(family, socket.SOCK_DGRAM)
+
+
+def _serve(root, timeout, host):
     srv = tftp.TftpServer(root, '127.0.0.1', 0, timeout=timeout, retries=3,
-                          max_windowsize=64, max_transfers=4)
+                          max_windowsize=64, max_transfers=4,
+                          address6='::1')
     srv.start()
+    srv.host = host
     return srv
 
 
 @pytest.fixture
-def server(root):
-    srv = _serve(root, 0.2)
+def server(root, host):
+    srv = _serve(root, 0.2, host)
     try:
         yield srv
     finally:
@@ -46,13 +61,13 @@ def server(root):
 
 
 @pytest.fixture
-def patient_server(root):
+def patient_server(root, host):
     """A server that retransmits only after 10 s.
 
     Within a test's waits a transfer ends only by the behaviour under
     test, never by giving up.
     """
-    srv = _serve(root, 10)
+    srv = _serve(root, 10, host)
     try:
         yield srv
     finally:
@@ -64,16 +79,18 @@ def _rrq(server, name='small.bin', options=None):
 
     :returns: (socket, first packet, the transfer's address).
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = _udp(server.host)
     sock.settimeout(2)
     sock.sendto(pkt.build_request(pkt.OP_RRQ, name, 'octet', options or {}),
-                ('127.0.0.1', server.port))
+                (server.host, server.port))
     data, peer = sock.recvfrom(70000)
     return sock, data, peer
 
 
 def fetch(server, name, **kw):
-    doc = {'server': '127.0.0.1', 'port': server.port, 'name': name}
+    # test_tftp_limits.py's servers are IPv4 only (no ``host``)
+    doc = {'server': getattr(server, 'host', '127.0.0.1'),
+           'port': server.port, 'name': name}
     doc.update(kw)
     return tftp_probe.fetch(doc)
 
@@ -135,10 +152,10 @@ def test_option_refusal_by_client_ends_transfer(patient_server):
 
 
 def test_silent_client_is_given_up(server):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = _udp(server.host)
     sock.settimeout(2)
     sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
-                ('127.0.0.1', server.port))
+                (server.host, server.port))
     first, peer = sock.recvfrom(1000)
     again, _ = sock.recvfrom(1000)
     assert first == again   # the same block, sent again on timeout
@@ -155,7 +172,7 @@ def test_duplicate_request_starts_nothing_new(patient_server, root):
                                            'rb').read(512))
     [transfer] = server.transfers.values()
     sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
-                ('127.0.0.1', server.port))
+                (server.host, server.port))
     # the duplicate is read before the ACK below (same client, in order)
     sock.sendto(pkt.build_ack(1), peer)
     packets = [(first, peer)]
@@ -181,10 +198,10 @@ def test_busy(server):
         s, _, _ = _rrq(server)
         socks.append(s)
     assert server.active_transfers == 4
-    extra = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    extra = _udp(server.host)
     extra.settimeout(2)
     extra.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
-                 ('127.0.0.1', server.port))
+                 (server.host, server.port))
     data, _ = extra.recvfrom(1000)
     assert pkt.parse_error(data) == (pkt.ERR_UNDEFINED, 'Server busy')
     for s in socks + [extra]:
@@ -197,30 +214,30 @@ def test_busy(server):
     (pkt.build_request(pkt.OP_WRQ, 'x'), pkt.ERR_ACCESS),
 ])
 def test_bad_requests_get_errors(server, data, code):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = _udp(server.host)
     sock.settimeout(2)
-    sock.sendto(data, ('127.0.0.1', server.port))
+    sock.sendto(data, (server.host, server.port))
     reply, _ = sock.recvfrom(1000)
     assert pkt.parse_error(reply)[0] == code
     sock.close()
 
 
 def test_garbage_is_dropped_and_server_lives(server, root):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = _udp(server.host)
     for junk in (b'', b'\x00', b'\x00\x04\x00\x01', b'\xff' * 600,
                  struct.pack('!H', 3) + b'data'):
-        sock.sendto(junk, ('127.0.0.1', server.port))
+        sock.sendto(junk, (server.host, server.port))
     sock.close()
     assert fetch(server, 'small.bin')['sha256'] == sha(root, 'small.bin')
 
 
-def test_stop_aborts_transfers(root):
-    srv = tftp.TftpServer(root, '127.0.0.1', 0, timeout=5)
+def test_stop_aborts_transfers(root, host):
+    srv = tftp.TftpServer(root, '127.0.0.1', 0, timeout=5, address6='::1')
     srv.start()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = _udp(host)
     sock.settimeout(2)
     sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
-                ('127.0.0.1', srv.port))
+                (host, srv.port))
     sock.recvfrom(1000)
     srv.stop()
     assert srv.active_transfers == 0
@@ -255,10 +272,10 @@ def test_error_in_one_transfer_spares_the_server(patient_server, root,
 
     with mock.patch.object(tftp_transfer.Transfer, '_on_ack', autospec=True,
                            side_effect=broken):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock = _udp(server.host)
         sock.settimeout(2)
         sock.sendto(pkt.build_request(pkt.OP_RRQ, 'small.bin'),
-                    ('127.0.0.1', server.port))
+                    (server.host, server.port))
         _, peer = sock.recvfrom(1000)
         [transfer] = server.transfers.values()
         sock.sendto(pkt.build_ack(1), peer)
@@ -270,3 +287,13 @@ def test_error_in_one_transfer_spares_the_server(patient_server, root,
         assert 'unexpected error; transfer aborted' in caplog.text
         assert fetch(server, 'small.bin')['sha256'] == sha(root,
                                                            'small.bin')
+
+
+def test_an_ipv6_address_not_on_the_host_stops_the_start(root, monkeypatch):
+    from vmetal_ironic.agent import sockets
+    monkeypatch.setattr(sockets, 'TENTATIVE_WAIT', 0.3)
+    srv = tftp.TftpServer(root, '127.0.0.1', 0, address6='fd00:dead::1')
+    with pytest.raises(OSError):
+        srv.start()
+    # the IPv4 listener was closed again
+    assert srv._listener.fileno() == -1
