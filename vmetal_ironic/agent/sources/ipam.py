@@ -126,8 +126,15 @@ class IpamSource(component.Component):
     def _apply(self, cs: Any) -> int:
         self._pools_changed(cs.pools)
         if cs.full:
-            hosts = [h for h in map(self.compiler.host, cs.reservations)
-                     if h is not None]
+            try:
+                # a feed may stream a full read (ipam.feed.Stream)
+                hosts = [h for h in map(self.compiler.host, cs.reservations)
+                         if h is not None]
+            except BaseException:
+                # Failed midway, after its pools were recorded: the next
+                # sync must be a full read again, not an incremental one.
+                self.generation = 0
+                raise
             self.table.replace(SOURCE, hosts)
             n = len(hosts)
         else:

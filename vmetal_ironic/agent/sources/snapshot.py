@@ -19,6 +19,7 @@ then serves nothing until a full read of the database, never a wrong answer.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Iterator
 import hashlib
 import json
 import os
@@ -47,31 +48,87 @@ class SnapshotError(exception.VmetalError):
     msg_fmt = _('IPAM snapshot %(path)s is not usable: %(reason)s')
 
 
+#: Reservations encoded (and written) at once by :func:`save`.
+BATCH = 1000
+_DUMPS = json.JSONEncoder(sort_keys=True, separators=(',', ':')).encode
+_FIELDS = tuple(records.Reservation.__dataclass_fields__)
+
+
+def _record(r: records.Reservation, profiles: dict[int, Any]) -> str:
+    """``r.to_dict()`` encoded; profiles (shared objects) encoded once."""
+    d = {f: getattr(r, f) for f in _FIELDS}
+    profile = d['boot_profile']
+    d['boot_profile'] = None
+    held = profiles.get(id(profile))
+    if held is None or held[0] is not profile:
+        held = profiles[id(profile)] = (profile, _DUMPS(profile.to_dict()))
+    # the profile's encoding in place of its key's null, as json.dumps
+    # of the whole dict would write it (keys sorted, no spaces)
+    return _DUMPS(d).replace('"boot_profile":null',
+                             '"boot_profile":' + held[1], 1)
+
+
+def _body(generation: int, pools: Iterable[records.Pool],
+          reservations: Iterable[records.Reservation]) -> Iterator[bytes]:
+    """The body in pieces: what ``json.dumps`` of the whole would give.
+
+    One batch of reservations is encoded at a time, so a snapshot of
+    100,000 never exists as 100,000 dicts or one string of all.
+    """
+    yield ('{"generation":%d,"pools":%s,"reservations":[' % (
+        int(generation), _DUMPS([p.to_dict() for p in pools]))).encode()
+    profiles: dict[int, Any] = {}
+    batch: list[str] = []
+    first = True
+    for r in reservations:
+        batch.append(_record(r, profiles))
+        if len(batch) == BATCH:
+            yield (('' if first else ',') + ','.join(batch)).encode()
+            batch, first = [], False
+    if batch:
+        yield (('' if first else ',') + ','.join(batch)).encode()
+    yield b']}'
+
+
+def _header(length: int, digest: str, width: int = 0) -> bytes:
+    line = '%s %d %0*d %s\n' % (MAGIC, FORMAT, width, length, digest)
+    return line.encode()
+
+
 def encode(generation: int, pools: Iterable[records.Pool],
            reservations: Iterable[records.Reservation]) -> bytes:
     """The file content of a snapshot."""
-    body = json.dumps({
-        'generation': int(generation),
-        'pools': [p.to_dict() for p in pools],
-        'reservations': [r.to_dict() for r in reservations],
-    }, sort_keys=True, separators=(',', ':')).encode()
-    header = '%s %d %d %s\n' % (MAGIC, FORMAT, len(body),
-                                hashlib.sha256(body).hexdigest())
-    return header.encode() + body
+    body = b''.join(_body(generation, pools, reservations))
+    return _header(len(body), hashlib.sha256(body).hexdigest()) + body
+
+
+#: Digits of the length in a written header: its width is known before
+#: the body (zero-padded; any reader's int() takes it).
+LENGTH_WIDTH = 12
 
 
 def save(path: str, generation: int, pools: Iterable[records.Pool],
          reservations: Iterable[records.Reservation]) -> None:
-    """Write the snapshot to ``path`` atomically.
+    """Write the snapshot to ``path`` atomically, streaming the body.
+
+    The body is written as it is encoded (hashed and counted on the
+    way); the header, of fixed width, is written over its place last.
 
     :raises OSError: the directory is not writable (nothing is replaced).
     """
-    data = encode(generation, pools, reservations)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix='.ipam-snapshot.', dir=directory)
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(data)
+            placeholder = _header(0, '0' * 64, LENGTH_WIDTH)
+            f.write(placeholder)
+            digest, length = hashlib.sha256(), 0
+            for piece in _body(generation, pools, reservations):
+                digest.update(piece)
+                length += len(piece)
+                f.write(piece)
+            f.seek(0)
+            f.write(_header(length, digest.hexdigest(), LENGTH_WIDTH))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -145,3 +145,29 @@ def test_notice_wakes_the_sync_thread(fake_feed):
     assert synced.wait(10)              # long before the 60 s interval
     src.stop()
     assert fake_feed.calls == [0, 5] and len(table) == 1
+
+
+def test_save_streams_what_encode_gives(tmp_path, monkeypatch):
+    """The written file: encode's body under a fixed-width header."""
+    monkeypatch.setattr(snapshot, 'BATCH', 2)
+    recs = RECS * 3
+    path = tmp_path / snapshot.FILE_NAME
+    snapshot.save(str(path), 9, [POOL], iter(recs))
+    head, _, body = path.read_bytes().partition(b'\n')
+    assert body == snapshot.encode(9, [POOL], recs).partition(b'\n')[2]
+    magic, fmt, length, digest = head.decode().split(' ')
+    assert (magic, fmt, len(length), int(length)) == (
+        snapshot.MAGIC, '1', snapshot.LENGTH_WIDTH, len(body))
+    assert snapshot.load(str(path)) == records.ChangeSet(9, True, [POOL],
+                                                         recs)
+    snapshot.save(str(path), 9, [POOL], [])
+    assert snapshot.load(str(path)).reservations == []
+
+
+def test_encode_is_json_dumps_of_the_whole():
+    import json
+    body = snapshot.encode(9, [POOL], RECS).partition(b'\n')[2]
+    assert body == json.dumps(
+        {'generation': 9, 'pools': [POOL.to_dict()],
+         'reservations': [r.to_dict() for r in RECS]},
+        sort_keys=True, separators=(',', ':')).encode()
