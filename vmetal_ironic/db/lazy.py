@@ -10,11 +10,14 @@ Two openers:
 * :class:`LazyDatabase`: the store's full :class:`~vmetal_ironic.db.api.
   Database` (oslo.db transactions, retried writes), for the agent's one
   write path (discovery leases) and its rare reads (pool gauges);
-* :class:`LazyReader`: a plain SQLAlchemy Core engine for the feed's
-  reads, which is all an agent without discovery needs. It imports neither
-  oslo.db, alembic nor the ORM (at start-up they were half of the agent's
-  import time and ~30 MB of its memory), and reads in one consistent
-  transaction so that a full read can be streamed.
+* :class:`LazyReader`: read transactions for the feed, which is all an
+  agent without discovery needs: on the DB-API driver itself
+  (:mod:`~vmetal_ironic.db.dbapi`) for SQLite, psycopg2 and PyMySQL URLs,
+  else on a SQLAlchemy Core engine (:mod:`~vmetal_ironic.db.core_reader`).
+  It imports neither oslo.db, alembic, the ORM nor (on the driver path)
+  SQLAlchemy: at start-up they were half of the agent's import time and
+  ~35 MB of its memory. Each read is one consistent transaction, so that
+  a full read can be streamed.
 
 The schema check is one SELECT of the version table against the head
 revision of the migration files (:func:`head_revision`, read from the
@@ -23,18 +26,15 @@ files without alembic).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-import contextlib
 import os
 import random
 import re
+import sys
 import threading
 import time
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import event
-
+from vmetal_ironic.db import dbapi
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 
@@ -42,7 +42,6 @@ VERSION_TABLE = 'vmetal_alembic_version'
 _VERSIONS = os.path.join(os.path.dirname(__file__), 'migrations', 'versions')
 _REVISION = re.compile(r'^(revision|down_revision)\s*=\s*[\'"]([^\'"]+)[\'"]',
                        re.MULTILINE)
-SQLITE_BUSY_TIMEOUT_MS = 30000
 #: Seconds before the first retry of opening a read; doubled up to 1 s.
 RETRY_INTERVAL = 0.05
 
@@ -82,178 +81,191 @@ def _expected() -> str:
 
 
 def check_schema(connection: Any) -> None:
-    """:raises: SchemaNotCurrent unless the schema is at the head."""
+    """:raises: SchemaNotCurrent unless the schema is at the head.
+
+    :param connection: a :class:`~vmetal_ironic.db.dbapi.Connection` or
+        :class:`CoreConnection` in a read transaction.
+    """
     current = None
-    if sa.inspect(connection).has_table(VERSION_TABLE):
-        rows = connection.execute(sa.text(
-            'SELECT version_num FROM %s' % VERSION_TABLE)).scalars().all()
-        current = rows[0] if len(rows) == 1 else (
-            ','.join(sorted(rows)) or None)
+    if connection.has_table(VERSION_TABLE):
+        found = sorted(r[0] for r in connection.rows(
+            'SELECT version_num FROM %s' % VERSION_TABLE))
+        current = ','.join(found) or None
     expected = _expected()
     if current != expected:
         raise exception.SchemaNotCurrent(current=current or 'none',
                                          expected=expected)
 
 
-def _store_error(url: Any, exc: BaseException) -> exception.StoreError:
+def _store_error(safe_url: str, exc: BaseException) -> exception.StoreError:
     return exception.StoreError(
         reason=_('cannot read %(url)s: %(err)s')
-        % {'url': url.render_as_string(hide_password=True)
-           if url is not None else '-', 'err': exc})
+        % {'url': safe_url, 'err': exc})
 
 
-def _sqlite_reader(engine: sa.engine.Engine) -> None:
-    # pysqlite's own transaction handling off; a plain BEGIN per read
-    # transaction, so that all its statements see one snapshot (WAL).
-    @event.listens_for(engine, 'connect')
-    def _on_connect(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute('PRAGMA busy_timeout=%d' % SQLITE_BUSY_TIMEOUT_MS)
-        cursor.execute('PRAGMA query_only=ON')
-        cursor.close()
-
-    @event.listens_for(engine, 'begin')
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql('BEGIN')
-
-
-def read_engine(url: str, parameters: str | None = None,
-                recycle: int = 3600) -> sa.engine.Engine:
-    """A Core engine for reading ``url`` (nothing connects yet).
-
-    :param parameters: ``[vmetal_database]connection_parameters``, a
-        query string added to the URL as oslo.db does.
-    :raises: StoreError for a bad URL or a missing SQLite directory.
-    """
-    try:
-        parsed = sa.engine.make_url(url)
-        if parameters:
-            from urllib import parse
-            parsed = parsed.update_query_pairs(parse.parse_qsl(parameters))
-        if parsed.get_backend_name() == 'sqlite':
-            path = parsed.database
-            if path and path != ':memory:' and not os.path.isdir(
-                    os.path.dirname(os.path.abspath(path))):
-                raise exception.StoreError(
-                    reason=_('the directory of the SQLite database %s does '
-                             'not exist: create it (vmetal-dbsync upgrade '
-                             'does) or set [vmetal_database]connection')
-                    % path)
-            engine = sa.create_engine(parsed, poolclass=sa.pool.QueuePool,
-                                      pool_size=2, max_overflow=-1)
-            _sqlite_reader(engine)
-            return engine
-        return sa.create_engine(parsed, pool_size=2, max_overflow=4,
-                                pool_recycle=recycle, pool_pre_ping=True)
-    except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
-        raise exception.StoreError(
-            reason=_('bad [vmetal_database]connection: %s') % exc)
-
-
-def close_quietly(connection: Any) -> None:
-    """Close a connection (rolling back its read); never raises."""
-    if connection is None:
+def _check_sqlite_directory(url: str) -> None:
+    if not url.startswith('sqlite'):
         return
-    try:
-        connection.close()
-    except sa.exc.SQLAlchemyError:
-        pass
-
-
-def store_error(connection: Any, exc: BaseException) -> exception.StoreError:
-    """The StoreError of a failed read on ``connection``."""
-    return _store_error(connection.engine.url, exc)
+    path = url.split('://', 1)[-1][1:].split('?', 1)[0]
+    if path and path != ':memory:' and not os.path.isdir(
+            os.path.dirname(os.path.abspath(path))):
+        raise exception.StoreError(
+            reason=_('the directory of the SQLite database %s does not '
+                     'exist: create it (vmetal-dbsync upgrade does) or set '
+                     '[vmetal_database]connection') % path)
 
 
 class LazyReader:
-    """A read-only Core engine of ``url`` (or ``conf``), opened on first use.
+    """Read transactions on ``url`` (or ``conf``), opened on first use.
+
+    Through the DB-API driver itself (:mod:`~vmetal_ironic.db.dbapi`) when
+    it takes the URL, else through a SQLAlchemy Core engine. Connections
+    are kept between reads (a few: one per concurrent read).
 
     :param conf: a ConfigOpts with ``[vmetal_database]`` registered; or
     :param url: a SQLAlchemy URL (wins over ``conf``);
-    :param engine: an engine to read through (tests; not disposed);
+    :param engine: a Core engine to read through (tests; not disposed);
     :param retries: how often opening a read transaction is tried again
-        after a lost or refused connection.
+        after a lost or refused connection;
+    :param driver: False: always SQLAlchemy Core (tests of the fallback).
     """
 
     def __init__(self, conf: Any = None, url: str | None = None,
-                 engine: sa.engine.Engine | None = None,
-                 retries: int = 5) -> None:
+                 engine: Any = None,
+                 retries: int = 5, driver: bool = True) -> None:
         self._conf = conf
         self._url = url
         self._engine = engine
         self._own = engine is None
         self._retries = retries
+        self._driver = driver
+        self._target: Any = None
+        self._opened = engine is not None
+        self._idle: list[Any] = []
         self._checked = False
         self._lock = threading.Lock()
 
-    def _open(self) -> sa.engine.Engine:
+    def _new(self) -> Any:
+        """A new adapter connection (the driver's errors propagate)."""
         with self._lock:
-            if self._engine is None:
+            if not self._opened:
                 if self._url is not None:
-                    self._engine = read_engine(self._url)
+                    url, params, recycle = self._url, None, 3600
                 else:
                     group = self._conf['vmetal_database']
-                    self._engine = read_engine(
-                        group.connection, group.connection_parameters,
-                        group.connection_recycle_time)
-            return self._engine
+                    url = group.connection
+                    params = group.connection_parameters
+                    recycle = group.connection_recycle_time
+                _check_sqlite_directory(url)
+                self._target = dbapi.parse(url, params) if self._driver \
+                    else None
+                if self._target is None:
+                    from vmetal_ironic.db import core_reader
+                    self._engine = core_reader.read_engine(url, params,
+                                                           recycle)
+                self._opened = True
+        target = self._target
+        if target is not None:
+            if target.backend == 'sqlite' and not os.path.exists(
+                    target.kwargs['path']):
+                # never created by a reader: the schema is not there
+                raise exception.SchemaNotCurrent(current='none',
+                                                 expected=_expected())
+            return dbapi.Connection(target)
+        from vmetal_ironic.db import core_reader
+        return core_reader.CoreConnection(self._engine)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sa.engine.Connection]:
-        """A connection in one read transaction (see :meth:`begin`).
+    def _safe_url(self) -> str:
+        if self._target is not None:
+            return self._target.safe_url
+        if self._engine is not None:
+            return self._engine.url.render_as_string(hide_password=True)
+        return '-'
+
+    def begin(self) -> Any:
+        """A connection in a read transaction (one snapshot).
+
+        Give it back with :meth:`release`. Opening is retried on a
+        connection error (not what follows: a stream cannot be read
+        twice); the schema is checked once.
 
         :raises: StoreError, SchemaNotCurrent.
         """
-        connection = self.begin()
-        try:
-            yield connection
-        except sa.exc.SQLAlchemyError as exc:
-            raise _store_error(connection.engine.url, exc)
-        finally:
-            close_quietly(connection)
-
-    def begin(self) -> sa.engine.Connection:
-        """A connection in one read transaction (one snapshot); close it.
-
-        Opening it is retried on a connection error (not what follows:
-        a stream cannot be read twice); the schema is checked once.
-
-        :raises: StoreError, SchemaNotCurrent.
-        """
-        engine = self._open()
         delay = RETRY_INTERVAL
         for attempt in range(self._retries + 1):
-            connection = None
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
             try:
-                connection = engine.connect()
-                if engine.dialect.name in ('postgresql', 'mysql'):
-                    connection = connection.execution_options(
-                        isolation_level='REPEATABLE READ')
-                connection.begin()
+                if conn is None:
+                    conn = self._new()
+                conn.begin()
                 if not self._checked:
-                    check_schema(connection)
+                    check_schema(conn)
                     self._checked = True
-                return connection
-            except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-                close_quietly(connection)
-                if attempt == self._retries:
-                    raise _store_error(engine.url, exc)
+                return conn
             except exception.VmetalError:
-                close_quietly(connection)
+                self.release(conn, broken=True)
                 raise
-            except sa.exc.SQLAlchemyError as exc:
-                close_quietly(connection)
-                raise _store_error(engine.url, exc)
+            except Exception as exc:
+                errors = getattr(conn, 'errors', None) or _errors_of(exc)
+                self.release(conn, broken=True)
+                if errors is None or not isinstance(exc, errors.Error):
+                    raise
+                if attempt == self._retries or not isinstance(
+                        exc, (errors.OperationalError,
+                              errors.InterfaceError)):
+                    raise _store_error(self._safe_url(), exc)
             time.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(1.0, delay * 2)
         raise AssertionError('unreachable')
 
+    def failures(self, conn: Any) -> tuple[type[BaseException], ...]:
+        """The exceptions that are database errors on ``conn``."""
+        return (conn.errors.Error,)
+
+    def error(self, conn: Any, exc: BaseException) -> exception.StoreError:
+        """The StoreError of a read that failed on ``conn``."""
+        return _store_error(conn.safe_url, exc)
+
+    def release(self, conn: Any, broken: bool = False) -> None:
+        """End ``conn``'s read transaction and keep it (or close it)."""
+        if conn is None:
+            return
+        if not broken:
+            try:
+                conn.end()
+            except Exception:
+                broken = True
+        if broken:
+            conn.close()
+            return
+        with self._lock:
+            if len(self._idle) < 2:
+                self._idle.append(conn)
+                return
+        conn.close()
+
     def dispose(self) -> None:
         """Close the connections (the reader may be used again)."""
         with self._lock:
-            if self._engine is not None and self._own:
-                self._engine.dispose()
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        if self._engine is not None and self._own:
+            self._engine.dispose()
+
+
+def _errors_of(exc: BaseException) -> Any:
+    """The DB-API module of a connect() error, or SQLAlchemy's."""
+    sa = sys.modules.get('sqlalchemy')
+    if sa is not None and isinstance(exc, sa.exc.SQLAlchemyError):
+        from vmetal_ironic.db import core_reader
+        return core_reader.ERRORS
+    module = type(exc).__module__.split('.')[0]
+    if module in ('sqlite3', 'psycopg2', 'pymysql'):
+        import importlib
+        return importlib.import_module(module)
+    return None
 
 
 class LazyDatabase:
@@ -300,11 +312,19 @@ class LazyDatabase:
                         self._conf, max_retries=self._conf_retries)
             if not self._checked:
                 from oslo_db import exception as db_exc
+                import sqlalchemy as sa
+
+                from vmetal_ironic.db import core_reader
+                conn = None
                 try:
-                    with self._database.reader.connect() as connection:
-                        check_schema(connection)
+                    conn = core_reader.CoreConnection(self._database.reader)
+                    conn.begin()
+                    check_schema(conn)
                 except (sa.exc.SQLAlchemyError, db_exc.DBError) as exc:
-                    raise _store_error(self._database.reader.url, exc)
+                    raise _store_error(self._database.safe_url, exc)
+                finally:
+                    if conn is not None:
+                        conn.close()
                 self._checked = True
             return self._database
 

@@ -5,17 +5,18 @@ the IPAM database. It never writes, never loads or records pool
 configuration and needs none of the manager: an agent's configuration
 has a ``[vmetal_database]`` group and nothing else of the IPAM engine.
 
-``changes_since`` reads through a plain SQLAlchemy Core engine
-(:class:`~vmetal_ironic.db.lazy.LazyReader`), in one read transaction, with
+``changes_since`` reads through the database's DB-API driver (or a
+SQLAlchemy Core engine for other drivers:
+:class:`~vmetal_ironic.db.lazy.LazyReader`), in one read transaction, with
 the statements below: the same answer as
 :func:`~vmetal_ironic.ipam.sql_reservations.changes_since` (a test checks
-both on every backend) without oslo.db, alembic or the ORM. A *full* read
-does not build a list: its ``reservations`` is a :class:`Stream` that
-fetches rows in batches (a server-side cursor on PostgreSQL and MySQL) as
-the agent compiles them into its table, so 100,000 reservations never
-exist as records all at once. The pool gauges' reads (``pool_usage``,
-``allocation_failures``) are rare and use the store's full Database,
-imported on first use.
+both on every backend) without oslo.db, alembic, the ORM or SQLAlchemy.
+A *full* read does not build a list: its ``reservations`` is a
+:class:`Stream` that fetches rows in batches (a server-side cursor on
+PostgreSQL and MySQL) as the agent compiles them into its table, so
+100,000 reservations never exist as records all at once. The pool
+gauges' reads (``pool_usage``, ``allocation_failures``) are rare and use
+the store's full Database, imported on first use.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ import collections
 import dataclasses
 import json
 from typing import Any, Iterator
-
-import sqlalchemy as sa
 
 from vmetal_ironic import boot_profile
 from vmetal_ironic.db import lazy
@@ -44,8 +43,8 @@ _DEFAULTS = tuple(f.default for f in _FIELDS.values()
 _namedtuple: Any = collections.namedtuple
 Row: Any = _namedtuple('Row', list(_FIELDS), defaults=_DEFAULTS)
 
-_COUNTERS = sa.text('SELECT name, value FROM vmetal_counters')
-_POOL_NAMES = sa.text('SELECT id, name FROM vmetal_pools')
+_COUNTERS = 'SELECT name, value FROM vmetal_counters'
+_POOL_NAMES = 'SELECT id, name FROM vmetal_pools'
 _POOLS = ('SELECT name, version, cidr, prefixlen, netmask, gateway, '
           'dns_servers, mtu, routes, vlan_id, domain, resource_classes, '
           'size, generation, ntp_servers FROM vmetal_pools '
@@ -56,28 +55,27 @@ _RESERVATIONS = ('SELECT r.mac, r.node_uuid, r.pool_id, r.address, '
                  'LEFT OUTER JOIN vmetal_boot_profiles p '
                  'ON p.node_uuid = r.node_uuid WHERE %s '
                  'ORDER BY r.generation')
-_FULL = sa.text(_RESERVATIONS % 'r.deleted = :no').bindparams(no=False)
-_SINCE = sa.text(_RESERVATIONS % 'r.generation > :gen').bindparams(
-    sa.bindparam('gen', type_=sa.BigInteger))
-_TOP = sa.text('SELECT max(generation) FROM vmetal_reservations '
-               'WHERE deleted = :no').bindparams(no=False)
+_FULL = _RESERVATIONS % 'r.deleted = :no'
+_SINCE = _RESERVATIONS % 'r.generation > :gen'
+_TOP = ('SELECT max(generation) FROM vmetal_reservations '
+        'WHERE deleted = :no')
 
 
 def _json_list(value: Any) -> list:
     return json.loads(value) if value is not None else []
 
 
-def _pool(row: Any) -> records.Pool:
+def _pool(row: tuple) -> records.Pool:
     """A :class:`records.Pool` of a ``_POOLS`` row (JSON lists as text)."""
+    (name, version, cidr, prefixlen, netmask, gateway, dns, mtu, routes,
+     vlan_id, domain, classes, size, generation, ntp) = row
     return records.Pool(
-        name=row.name, version=row.version, cidr=row.cidr,
-        prefixlen=row.prefixlen, netmask=row.netmask, gateway=row.gateway,
-        dns_servers=tuple(_json_list(row.dns_servers)), mtu=row.mtu,
-        routes=tuple(records.Route(**r) for r in _json_list(row.routes)),
-        vlan_id=row.vlan_id, domain=row.domain,
-        resource_classes=tuple(_json_list(row.resource_classes)),
-        size=int(row.size), generation=row.generation,
-        ntp_servers=tuple(_json_list(row.ntp_servers)))
+        name=name, version=version, cidr=cidr, prefixlen=prefixlen,
+        netmask=netmask, gateway=gateway, dns_servers=tuple(_json_list(dns)),
+        mtu=mtu, routes=tuple(records.Route(**r) for r in _json_list(routes)),
+        vlan_id=vlan_id, domain=domain,
+        resource_classes=tuple(_json_list(classes)), size=int(size),
+        generation=generation, ntp_servers=tuple(_json_list(ntp)))
 
 
 class _Profiles:
@@ -116,69 +114,73 @@ class Stream:
         not resumed, the caller reads again).
     """
 
-    def __init__(self, connection: sa.engine.Connection,
+    def __init__(self, reader: lazy.LazyReader, conn: Any,
                  names: dict[int, str]) -> None:
-        self._connection: sa.engine.Connection | None = connection
+        self._reader = reader
+        self._conn = conn
         self._names = names
 
     def __iter__(self) -> Iterator[Any]:
-        connection = self._connection
-        if connection is None:
+        conn = self._conn
+        if conn is None:
             raise RuntimeError('a reservation stream is read once')
         names, profile = self._names, _Profiles()
         make: Any = Row
         empty = boot_profile.EMPTY
+        broken = True
         try:
-            result = connection.execution_options(
-                stream_results=True, max_row_buffer=BATCH).execute(_FULL)
-            for rows in result.partitions(BATCH):
+            for rows in conn.stream(_FULL, {'no': False}, BATCH):
                 for (mac, node, pool_id, address, hostname, client_id, gen,
                      deleted, text) in rows:
                     yield make(mac, node, names.get(pool_id), address,
                                hostname, client_id,
                                empty if text is None else profile(text),
                                gen, False)
-        except sa.exc.SQLAlchemyError as exc:
-            raise lazy.store_error(connection, exc)
+            broken = False
+        except self._reader.failures(conn) as exc:
+            raise self._reader.error(conn, exc)
         finally:
-            self.close()
+            self._close(broken)
+
+    def _close(self, broken: bool) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._reader.release(conn, broken)
 
     def close(self) -> None:
         """End the read transaction (what is not read is not read)."""
-        connection, self._connection = self._connection, None
-        lazy.close_quietly(connection)
+        # a cursor left open midway: the connection is not reused
+        self._close(True)
 
     def __del__(self) -> None:
         self.close()
 
 
-def read_changes(connection: sa.engine.Connection,
+def read_changes(reader: lazy.LazyReader, conn: Any,
                  generation: int) -> records.ChangeSet:
-    """What :func:`sql_reservations.changes_since` answers, in Core SQL.
+    """What :func:`sql_reservations.changes_since` answers, in plain SQL.
 
-    A full answer's reservations are a :class:`Stream` that takes over
-    ``connection``; otherwise the caller closes it.
+    ``conn`` is in a read transaction of ``reader``; a full answer's
+    reservations are a :class:`Stream` that takes it over, otherwise the
+    caller releases it.
     """
-    counters: dict[str, int] = dict(
-        connection.execute(_COUNTERS).tuples().all())
+    counters: dict[str, int] = dict(conn.rows(_COUNTERS))
     current = counters.get('generation', 0)
     purged = counters.get('purged_generation', 0)
     full = generation <= 0 or generation < purged or generation > current
     if full:
-        pools = [_pool(r) for r in connection.execute(
-            sa.text(_POOLS % ''), {'no': False})]
+        pools = [_pool(r) for r in conn.rows(_POOLS % '', {'no': False})]
     else:
-        pools = [_pool(r) for r in connection.execute(
-            sa.text(_POOLS % ' AND generation > :gen'),
+        pools = [_pool(r) for r in conn.rows(
+            _POOLS % ' AND generation > :gen',
             {'no': False, 'gen': generation})]
-    names: dict[int, str] = dict(
-        connection.execute(_POOL_NAMES).tuples().all())
+    names: dict[int, str] = dict(conn.rows(_POOL_NAMES))
     seen = max([current] + [p.generation for p in pools])
     if full:
-        top = connection.execute(_TOP).scalar()
+        top = conn.rows(_TOP, {'no': False})[0][0]
         return records.ChangeSet(
             generation=max(seen, top or 0), full=True, pools=pools,
-            reservations=Stream(connection, names))  # type: ignore[arg-type]
+            reservations=Stream(reader, conn, names))  # type: ignore
     profile = _Profiles()
     changed = [records.Reservation(
         mac=mac, node_uuid=node, pool=names.get(pool_id), address=address,
@@ -186,7 +188,7 @@ def read_changes(connection: sa.engine.Connection,
         boot_profile=boot_profile.EMPTY if deleted else profile(text),
         generation=gen, deleted=bool(deleted))
         for (mac, node, pool_id, address, hostname, client_id, gen, deleted,
-             text) in connection.execute(_SINCE, {'gen': generation})]
+             text) in conn.rows(_SINCE, {'gen': generation})]
     seen = max([seen] + [r.generation for r in changed])
     return records.ChangeSet(generation=seen, full=False, pools=pools,
                              reservations=changed)
@@ -199,18 +201,20 @@ class ReservationFeed:
     :param url: a SQLAlchemy URL (wins over ``conf``).
     :param database: an open :class:`~vmetal_ironic.db.api.Database`
         (tests): read through its reader engine.
+    :param driver: False: read through SQLAlchemy Core even where the
+        DB-API driver would do (tests of the fallback).
     The database is opened, and its schema checked, on first use.
     """
 
     def __init__(self, conf: Any = None, url: str | None = None,
-                 database: Any = None) -> None:
+                 database: Any = None, driver: bool = True) -> None:
         if conf is None and url is None and database is None:
             from vmetal_ironic import conf as vmetal_conf
             conf = vmetal_conf.CONF
         self._conf = conf
         self._reader = lazy.LazyReader(
             conf, url, database.reader if database is not None else None,
-            retries=READ_RETRIES)
+            retries=READ_RETRIES, driver=driver)
         self._lazy = lazy.LazyDatabase(conf, url, database,
                                        conf_retries=READ_RETRIES)
 
@@ -226,17 +230,18 @@ class ReservationFeed:
         :raises: StoreError, SchemaNotCurrent.
         """
         generation = int(generation)
-        connection = self._reader.begin()
+        reader = self._reader
+        conn = reader.begin()
         try:
-            cs = read_changes(connection, generation)
-        except sa.exc.SQLAlchemyError as exc:
-            lazy.close_quietly(connection)
-            raise lazy.store_error(connection, exc)
+            cs = read_changes(reader, conn, generation)
+        except reader.failures(conn) as exc:
+            reader.release(conn, broken=True)
+            raise reader.error(conn, exc)
         except BaseException:
-            lazy.close_quietly(connection)
+            reader.release(conn, broken=True)
             raise
         if not cs.full:
-            lazy.close_quietly(connection)
+            reader.release(conn)
         return cs
 
     def pool_usage(self, quarantine: int | None = None,
