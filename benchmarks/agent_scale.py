@@ -426,18 +426,18 @@ def report(results, keas=()):
     lines = ['| backend | reservations | agent | start-up from the database '
              's (agent CPU s) | RSS ready MB | RSS after syncs MB (peak) | '
              'incremental sync ms (read + table) | start-up from the '
-             'snapshot s (agent CPU s) | load |',
-             '|---|---|---|---|---|---|---|---|---|']
+             'snapshot s (agent CPU s) | RSS from the snapshot MB | load |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for r in results:
         lines.append(
             '| %s | %d | %s | %.2f (%.2f) | %.1f | %.1f (%.1f) | %.2f '
-            '(%.2f + %.2f) | %.2f (%.2f) | %.2f |' % (
+            '(%.2f + %.2f) | %.2f (%.2f) | %.1f | %.2f |' % (
                 r['backend'], r['reservations'], r['variant'],
                 r['startup_db_s'], r['startup_db_cpu_s'], r['rss_ready_mb'],
                 r['rss_mb'], r['rss_peak_mb'], r['sync_total_ms'],
                 r['sync_read_ms'], r['sync_table_ms'],
                 r['startup_snapshot_s'], r['startup_snapshot_cpu_s'],
-                r['loadavg_start']))
+                r['rss_snapshot_mb'], r['loadavg_start']))
     if keas:
         lines += ['', '| reference | reservations | start-up s (CPU s) | '
                   'RSS MB | load |', '|---|---|---|---|---|']
