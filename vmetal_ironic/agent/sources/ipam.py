@@ -164,16 +164,17 @@ class IpamSource(component.Component):
         if not self.snapshot_path:
             return False
         try:
-            cs = snapshot.load(self.snapshot_path)
+            # streamed: records are decoded as they are compiled
+            cs = snapshot.load(self.snapshot_path, stream=True)
+            if cs is None:
+                return False
+            with self._lock:
+                self._apply(cs)
+                self._dirty = False
         except snapshot.SnapshotError as e:
             LOG.error('%s; ignoring it: the reservations are read in full '
                       'from the IPAM database', e)
             return False
-        if cs is None:
-            return False
-        with self._lock:
-            self._apply(cs)
-            self._dirty = False
         LOG.info('Serving %d reservations from the IPAM snapshot %s '
                  '(generation %d)', len(self.table.source_view(SOURCE)),
                  self.snapshot_path, self.generation)

@@ -14,6 +14,12 @@ It is written atomically (a temporary file in the same directory, fsync,
 rename, fsync of the directory). A file that is truncated, altered or of
 another format is refused as a whole (:class:`SnapshotError`): the agent
 then serves nothing until a full read of the database, never a wrong answer.
+
+Neither side holds the whole table as JSON objects: :func:`save` encodes
+and writes :data:`BATCH` reservations at a time (the header's length is
+zero-padded to a fixed width and written last), and ``load(stream=True)``
+checks the whole body's digest, then decodes one reservation at a time as
+the caller compiles it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Iterator
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 from typing import Any
@@ -178,10 +185,10 @@ def _reservation(d: dict[str, Any],
     return records.Reservation(**d)
 
 
-def decode(data: bytes, path: str = '-') -> records.ChangeSet:
-    """The full :class:`~records.ChangeSet` a snapshot holds.
+def _checked_body(data: bytes, path: str) -> bytes:
+    """The body of a snapshot file whose header, length and digest hold.
 
-    :raises SnapshotError: anything is wrong with it.
+    :raises SnapshotError: they do not.
     """
     head, sep, body = data.partition(b'\n')
     try:
@@ -198,11 +205,92 @@ def decode(data: bytes, path: str = '-') -> records.ChangeSet:
             % {'got': len(body), 'want': length_n})
     if hashlib.sha256(body).hexdigest() != digest:
         raise SnapshotError(path=path, reason=_('checksum mismatch'))
+    return body
+
+
+def _generation(value: Any) -> int:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError('bad generation %r' % (value,))
+    return value
+
+
+_SPACE = re.compile(r'[ \t\n\r]*')
+
+
+def _skip(text: str, at: int) -> int:
+    """The index of the first non-blank character from ``at``."""
+    m = _SPACE.match(text, at)
+    return m.end() if m else at
+
+
+def _records(text: str, at: int, path: str
+             ) -> Iterator[records.Reservation]:
+    """The reservations of the array that starts at ``text[at]``.
+
+    Decoded one object at a time (json's ``raw_decode``): 100,000 of them
+    never exist as dicts all at once.
+
+    :raises SnapshotError: anything is wrong with one.
+    """
+    raw = json.JSONDecoder().raw_decode
+    profiles: dict[Any, BootProfile] = {}
     try:
+        at = _skip(text, at + 1)
+        if text[at] == ']':
+            return
+        while True:
+            d, at = raw(text, at)
+            yield _reservation(d, profiles)
+            at = _skip(text, at)
+            if text[at] == ']':
+                return
+            if text[at] != ',':
+                raise ValueError('expected , or ] at %d' % at)
+            at = _skip(text, at + 1)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError,
+            exception.VmetalError) as e:
+        raise SnapshotError(path=path, reason=_('bad content: %s') % e)
+
+
+def _streamed(text: str, path: str) -> records.ChangeSet | None:
+    """The snapshot with its reservations as an iterator.
+
+    If the body is laid out as :func:`save` writes it (generation, pools,
+    reservations); None: another layout (then it is decoded whole).
+    """
+    prefix = re.match(r'\{"generation":(\d+),"pools":', text)
+    if prefix is None:
+        return None
+    pools, at = json.JSONDecoder().raw_decode(text, prefix.end())
+    key = ',"reservations":['
+    if not text.startswith(key, at) or not text.endswith(']}'):
+        return None
+    return records.ChangeSet(
+        generation=_generation(int(prefix.group(1))), full=True,
+        pools=[_pool(p) for p in pools],
+        reservations=_records(text, at + len(key) - 1,  # type: ignore
+                              path))
+
+
+def decode(data: bytes, path: str = '-',
+           stream: bool = False) -> records.ChangeSet:
+    """The full :class:`~records.ChangeSet` a snapshot holds.
+
+    :param stream: its ``reservations`` an iterator, decoded as it is read
+        (it raises SnapshotError for a bad record); else a list.
+    :raises SnapshotError: anything is wrong with it.
+    """
+    body = _checked_body(data, path)
+    try:
+        if stream:
+            text = body.decode('utf-8')
+            del body
+            cs = _streamed(text, path)
+            if cs is not None:
+                return cs
+            body = text.encode()
         doc = json.loads(body)
-        generation = doc['generation']
-        if not isinstance(generation, int) or generation < 1:
-            raise ValueError('bad generation %r' % (generation,))
+        generation = _generation(doc['generation'])
         pools = [_pool(p) for p in doc['pools']]
         profiles: dict[Any, BootProfile] = {}
         reservations = [_reservation(r, profiles)
@@ -214,9 +302,11 @@ def decode(data: bytes, path: str = '-') -> records.ChangeSet:
                              reservations=reservations)
 
 
-def load(path: str) -> records.ChangeSet | None:
+def load(path: str, stream: bool = False) -> records.ChangeSet | None:
     """The snapshot at ``path``; None when there is none.
 
+    :param stream: see :func:`decode` (the agent's start-up: a snapshot of
+        100,000 reservations is compiled as it is decoded).
     :raises SnapshotError: it exists and is not usable.
     """
     try:
@@ -228,7 +318,7 @@ def load(path: str) -> records.ChangeSet | None:
         raise SnapshotError(path=path, reason=str(e))
     if len(data) > MAX_SIZE:
         raise SnapshotError(path=path, reason=_('too big'))
-    return decode(data, path)
+    return decode(data, path, stream)
 
 
 def path_in(state_dir: str | None) -> str | None:

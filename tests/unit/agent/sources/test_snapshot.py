@@ -171,3 +171,45 @@ def test_encode_is_json_dumps_of_the_whole():
         {'generation': 9, 'pools': [POOL.to_dict()],
          'reservations': [r.to_dict() for r in RECS]},
         sort_keys=True, separators=(',', ':')).encode()
+
+
+def _with_body(body):
+    import hashlib
+    return ('%s 1 %d %s\n' % (snapshot.MAGIC, len(body),
+                              hashlib.sha256(body).hexdigest())).encode() \
+        + body
+
+
+def test_streamed_load_is_the_same_snapshot(tmp_path):
+    import json
+    path = str(tmp_path / snapshot.FILE_NAME)
+    snapshot.save(path, 9, [POOL], RECS)
+    cs = snapshot.load(path, stream=True)
+    assert not isinstance(cs.reservations, list)
+    assert (cs.generation, cs.pools, list(cs.reservations)) == (9, [POOL],
+                                                                RECS)
+    # another layout (spaces, other key order) is decoded whole
+    body = json.dumps({'reservations': [r.to_dict() for r in RECS],
+                       'pools': [POOL.to_dict()], 'generation': 9}).encode()
+    cs = snapshot.decode(_with_body(body), stream=True)
+    assert (cs.generation, cs.pools, cs.reservations) == (9, [POOL], RECS)
+    empty = snapshot.decode(snapshot.encode(9, [POOL], []), stream=True)
+    assert list(empty.reservations) == []
+
+
+def test_a_bad_record_late_in_a_streamed_snapshot_refuses_it_whole(
+        fake_feed, tmp_path, caplog):
+    bad = dict(RECS[1].to_dict(), deleted=True)
+    data = snapshot.encode(9, [POOL], RECS[:1])
+    body = data.partition(b'\n')[2].replace(
+        b']}', b',' + snapshot._DUMPS(bad).encode() + b']}')
+    path = tmp_path / snapshot.FILE_NAME
+    path.write_bytes(_with_body(body))
+    with pytest.raises(snapshot.SnapshotError, match='bad content'):
+        list(snapshot.load(str(path), stream=True).reservations)
+    fake_feed.sets.append(records.ChangeSet(12, True, [POOL], RECS[:1]))
+    src, table = _source(fake_feed, str(path))
+    src.start()                 # nothing of the snapshot is served
+    src.stop()
+    assert fake_feed.calls == [0] and src.generation == 12
+    assert any('bad content' in r.getMessage() for r in caplog.records)
