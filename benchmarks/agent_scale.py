@@ -28,6 +28,13 @@ makes it) and each size N:
 * last, the agent is restarted on the same state directory: the start-up
   from the local snapshot.
 
+With ``--base DIR`` the agent of another checkout (its own ``.venv``, e.g.
+``git worktree add /tmp/base main``) runs the same steps on the same
+database right after this one's, for a side-by-side table. With ``--kea
+100000`` Kea starts from its configuration file with that many
+reservations (the reference of doc/performance-agent.md): spawn until it
+logs ``DHCP4_STARTED``, its CPU seconds and RSS then.
+
 Prints Markdown tables and the load average; JSON lines go to ``--out``.
 """
 
@@ -187,10 +194,11 @@ def write_conf(workdir, url, state_dir):
     return path
 
 
-def python():
-    venv = os.path.join(REPO, '.venv', 'bin', 'python')
-    return os.environ.get('VMETAL_PYTHON') or (
-        venv if os.path.exists(venv) else sys.executable)
+def python(repo=REPO):
+    venv = os.path.join(repo, '.venv', 'bin', 'python')
+    if repo == REPO and os.environ.get('VMETAL_PYTHON'):
+        return os.environ['VMETAL_PYTHON']
+    return venv if os.path.exists(venv) else sys.executable
 
 
 def status_kb(pid, field):
@@ -225,7 +233,7 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def start_agent(bed, conf, log_path, timeout):
+def start_agent(bed, conf, log_path, timeout, repo=REPO):
     """(process, start-up seconds to /readyz, CPU seconds by then)."""
     poller = subprocess.Popen(
         ['ip', 'netns', 'exec', bed.mon, sys.executable, __file__,
@@ -235,9 +243,9 @@ def start_agent(bed, conf, log_path, timeout):
     log = open(log_path, 'a')
     began = time.monotonic()
     # "ip netns exec" execs the agent: the PID is the agent's
-    agent = subprocess.Popen(['ip', 'netns', 'exec', bed.srv, python(), '-m',
-                              'vmetal_ironic.cmd.dhcp_agent',
-                              '--config-file', conf], cwd=REPO, stdout=log,
+    agent = subprocess.Popen(['ip', 'netns', 'exec', bed.srv, python(repo),
+                              '-m', 'vmetal_ironic.cmd.dhcp_agent',
+                              '--config-file', conf], cwd=repo, stdout=log,
                              stderr=subprocess.STDOUT)
     log.close()
     out = poller.communicate(timeout=timeout + 10)[0].strip()
@@ -274,88 +282,169 @@ def wait_sync(log_path, generation, timeout=30):
                        % (generation, log_path))
 
 
+def started(result, kind, bed, conf, log_path, repo, opts):
+    """Start an agent; its start-up fields into ``result``; the process."""
+    agent, startup, cpu = start_agent(bed, conf, log_path,
+                                      opts.start_timeout, repo)
+    result['startup_%s_s' % kind] = round(startup, 3)
+    result['startup_%s_cpu_s' % kind] = round(cpu, 2)
+    result['rss_%s_mb' % ('ready' if kind == 'db' else kind)] = round(
+        status_kb(agent.pid, 'VmRSS') / 1024, 1)
+    return agent
+
+
+def run_agent(bed, variant, repo, conf, log_path, state, mgr, size, offset,
+              opts):
+    """One checkout's agent on the filled database: its result fields."""
+    result = {}
+    agent = started(result, 'db', bed, conf, log_path, repo, opts)
+    try:
+        snap = state / 'ipam-snapshot.json'
+        deadline = time.monotonic() + 30
+        while not snap.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        syncs = []
+        for k in range(opts.changes):
+            i = (k * 7919) % size
+            # a new address each time (the same one is no change)
+            r = mgr.upsert_reservation(
+                mac_of(i), '00000000-0000-4000-8000-%012x' % i,
+                address=address_of(size + offset + k), pool='scale')
+            syncs.append(wait_sync(log_path, r.generation))
+            time.sleep(0.2)
+        result['sync_changes'] = [x['changes'] for x in syncs]
+        for key in ('total_ms', 'read_ms', 'table_ms'):
+            result['sync_%s' % key] = round(statistics.median(
+                x[key] for x in syncs), 2)
+        time.sleep(1.5)     # the snapshot of the changes
+        result['rss_mb'] = round(status_kb(agent.pid, 'VmRSS') / 1024, 1)
+        result['rss_peak_mb'] = round(
+            status_kb(agent.pid, 'VmHWM') / 1024, 1)
+    finally:
+        stop(agent)
+    stop(started(result, 'snapshot', bed, conf, log_path, repo, opts))
+    return result
+
+
 def bench_one(bed, backend, size, opts):
+    """Every variant (this checkout, ``--base``) on one filled database."""
     from tests.functional import databases
-    result = {'backend': backend, 'reservations': size,
-              'loadavg_start': round(os.getloadavg()[0], 2)}
+    results = []
     workdir = pathlib.Path(tempfile.mkdtemp(prefix='vmscale-'))
-    state = workdir / 'state'
-    state.mkdir()
     try:
         with databases.temporary_database(backend, workdir) as url:
             began = time.monotonic()
             mgr = fill(url, workdir, size)
-            result['fill_s'] = round(time.monotonic() - began, 2)
+            fill_s = round(time.monotonic() - began, 2)
             if backend == 'sqlite':
                 os.chmod(workdir, 0o755)
-            conf = write_conf(str(workdir), agent_url(backend, url),
-                              str(state))
-            log_path = str(workdir / 'agent.log')
-            agent, startup, cpu = start_agent(bed, conf, log_path,
-                                              opts.start_timeout)
-            try:
-                result['startup_db_s'] = round(startup, 3)
-                result['startup_db_cpu_s'] = round(cpu, 2)
-                result['rss_ready_mb'] = round(
-                    status_kb(agent.pid, 'VmRSS') / 1024, 1)
-                snap = state / 'ipam-snapshot.json'
-                deadline = time.monotonic() + 30
-                while not snap.exists() and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                syncs = []
-                for k in range(opts.changes):
-                    i = (k * 7919) % size
-                    mgr.upsert_reservation(mac_of(i), '00000000-0000-4000-'
-                                           '8000-%012x' % i,
-                                           address=address_of(size + k),
-                                           pool='scale')
-                    syncs.append(wait_sync(log_path, size + k + 1))
-                    time.sleep(0.2)
-                result['sync_changes'] = [s['changes'] for s in syncs]
-                for key in ('total_ms', 'read_ms', 'table_ms'):
-                    result['sync_%s' % key] = round(statistics.median(
-                        s[key] for s in syncs), 2)
-                time.sleep(1.5)     # the snapshot of the changes
-                result['rss_mb'] = round(
-                    status_kb(agent.pid, 'VmRSS') / 1024, 1)
-                result['rss_peak_mb'] = round(
-                    status_kb(agent.pid, 'VmHWM') / 1024, 1)
-            finally:
-                stop(agent)
-            agent, startup, cpu = start_agent(bed, conf, log_path,
-                                              opts.start_timeout)
-            try:
-                result['startup_snapshot_s'] = round(startup, 3)
-                result['startup_snapshot_cpu_s'] = round(cpu, 2)
-                result['rss_snapshot_mb'] = round(
-                    status_kb(agent.pid, 'VmRSS') / 1024, 1)
-            finally:
-                stop(agent)
+            variants = [('this', REPO)]
+            if opts.base:
+                variants.append(('base', os.path.abspath(opts.base)))
+            for n, (variant, repo) in enumerate(variants):
+                state = workdir / ('state-%s' % variant)
+                state.mkdir()
+                vdir = workdir / variant
+                vdir.mkdir()
+                conf = write_conf(str(vdir), agent_url(backend, url),
+                                  str(state))
+                result = {'backend': backend, 'reservations': size,
+                          'variant': variant, 'checkout': repo,
+                          'fill_s': fill_s,
+                          'loadavg_start': round(os.getloadavg()[0], 2)}
+                result.update(run_agent(
+                    bed, variant, repo, conf, str(vdir / 'agent.log'),
+                    state, mgr, size, n * opts.changes, opts))
+                result['loadavg_end'] = round(os.getloadavg()[0], 2)
+                results.append(result)
+                print(json.dumps(result), flush=True)
             mgr.close()
-        result['loadavg_end'] = round(os.getloadavg()[0], 2)
     finally:
         if opts.keep:
             print('kept %s' % workdir, file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+# -- the reference: Kea from its configuration file ------------------------
+
+def bench_kea(bed, size, opts):
+    """Kea's start-up with ``size`` reservations in its config file.
+
+    Spawn until it logs DHCP4_STARTED (configuration applied, sockets
+    open: what the agent's /readyz says), its CPU seconds and RSS then.
+    """
+    workdir = tempfile.mkdtemp(prefix='vmscale-kea-')
+    config = {'Dhcp4': {
+        'interfaces-config': {'interfaces': ['srv0']},
+        'lease-database': {'type': 'memfile', 'persist': False},
+        'valid-lifetime': 3600,
+        'host-reservation-identifiers': ['hw-address'],
+        'reservations-global': False, 'reservations-in-subnet': True,
+        'reservations-out-of-pool': True,
+        'subnet4': [{'id': 1, 'subnet': str(CIDR),
+                     'option-data': [{'name': 'routers',
+                                      'data': SERVER_IP}],
+                     'reservations': [{'hw-address': mac_of(i),
+                                       'ip-address': address_of(i)}
+                                      for i in range(size)]}],
+        'loggers': [{'name': 'kea-dhcp4', 'severity': 'INFO',
+                     'output_options': [{'output': 'stdout'}]}]}}
+    conf = os.path.join(workdir, 'kea-dhcp4.conf')
+    with open(conf, 'w') as f:
+        json.dump(config, f)
+    env = dict(os.environ, KEA_PIDFILE_DIR=workdir,
+               KEA_LOCKFILE_DIR=workdir)
+    result = {'server': 'kea', 'reservations': size,
+              'loadavg_start': round(os.getloadavg()[0], 2)}
+    began = time.monotonic()
+    proc = subprocess.Popen(['ip', 'netns', 'exec', bed.srv, 'kea-dhcp4',
+                             '-c', conf], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = began + opts.start_timeout
+        for line in proc.stdout:
+            if 'DHCP4_STARTED' in line:
+                result['startup_s'] = round(time.monotonic() - began, 3)
+                result['cpu_s'] = round(cpu_s(proc.pid), 2)
+                result['rss_mb'] = round(
+                    status_kb(proc.pid, 'VmRSS') / 1024, 1)
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            raise RuntimeError('kea-dhcp4 exited: %s' % proc.wait())
+    finally:
+        stop(proc)
+        shutil.rmtree(workdir, ignore_errors=True)
+    result['loadavg_end'] = round(os.getloadavg()[0], 2)
     return result
 
 
-def report(results):
-    lines = ['| backend | reservations | start-up from the database s '
-             '(agent CPU s) | RSS ready MB | RSS after syncs MB (peak) | '
+def report(results, keas=()):
+    lines = ['| backend | reservations | agent | start-up from the database '
+             's (agent CPU s) | RSS ready MB | RSS after syncs MB (peak) | '
              'incremental sync ms (read + table) | start-up from the '
-             'snapshot s (agent CPU s) | load |',
-             '|---|---|---|---|---|---|---|---|']
+             'snapshot s (agent CPU s) | RSS from the snapshot MB | load |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for r in results:
         lines.append(
-            '| %s | %d | %.2f (%.2f) | %.1f | %.1f (%.1f) | %.2f (%.2f + '
-            '%.2f) | %.2f (%.2f) | %.2f |' % (
-                r['backend'], r['reservations'], r['startup_db_s'],
-                r['startup_db_cpu_s'], r['rss_ready_mb'], r['rss_mb'],
-                r['rss_peak_mb'], r['sync_total_ms'], r['sync_read_ms'],
-                r['sync_table_ms'], r['startup_snapshot_s'],
-                r['startup_snapshot_cpu_s'], r['loadavg_start']))
+            '| %s | %d | %s | %.2f (%.2f) | %.1f | %.1f (%.1f) | %.2f '
+            '(%.2f + %.2f) | %.2f (%.2f) | %.1f | %.2f |' % (
+                r['backend'], r['reservations'], r['variant'],
+                r['startup_db_s'], r['startup_db_cpu_s'], r['rss_ready_mb'],
+                r['rss_mb'], r['rss_peak_mb'], r['sync_total_ms'],
+                r['sync_read_ms'], r['sync_table_ms'],
+                r['startup_snapshot_s'], r['startup_snapshot_cpu_s'],
+                r['rss_snapshot_mb'], r['loadavg_start']))
+    if keas:
+        lines += ['', '| reference | reservations | start-up s (CPU s) | '
+                  'RSS MB | load |', '|---|---|---|---|---|']
+        lines += ['| Kea from its config file | %d | %.2f (%.2f) | %.1f | '
+                  '%.2f |' % (k['reservations'], k['startup_s'], k['cpu_s'],
+                              k['rss_mb'], k['loadavg_start'])
+                  for k in keas]
     return '\n'.join(lines)
 
 
@@ -367,6 +456,11 @@ def main():
                    help='single-reservation changes per size (median)')
     p.add_argument('--start-timeout', type=float, default=120)
     p.add_argument('--keep', action='store_true')
+    p.add_argument('--base', help='another checkout (with its own .venv) '
+                   'whose agent runs beside this one on each database')
+    p.add_argument('--kea', default='',
+                   help='sizes at which Kea starts from its config file '
+                   '(the reference), e.g. 100000')
     p.add_argument('--out', default=os.path.join(REPO, 'benchmarks',
                                                  'dhcp', 'results'))
     p.add_argument('--wait-ready', nargs=2, help=argparse.SUPPRESS)
@@ -378,21 +472,23 @@ def main():
         p.error('needs root (network namespaces)')
     print('load before: %s' % open('/proc/loadavg').read().strip())
     bed = Bed()
-    results = []
+    results, keas = [], []
     try:
         bed.up()
         for backend in opts.backends.split(','):
             for size in map(int, opts.sizes.split(',')):
                 print('# %s, %d reservations' % (backend, size), flush=True)
-                results.append(bench_one(bed, backend, size, opts))
-                print(json.dumps(results[-1]), flush=True)
+                results.extend(bench_one(bed, backend, size, opts))
+        for size in [int(n) for n in opts.kea.split(',') if n]:
+            keas.append(bench_kea(bed, size, opts))
+            print(json.dumps(keas[-1]), flush=True)
     finally:
         bed.down()
     os.makedirs(opts.out, exist_ok=True)
     stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
     with open(os.path.join(opts.out, stamp + '-agent-scale.jsonl'), 'w') as f:
-        f.writelines(json.dumps(r) + '\n' for r in results)
-    print(report(results))
+        f.writelines(json.dumps(r) + '\n' for r in results + keas)
+    print(report(results, keas))
     print('\nload after: %s' % open('/proc/loadavg').read().strip())
     return 0
 

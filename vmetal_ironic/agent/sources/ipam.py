@@ -130,8 +130,15 @@ class IpamSource(component.Component):
     def _apply(self, cs: Any) -> int:
         self._pools_changed(cs.pools)
         if cs.full:
-            hosts = [h for h in map(self.compiler.host, cs.reservations)
-                     if h is not None]
+            try:
+                # a feed may stream a full read (ipam.feed.Stream)
+                hosts = [h for h in map(self.compiler.host, cs.reservations)
+                         if h is not None]
+            except BaseException:
+                # Failed midway, after its pools were recorded: the next
+                # sync must be a full read again, not an incremental one.
+                self.generation = 0
+                raise
             self.table.replace(SOURCE, hosts)
             n = len(hosts)
         else:
@@ -168,18 +175,19 @@ class IpamSource(component.Component):
         if not self.snapshot_path:
             return False
         try:
-            cs = snapshot.load(self.snapshot_path)
+            # streamed: records are decoded as they are compiled
+            cs = snapshot.load(self.snapshot_path, stream=True)
+            if cs is None:
+                return False
+            with self._lock:
+                self._apply(cs)
+                self._dirty = False
+                if self._writer is not None:
+                    self._writer.clean()
         except snapshot.SnapshotError as e:
             LOG.error('%s; ignoring it: the reservations are read in full '
                       'from the IPAM database', e)
             return False
-        if cs is None:
-            return False
-        with self._lock:
-            self._apply(cs)
-            self._dirty = False
-            if self._writer is not None:
-                self._writer.clean()
         LOG.info('Serving %d reservations from the IPAM snapshot %s '
                  '(generation %d)', len(self.table.source_view(SOURCE)),
                  self.snapshot_path, self.generation)

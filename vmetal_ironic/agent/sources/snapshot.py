@@ -14,15 +14,22 @@ It is written atomically (a temporary file in the same directory, fsync,
 rename, fsync of the directory). A file that is truncated, altered or of
 another format is refused as a whole (:class:`SnapshotError`): the agent
 then serves nothing until a full read of the database, never a wrong answer.
+
+Neither side holds the whole table as JSON objects: :func:`save` encodes
+and writes :data:`BATCH` reservations at a time (the header's length is
+zero-padded to a fixed width and written last), and ``load(stream=True)``
+checks the whole body's digest, then decodes one reservation at a time as
+the caller compiles it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-import dataclasses
+from collections.abc import Iterator
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 from typing import Any
@@ -48,43 +55,87 @@ class SnapshotError(exception.VmetalError):
     msg_fmt = _('IPAM snapshot %(path)s is not usable: %(reason)s')
 
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(records.Reservation))
+#: Reservations encoded (and written) at once by :func:`save`.
+BATCH = 1000
+_DUMPS = json.JSONEncoder(sort_keys=True, separators=(',', ':')).encode
+_FIELDS = tuple(records.Reservation.__dataclass_fields__)
 
 
-def _row(r: records.Reservation) -> dict[str, Any]:
-    # ``r.to_dict()`` without dataclasses.asdict's deep copy of each field
-    # (all scalars but the profile): a quarter of the CPU time, which the
-    # whole agent waits for (the GIL) while a snapshot is encoded.
-    row = {name: getattr(r, name) for name in _FIELDS}
-    row['boot_profile'] = r.boot_profile.to_dict()
-    return row
+def _record(r: records.Reservation, profiles: dict[int, Any]) -> str:
+    """``r.to_dict()`` encoded; profiles (shared objects) encoded once."""
+    d = {f: getattr(r, f) for f in _FIELDS}
+    profile = d['boot_profile']
+    d['boot_profile'] = None
+    held = profiles.get(id(profile))
+    if held is None or held[0] is not profile:
+        held = profiles[id(profile)] = (profile, _DUMPS(profile.to_dict()))
+    # the profile's encoding in place of its key's null, as json.dumps
+    # of the whole dict would write it (keys sorted, no spaces)
+    return _DUMPS(d).replace('"boot_profile":null',
+                             '"boot_profile":' + held[1], 1)
+
+
+def _body(generation: int, pools: Iterable[records.Pool],
+          reservations: Iterable[records.Reservation]) -> Iterator[bytes]:
+    """The body in pieces: what ``json.dumps`` of the whole would give.
+
+    One batch of reservations is encoded at a time, so a snapshot of
+    100,000 never exists as 100,000 dicts or one string of all.
+    """
+    yield ('{"generation":%d,"pools":%s,"reservations":[' % (
+        int(generation), _DUMPS([p.to_dict() for p in pools]))).encode()
+    profiles: dict[int, Any] = {}
+    batch: list[str] = []
+    first = True
+    for r in reservations:
+        batch.append(_record(r, profiles))
+        if len(batch) == BATCH:
+            yield (('' if first else ',') + ','.join(batch)).encode()
+            batch, first = [], False
+    if batch:
+        yield (('' if first else ',') + ','.join(batch)).encode()
+    yield b']}'
+
+
+def _header(length: int, digest: str, width: int = 0) -> bytes:
+    line = '%s %d %0*d %s\n' % (MAGIC, FORMAT, width, length, digest)
+    return line.encode()
 
 
 def encode(generation: int, pools: Iterable[records.Pool],
            reservations: Iterable[records.Reservation]) -> bytes:
     """The file content of a snapshot."""
-    body = json.dumps({
-        'generation': int(generation),
-        'pools': [p.to_dict() for p in pools],
-        'reservations': [_row(r) for r in reservations],
-    }, sort_keys=True, separators=(',', ':')).encode()
-    header = '%s %d %d %s\n' % (MAGIC, FORMAT, len(body),
-                                hashlib.sha256(body).hexdigest())
-    return header.encode() + body
+    body = b''.join(_body(generation, pools, reservations))
+    return _header(len(body), hashlib.sha256(body).hexdigest()) + body
+
+
+#: Digits of the length in a written header: its width is known before
+#: the body (zero-padded; any reader's int() takes it).
+LENGTH_WIDTH = 12
 
 
 def save(path: str, generation: int, pools: Iterable[records.Pool],
          reservations: Iterable[records.Reservation]) -> None:
-    """Write the snapshot to ``path`` atomically.
+    """Write the snapshot to ``path`` atomically, streaming the body.
+
+    The body is written as it is encoded (hashed and counted on the
+    way); the header, of fixed width, is written over its place last.
 
     :raises OSError: the directory is not writable (nothing is replaced).
     """
-    data = encode(generation, pools, reservations)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix='.ipam-snapshot.', dir=directory)
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(data)
+            placeholder = _header(0, '0' * 64, LENGTH_WIDTH)
+            f.write(placeholder)
+            digest, length = hashlib.sha256(), 0
+            for piece in _body(generation, pools, reservations):
+                digest.update(piece)
+                length += len(piece)
+                f.write(piece)
+            f.seek(0)
+            f.write(_header(length, digest.hexdigest(), LENGTH_WIDTH))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -134,10 +185,10 @@ def _reservation(d: dict[str, Any],
     return records.Reservation(**d)
 
 
-def decode(data: bytes, path: str = '-') -> records.ChangeSet:
-    """The full :class:`~records.ChangeSet` a snapshot holds.
+def _checked_body(data: bytes, path: str) -> bytes:
+    """The body of a snapshot file whose header, length and digest hold.
 
-    :raises SnapshotError: anything is wrong with it.
+    :raises SnapshotError: they do not.
     """
     head, sep, body = data.partition(b'\n')
     try:
@@ -154,11 +205,92 @@ def decode(data: bytes, path: str = '-') -> records.ChangeSet:
             % {'got': len(body), 'want': length_n})
     if hashlib.sha256(body).hexdigest() != digest:
         raise SnapshotError(path=path, reason=_('checksum mismatch'))
+    return body
+
+
+def _generation(value: Any) -> int:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError('bad generation %r' % (value,))
+    return value
+
+
+_SPACE = re.compile(r'[ \t\n\r]*')
+
+
+def _skip(text: str, at: int) -> int:
+    """The index of the first non-blank character from ``at``."""
+    m = _SPACE.match(text, at)
+    return m.end() if m else at
+
+
+def _records(text: str, at: int, path: str
+             ) -> Iterator[records.Reservation]:
+    """The reservations of the array that starts at ``text[at]``.
+
+    Decoded one object at a time (json's ``raw_decode``): 100,000 of them
+    never exist as dicts all at once.
+
+    :raises SnapshotError: anything is wrong with one.
+    """
+    raw = json.JSONDecoder().raw_decode
+    profiles: dict[Any, BootProfile] = {}
     try:
+        at = _skip(text, at + 1)
+        if text[at] == ']':
+            return
+        while True:
+            d, at = raw(text, at)
+            yield _reservation(d, profiles)
+            at = _skip(text, at)
+            if text[at] == ']':
+                return
+            if text[at] != ',':
+                raise ValueError('expected , or ] at %d' % at)
+            at = _skip(text, at + 1)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError,
+            exception.VmetalError) as e:
+        raise SnapshotError(path=path, reason=_('bad content: %s') % e)
+
+
+def _streamed(text: str, path: str) -> records.ChangeSet | None:
+    """The snapshot with its reservations as an iterator.
+
+    If the body is laid out as :func:`save` writes it (generation, pools,
+    reservations); None: another layout (then it is decoded whole).
+    """
+    prefix = re.match(r'\{"generation":(\d+),"pools":', text)
+    if prefix is None:
+        return None
+    pools, at = json.JSONDecoder().raw_decode(text, prefix.end())
+    key = ',"reservations":['
+    if not text.startswith(key, at) or not text.endswith(']}'):
+        return None
+    return records.ChangeSet(
+        generation=_generation(int(prefix.group(1))), full=True,
+        pools=[_pool(p) for p in pools],
+        reservations=_records(text, at + len(key) - 1,  # type: ignore
+                              path))
+
+
+def decode(data: bytes, path: str = '-',
+           stream: bool = False) -> records.ChangeSet:
+    """The full :class:`~records.ChangeSet` a snapshot holds.
+
+    :param stream: its ``reservations`` an iterator, decoded as it is read
+        (it raises SnapshotError for a bad record); else a list.
+    :raises SnapshotError: anything is wrong with it.
+    """
+    body = _checked_body(data, path)
+    try:
+        if stream:
+            text = body.decode('utf-8')
+            del body
+            cs = _streamed(text, path)
+            if cs is not None:
+                return cs
+            body = text.encode()
         doc = json.loads(body)
-        generation = doc['generation']
-        if not isinstance(generation, int) or generation < 1:
-            raise ValueError('bad generation %r' % (generation,))
+        generation = _generation(doc['generation'])
         pools = [_pool(p) for p in doc['pools']]
         profiles: dict[Any, BootProfile] = {}
         reservations = [_reservation(r, profiles)
@@ -170,9 +302,11 @@ def decode(data: bytes, path: str = '-') -> records.ChangeSet:
                              reservations=reservations)
 
 
-def load(path: str) -> records.ChangeSet | None:
+def load(path: str, stream: bool = False) -> records.ChangeSet | None:
     """The snapshot at ``path``; None when there is none.
 
+    :param stream: see :func:`decode` (the agent's start-up: a snapshot of
+        100,000 reservations is compiled as it is decoded).
     :raises SnapshotError: it exists and is not usable.
     """
     try:
@@ -184,7 +318,7 @@ def load(path: str) -> records.ChangeSet | None:
         raise SnapshotError(path=path, reason=str(e))
     if len(data) > MAX_SIZE:
         raise SnapshotError(path=path, reason=_('too big'))
-    return decode(data, path)
+    return decode(data, path, stream)
 
 
 def path_in(state_dir: str | None) -> str | None:
@@ -204,47 +338,22 @@ def path_in(state_dir: str | None) -> str | None:
 
 
 class Writer:
-    """Writes a source's snapshot when its changes have settled.
+    """Writes a source's snapshot, at most every ``interval`` seconds.
 
-    A write costs CPU in proportion to the table, and every thread of the
-    agent waits for it (the GIL): it is never done in the middle of a burst
-    of changes, whose syncs it would delay. :meth:`due` is the time the
-    next write may happen: ``quiet`` seconds after the last change, or at
-    the latest ``max_delay`` seconds after the first unsaved one (a stream
-    of changes that never pauses), and never sooner than ``interval``
-    seconds after the previous write. A failure is logged once until the
-    next success.
+    A failure is logged once until the next success.
 
     :param path: the snapshot file.
     """
 
-    def __init__(self, path: str, interval: float = 1.0,
-                 quiet: float = 0.5, max_delay: float = 10.0) -> None:
+    def __init__(self, path: str, interval: float = 1.0) -> None:
         self.path = path
         self.interval = interval
-        self.quiet = quiet
-        self.max_delay = max_delay
         self.saved_at = 0.0
-        self._first_change: float | None = None
-        self._last_change = 0.0
         self._failed = False
-
-    def changed(self, now: float) -> None:
-        """The source applied a change at monotonic time ``now``."""
-        if self._first_change is None:
-            self._first_change = now
-        self._last_change = now
-
-    def clean(self) -> None:
-        """What the source serves is what the file holds (just loaded)."""
-        self._first_change = None
 
     def due(self) -> float:
         """The monotonic time the next write may happen."""
-        settled = self._last_change + self.quiet
-        if self._first_change is not None:
-            settled = min(settled, self._first_change + self.max_delay)
-        return max(self.saved_at + self.interval, settled)
+        return self.saved_at + self.interval
 
     def save(self, generation: int, pools: Iterable[records.Pool],
              reservations: Iterable[records.Reservation]) -> bool:
@@ -258,7 +367,6 @@ class Writer:
             self._failed = True
             return False
         self.saved_at = time.monotonic()
-        self._first_change = None
         self._failed = False
         metrics.snapshot_written()
         return True

@@ -218,3 +218,29 @@ def test_open_feed_is_the_read_only_feed(agent_conf):
     # Read-only: no way to write or to record pools through it.
     assert not any(hasattr(feed, name) for name in (
         'sync_pools', 'allocate', 'upsert_reservation', 'set_boot_profile'))
+
+
+def test_full_read_failing_midway_is_read_in_full_again(src):
+    """A streamed full read that fails keeps the table; the next is full."""
+    s, table, feed = src
+    feed.sets.append(records.ChangeSet(3, True, [POOL], [
+        res(helpers.MAC1, '172.22.0.50', 3)]))
+    s.sync()
+    changed = dataclasses.replace(POOL, mtu=1500, generation=4)
+
+    def stream():
+        yield res(helpers.MAC1, '172.22.0.51', 4)
+        raise RuntimeError('connection lost midway')
+
+    feed.sets.append(records.ChangeSet(5, True, [changed], stream()))
+    with pytest.raises(RuntimeError, match='midway'):
+        s.sync()
+    assert table.by_mac[mac(helpers.MAC1)].address == '172.22.0.50'
+    assert s.generation == 0
+    feed.sets.append(records.ChangeSet(5, True, [changed], [
+        res(helpers.MAC1, '172.22.0.51', 4)]))
+    s.sync()
+    assert feed.calls[-1] == 0
+    host = table.by_mac[mac(helpers.MAC1)]
+    assert (host.address, host.net.mtu, s.generation) == \
+        ('172.22.0.51', 1500, 5)

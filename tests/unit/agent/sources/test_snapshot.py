@@ -145,3 +145,71 @@ def test_notice_wakes_the_sync_thread(fake_feed):
     assert synced.wait(10)              # long before the 60 s interval
     src.stop()
     assert fake_feed.calls == [0, 5] and len(table) == 1
+
+
+def test_save_streams_what_encode_gives(tmp_path, monkeypatch):
+    """The written file: encode's body under a fixed-width header."""
+    monkeypatch.setattr(snapshot, 'BATCH', 2)
+    recs = RECS * 3
+    path = tmp_path / snapshot.FILE_NAME
+    snapshot.save(str(path), 9, [POOL], iter(recs))
+    head, _, body = path.read_bytes().partition(b'\n')
+    assert body == snapshot.encode(9, [POOL], recs).partition(b'\n')[2]
+    magic, fmt, length, digest = head.decode().split(' ')
+    assert (magic, fmt, len(length), int(length)) == (
+        snapshot.MAGIC, '1', snapshot.LENGTH_WIDTH, len(body))
+    assert snapshot.load(str(path)) == records.ChangeSet(9, True, [POOL],
+                                                         recs)
+    snapshot.save(str(path), 9, [POOL], [])
+    assert snapshot.load(str(path)).reservations == []
+
+
+def test_encode_is_json_dumps_of_the_whole():
+    import json
+    body = snapshot.encode(9, [POOL], RECS).partition(b'\n')[2]
+    assert body == json.dumps(
+        {'generation': 9, 'pools': [POOL.to_dict()],
+         'reservations': [r.to_dict() for r in RECS]},
+        sort_keys=True, separators=(',', ':')).encode()
+
+
+def _with_body(body):
+    import hashlib
+    return ('%s 1 %d %s\n' % (snapshot.MAGIC, len(body),
+                              hashlib.sha256(body).hexdigest())).encode() \
+        + body
+
+
+def test_streamed_load_is_the_same_snapshot(tmp_path):
+    import json
+    path = str(tmp_path / snapshot.FILE_NAME)
+    snapshot.save(path, 9, [POOL], RECS)
+    cs = snapshot.load(path, stream=True)
+    assert not isinstance(cs.reservations, list)
+    assert (cs.generation, cs.pools, list(cs.reservations)) == (9, [POOL],
+                                                                RECS)
+    # another layout (spaces, other key order) is decoded whole
+    body = json.dumps({'reservations': [r.to_dict() for r in RECS],
+                       'pools': [POOL.to_dict()], 'generation': 9}).encode()
+    cs = snapshot.decode(_with_body(body), stream=True)
+    assert (cs.generation, cs.pools, cs.reservations) == (9, [POOL], RECS)
+    empty = snapshot.decode(snapshot.encode(9, [POOL], []), stream=True)
+    assert list(empty.reservations) == []
+
+
+def test_a_bad_record_late_in_a_streamed_snapshot_refuses_it_whole(
+        fake_feed, tmp_path, caplog):
+    bad = dict(RECS[1].to_dict(), deleted=True)
+    data = snapshot.encode(9, [POOL], RECS[:1])
+    body = data.partition(b'\n')[2].replace(
+        b']}', b',' + snapshot._DUMPS(bad).encode() + b']}')
+    path = tmp_path / snapshot.FILE_NAME
+    path.write_bytes(_with_body(body))
+    with pytest.raises(snapshot.SnapshotError, match='bad content'):
+        list(snapshot.load(str(path), stream=True).reservations)
+    fake_feed.sets.append(records.ChangeSet(12, True, [POOL], RECS[:1]))
+    src, table = _source(fake_feed, str(path))
+    src.start()                 # nothing of the snapshot is served
+    src.stop()
+    assert fake_feed.calls == [0] and src.generation == 12
+    assert any('bad content' in r.getMessage() for r in caplog.records)
