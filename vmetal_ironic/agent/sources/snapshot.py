@@ -338,22 +338,47 @@ def path_in(state_dir: str | None) -> str | None:
 
 
 class Writer:
-    """Writes a source's snapshot, at most every ``interval`` seconds.
+    """Writes a source's snapshot when its changes have settled.
 
-    A failure is logged once until the next success.
+    A write costs CPU in proportion to the table, and every thread of the
+    agent waits for it (the GIL): it is never done in the middle of a burst
+    of changes, whose syncs it would delay. :meth:`due` is the time the
+    next write may happen: ``quiet`` seconds after the last change, or at
+    the latest ``max_delay`` seconds after the first unsaved one (a stream
+    of changes that never pauses), and never sooner than ``interval``
+    seconds after the previous write. A failure is logged once until the
+    next success.
 
     :param path: the snapshot file.
     """
 
-    def __init__(self, path: str, interval: float = 1.0) -> None:
+    def __init__(self, path: str, interval: float = 1.0,
+                 quiet: float = 0.5, max_delay: float = 10.0) -> None:
         self.path = path
         self.interval = interval
+        self.quiet = quiet
+        self.max_delay = max_delay
         self.saved_at = 0.0
+        self._first_change: float | None = None
+        self._last_change = 0.0
         self._failed = False
+
+    def changed(self, now: float) -> None:
+        """The source applied a change at monotonic time ``now``."""
+        if self._first_change is None:
+            self._first_change = now
+        self._last_change = now
+
+    def clean(self) -> None:
+        """What the source serves is what the file holds (just loaded)."""
+        self._first_change = None
 
     def due(self) -> float:
         """The monotonic time the next write may happen."""
-        return self.saved_at + self.interval
+        settled = self._last_change + self.quiet
+        if self._first_change is not None:
+            settled = min(settled, self._first_change + self.max_delay)
+        return max(self.saved_at + self.interval, settled)
 
     def save(self, generation: int, pools: Iterable[records.Pool],
              reservations: Iterable[records.Reservation]) -> bool:
@@ -367,6 +392,7 @@ class Writer:
             self._failed = True
             return False
         self.saved_at = time.monotonic()
+        self._first_change = None
         self._failed = False
         metrics.snapshot_written()
         return True

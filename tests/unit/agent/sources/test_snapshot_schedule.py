@@ -9,9 +9,9 @@ from vmetal_ironic.agent.sources import snapshot
 from vmetal_ironic.ipam import records
 
 
-def test_row_is_the_records_dict():
+def test_record_is_the_records_dict():
     for r in RECS:
-        assert snapshot._row(r) == r.to_dict()
+        assert json.loads(snapshot._record(r, {})) == r.to_dict()
     body = snapshot.encode(3, [POOL], RECS).split(b'\n', 1)[1]
     assert json.loads(body)['reservations'] == [r.to_dict() for r in RECS]
 
