@@ -20,6 +20,11 @@ than wall time; wall time is printed too. Medians of --deploys.
     .venv/bin/python benchmarks/hook_cpu_bench.py --tree /tmp/perf-base
 
 ``--profile FILE`` writes a cProfile of the hooks (all deploys).
+
+After the timed deploys, one more deploy and undeploy runs with SQL
+statements, commits and rollbacks counted per hook (engine events on the
+IPAM database; not timed), so that "one commit per hook at most, none
+where nothing changed" is printed beside the times.
 """
 
 import argparse
@@ -88,7 +93,8 @@ def _make_task(objects, index):
         uuid=str(uuid.uuid4()), name='bench-%03d' % index,
         provision_state='available', network_data={},
         driver_internal_info={}, instance_info={}, properties={},
-        driver_info={}, resource_class='baremetal', maintenance=False)
+        driver_info={}, extra={}, resource_class='baremetal',
+        maintenance=False)
     node.save = lambda: None            # Ironic's database: not measured
     port = objects.Port(id=index + 1, uuid=str(uuid.uuid4()),
                         address='52:54:00:%02x:%02x:01' % (
@@ -105,6 +111,38 @@ def _call(network, dhcp, task, hook):
         dhcp.clean_dhcp_opts(task)
     else:
         getattr(network, hook)(task)
+
+
+def _counting(database):
+    """Count SQL statements, commits and rollbacks on ``database``.
+
+    :returns: (counts dict, detach callable).
+    """
+    from sqlalchemy import event
+
+    counts = {'statements': 0, 'commits': 0, 'rollbacks': 0}
+
+    def statement(*args, **kwargs):
+        counts['statements'] += 1
+
+    def commit(*args, **kwargs):
+        counts['commits'] += 1
+
+    def rollback(*args, **kwargs):
+        counts['rollbacks'] += 1
+
+    listeners = [('before_cursor_execute', statement), ('commit', commit),
+                 ('rollback', rollback)]
+    engines = {id(e): e for e in (database.writer, database.reader)}
+    for engine in engines.values():
+        for name, fn in listeners:
+            event.listen(engine, name, fn)
+
+    def detach():
+        for engine in engines.values():
+            for name, fn in listeners:
+                event.remove(engine, name, fn)
+    return counts, detach
 
 
 def run(url, workdir, deploys, repeat_dhcp, profile):
@@ -180,6 +218,22 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
         record = i >= 2
         phase('undeploy', task, UNDEPLOY, record)
         task.node.provision_state = 'available'
+    # One more deploy and undeploy, counted (not timed).
+    counts, detach = _counting(mgr.database)
+    counted = {}
+    task = _make_task(objects, len(tasks) + 1)
+    for name, sequence, end in (('deploy', DEPLOY, 'active'),
+                                ('undeploy', UNDEPLOY, 'available')):
+        for hook, state in sequence:
+            task.node.provision_state = state
+            calls = repeat_dhcp if hook == 'update_dhcp_opts' else 1
+            before = dict(counts)
+            for _ in range(calls):
+                _call(network, dhcp, task, hook)
+            counted.setdefault(name, {})[hook] = {
+                k: counts[k] - before[k] for k in counts}
+        task.node.provision_state = end
+    detach()
     mgr.close()
     if profiler:
         profiler.dump_stats(profile)
@@ -189,7 +243,8 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
             'cpu_ms': statistics.median(c for c, _ in totals[name]) * 1e3,
             'wall_ms': statistics.median(w for _, w in totals[name]) * 1e3,
             'hooks': {hook: {'cpu_ms': statistics.median(v['cpu']) * 1e3,
-                             'wall_ms': statistics.median(v['wall']) * 1e3}
+                             'wall_ms': statistics.median(v['wall']) * 1e3,
+                             **counted[name][hook]}
                       for hook, v in timings[name].items()}}
     return result
 
@@ -228,6 +283,11 @@ def main(argv=None):
             print('%-10s %-8s total cpu %6.2f ms wall %6.2f ms | %s' % (
                 backend, name, r['cpu_ms'], r['wall_ms'], ', '.join(
                     '%s %.2f/%.2f' % (h, v['cpu_ms'], v['wall_ms'])
+                    for h, v in r['hooks'].items())))
+            print('%-10s %-8s SQL statements/commits/rollbacks: %s' % (
+                backend, name, ', '.join(
+                    '%s %d/%d/%d' % (h, v['statements'], v['commits'],
+                                     v['rollbacks'])
                     for h, v in r['hooks'].items())))
     if args.json:
         with open(args.json, 'w') as fp:

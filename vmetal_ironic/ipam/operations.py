@@ -13,12 +13,14 @@ NodeFacts`) and makes one of these calls; the policy is here:
   that is gone, :meth:`port_changed` for one port,
   :meth:`set_boot_profile` for the DHCP provider.
 
-Each reads once and writes (one transaction) only when something is not
-in place: hooks run many times per deploy. Where this process has just
-seen that a write is due (:class:`Hints`: the profile it stored, the
-allocation it made), the write transaction is the only one: it reads and
-compares under its own lock, so a stale hint costs one transaction that
-writes nothing, never a wrong answer.
+Each commits at most one transaction, and none when everything is in
+place: hooks run many times per deploy. :class:`Hints` (what this process
+last saw of the node: the profile, the allocations) pick the one
+transaction: where they say all is probably in place, a read (and a write
+after it only if it was not); otherwise the write at once, which reads
+and compares under its own lock and, finding nothing to change, rolls
+back (:class:`~vmetal_ironic.db.api.Unchanged`). A stale hint costs one
+transaction that commits nothing, never a wrong answer.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from oslo_log import log
 
 from vmetal_ironic import boot_profile
+from vmetal_ironic.db import api as db_api
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import failures
@@ -100,7 +103,7 @@ class NodeOperations:
     _spec: Any
     _pools_seen: Any
     _hints: Hints
-    _allocate_and_reserve: Any
+    _reserve_in: Any
     pools: Any
 
     def deployment_scope(self, facts: node_mod.NodeFacts) -> Scope:
@@ -126,6 +129,10 @@ class NodeOperations:
                        ) -> node_mod.NodeNetwork:
         """Allocate or reuse the node's address, reserve every PXE MAC.
 
+        One transaction: a read when this process saw the allocation
+        already (it is probably in place: nothing to commit), else the
+        write, which finds out under its lock and commits only a change.
+
         :param facts: the node.
         :param scope: ``deployment`` (or ``node``): the deployment's
             allocation, in the node's scope; a phase: any allocation the
@@ -140,9 +147,35 @@ class NodeOperations:
         wanted = validate.scope(scope)
         if not wanted.is_phase:
             wanted = self.deployment_scope(facts)
-        current, reservations, generation = self._read(
-            lambda s: _node_state(s, facts.uuid))
-        self._hints.saw_allocations(facts.uuid, current)
+        seen = self._hints.active(facts.uuid)
+        if seen and (wanted.is_phase or wanted.value in seen):
+            network = self._read(lambda s: self._ensure_in(
+                s, None, facts, wanted), core=True)
+            if network is not None:
+                return network
+        network = self._write(lambda s, now: self._ensure_in(
+            s, now, facts, wanted), core=True)
+        if network.written:
+            allocation = network.allocation
+            LOG.debug('Node %(node)s has address %(addr)s of pool '
+                      '%(pool)s (scope %(scope)s)',
+                      {'node': facts.uuid, 'addr': allocation.address,
+                       'pool': allocation.pool_name,
+                       'scope': allocation.scope})
+        return network
+
+    def _ensure_in(self, session: Any, now: Any, facts: node_mod.NodeFacts,
+                   wanted: Scope) -> node_mod.NodeNetwork | None:
+        """ensure_network() in a transaction (``now`` None: a read).
+
+        :returns: the network; in a read, None when a write is due.
+        :raises: Unchanged (in a write) when all is in place.
+        """
+        current, reservations, generation = _node_state(session, facts.uuid)
+        hints = self._hints
+        hints.saw_allocations(facts.uuid, current)
+        if reservations:
+            hints.saw_profile(facts.uuid, reservations[0].boot_profile)
         self._pools_seen(generation)
         if wanted.is_phase:
             allocation = current[0] if current else None
@@ -153,30 +186,32 @@ class NodeOperations:
                                and a.pool_name == pool), None)
         if allocation is not None and node_mod.in_place(
                 facts, allocation, reservations):
-            return node_mod.NodeNetwork(allocation, tuple(reservations))
+            network = node_mod.NodeNetwork(allocation, tuple(reservations))
+            if now is None:
+                return network
+            raise db_api.Unchanged(network)
+        if now is None:
+            return None
         if allocation is not None:
             spec = self._spec(allocation.pool_name)
             alloc_scope: Any = allocation.scope
         else:
             spec = selection.select_for(self.pools, facts)
             alloc_scope = wanted
-        allocation, reservations = self._allocate_and_reserve(
-            spec, facts.uuid, alloc_scope, facts.port_map, facts.name)
-        self._hints.saw_allocations(facts.uuid, [
+        allocation, reservations = self._reserve_in(
+            session, now, spec, facts.uuid, alloc_scope, facts.port_map,
+            facts.name)
+        hints.saw_allocations(facts.uuid, [
             a for a in current if a.pool_name != allocation.pool_name]
             + [allocation])
-        LOG.debug('Node %(node)s has address %(addr)s of pool %(pool)s '
-                  '(scope %(scope)s)', {'node': facts.uuid,
-                                        'addr': allocation.address,
-                                        'pool': allocation.pool_name,
-                                        'scope': allocation.scope})
         return node_mod.NodeNetwork(allocation, tuple(reservations), True)
 
     def release(self, node_uuid: str, scope: Scope | str | None = None
                 ) -> list[records.Allocation]:
         """Release the node's active allocations and their reservations.
 
-        Reads first and writes only when there is something to release.
+        Reads first unless this process saw something to release; a
+        write that finds nothing is rolled back, not committed.
 
         :param scope: release only allocations of this scope.
         :returns: the released allocations.
@@ -187,13 +222,19 @@ class NodeOperations:
         if hint is None or not any(wanted is None or s == wanted
                                    for s in hint):
             current = self._read(lambda s: sql_allocations.for_node(
-                s, node_uuid, True))
+                s, node_uuid, True), core=True)
             self._hints.saw_allocations(node_uuid, current)
             if not any(wanted is None or a.scope == wanted
                        for a in current):
                 return []
-        released = self._write(lambda s, now: sql_allocations.release(
-            s, node_uuid, wanted, False, now))
+
+        def _run(session: Any, now: Any) -> list[records.Allocation]:
+            released = sql_allocations.release(session, node_uuid, wanted,
+                                               False, now)
+            if not released:
+                raise db_api.Unchanged([])
+            return released
+        released = self._write(_run, core=True)
         self._hints.forget(node_uuid)
         return released
 
@@ -206,7 +247,7 @@ class NodeOperations:
         validate.node(node_uuid)
         self._hints.forget(node_uuid)
         return self._write(lambda s, now: sql_allocations.release(
-            s, node_uuid, None, True, now))
+            s, node_uuid, None, True, now), core=True)
 
     def port_changed(self, facts: node_mod.NodeFacts, mac: str,
                      pxe_enabled: bool, client_id: str | None = None,
@@ -247,8 +288,10 @@ class NodeOperations:
         """Set (with None or EMPTY: clear) the boot profile of the node.
 
         Stored once for the node; every reservation of the node serves it
-        at once, also those of MACs added later. Nothing is written when
-        the profile is unchanged.
+        at once, also those of MACs added later. Nothing is committed
+        when the profile is unchanged: where this process saw that
+        profile already, one read; otherwise the write, which compares
+        under its lock and rolls back when they are equal.
 
         :param profile: a BootProfile, its dict, or None.
         :returns: the node's live reservations.
@@ -257,18 +300,20 @@ class NodeOperations:
         validate.node(node_uuid)
         wanted = sql_profiles.parse(profile) or boot_profile.EMPTY
         hints = self._hints
-        known = hints.profile(node_uuid)
-        if known is None or known == wanted:
+        if hints.profile(node_uuid) == wanted:
             current, reservations = self._read(lambda s: (
                 sql_profiles.get(s, node_uuid),
-                sql_reservations.listing(s, node_uuid)))
+                sql_reservations.listing(s, node_uuid)), core=True)
             hints.saw_profile(node_uuid, current)
             if current == wanted:
                 return reservations
 
         def _run(session: Any, now: Any) -> list[records.Reservation]:
-            sql_profiles.put(session, node_uuid, wanted, now)
-            return sql_reservations.listing(session, node_uuid)
-        result = self._write(_run)
+            changed = sql_profiles.put(session, node_uuid, wanted, now)
+            reservations = sql_reservations.listing(session, node_uuid)
+            if not changed:
+                raise db_api.Unchanged(reservations)
+            return reservations
+        result = self._write(_run, core=True)
         hints.saw_profile(node_uuid, wanted)
         return result

@@ -23,15 +23,19 @@ def connection(session):
     """The session's connection, for Core statements, after a flush.
 
     The flush makes the ORM's pending changes visible to them; a caller
-    that changes rows with Core calls :func:`core_changed` after.
+    that changes rows with Core calls :func:`core_changed` after. A
+    transaction run with ``core=True`` (:meth:`vmetal_ironic.db.api.
+    Database.read`) has a Connection already: it is returned as it is.
     """
+    if isinstance(session, sa.engine.Connection):
+        return session
     session.flush()
     return session.connection()
 
 
 def core_changed(session):
     """Rows were changed with Core: the ORM must not trust what it holds."""
-    if session.identity_map:
+    if getattr(session, 'identity_map', None):
         session.expire_all()
 
 
