@@ -19,6 +19,12 @@ than wall time; wall time is printed too. Medians of --deploys.
     .venv/bin/python benchmarks/hook_cpu_bench.py [--deploys 20]
     .venv/bin/python benchmarks/hook_cpu_bench.py --tree /tmp/perf-base
 
+``--compare DIR`` runs another checkout and this one side by side in one
+command (``--rounds`` runs each, alternating, samples pooled) and prints
+the per-hook table before/after::
+
+    .venv/bin/python benchmarks/hook_cpu_bench.py --compare /work/main
+
 ``--profile FILE`` writes a cProfile of the hooks (all deploys).
 
 After the timed deploys, one more deploy and undeploy runs with SQL
@@ -242,11 +248,85 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
         result[name] = {
             'cpu_ms': statistics.median(c for c, _ in totals[name]) * 1e3,
             'wall_ms': statistics.median(w for _, w in totals[name]) * 1e3,
+            'cpu': [c * 1e3 for c, _ in totals[name]],
+            'wall': [w * 1e3 for _, w in totals[name]],
             'hooks': {hook: {'cpu_ms': statistics.median(v['cpu']) * 1e3,
                              'wall_ms': statistics.median(v['wall']) * 1e3,
+                             'cpu': [c * 1e3 for c in v['cpu']],
+                             'wall': [w * 1e3 for w in v['wall']],
                              **counted[name][hook]}
                       for hook, v in timings[name].items()}}
     return result
+
+
+def compare(trees, rounds, argv):
+    """Run the trees one after the other, ``rounds`` times, alternating.
+
+    Each run is a process of its own (this script with ``--tree``); the
+    samples of a tree's runs are pooled and their median printed side by
+    side, as a Markdown table, with the load average of each run.
+    """
+    import subprocess
+
+    pooled = {tree: {} for tree in trees}
+    loads = {tree: [] for tree in trees}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(rounds):
+            order = trees if round_ % 2 == 0 else list(reversed(trees))
+            for tree in order:
+                out = os.path.join(tmp, 'run.json')
+                subprocess.run([sys.executable, os.path.abspath(__file__),
+                                '--tree', tree, '--json', out] + argv,
+                               check=True, stdout=subprocess.DEVNULL,
+                               env=dict(os.environ, PYTHONWARNINGS='ignore'))
+                with open(out) as fp:
+                    got = json.load(fp)
+                loads[tree].append((got['loadavg'][0],
+                                    got['loadavg_after'][0]))
+                for backend, phases in got.items():
+                    if not isinstance(phases, dict):
+                        continue
+                    for name, r in phases.items():
+                        rows = [('total', r)] + list(r['hooks'].items())
+                        for hook, v in rows:
+                            key = (backend, name, hook)
+                            slot = pooled[tree].setdefault(key, {
+                                'cpu': [], 'wall': [],
+                                'count': v.get('statements') is not None
+                                and (v['statements'], v['commits'])})
+                            slot['cpu'] += v['cpu']
+                            slot['wall'] += v['wall']
+    names = [os.path.basename(t.rstrip('/')) or t for t in trees]
+    print('| backend | phase | hook | %s |' % ' | '.join(
+        '%s CPU ms | %s wall ms | statements/commits' % (n, n)
+        for n in names) + ' CPU ratio |')
+    print('|---|---|---|' + '---|---|---|' * len(trees) + '---|')
+    first = pooled[trees[0]]
+    for key in first:
+        if any(v['cpu'] == [0.0] * len(v['cpu']) for v in (first[key],)):
+            continue
+        cells = []
+        cpus = []
+        for tree in trees:
+            v = pooled[tree].get(key)
+            if v is None:
+                cells.append('- | - | -')
+                continue
+            cpu = statistics.median(v['cpu'])
+            cpus.append(cpu)
+            count = ('%d/%d' % v['count']) if v['count'] else '-'
+            cells.append('%.2f | %.2f | %s' % (
+                cpu, statistics.median(v['wall']), count))
+        ratio = ('%.2f' % (cpus[-1] / cpus[0])
+                 if len(cpus) == len(trees) and cpus[0] else '-')
+        label = '**%s**' % key[2] if key[2] == 'total' else key[2]
+        print('| %s | %s | %s | %s | %s |' % (
+            key[0], key[1], label, ' | '.join(cells), ratio))
+    for tree, name in zip(trees, names):
+        print('load average (1 min) at start -> end of each run of %s: %s'
+              % (name, ', '.join('%.2f -> %.2f' % pair
+                                 for pair in loads[tree])))
+    return 0
 
 
 def main(argv=None):
@@ -260,7 +340,19 @@ def main(argv=None):
                         'makes one per ramdisk boot, same options)')
     parser.add_argument('--profile', help='write a cProfile here')
     parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--compare', metavar='TREE', action='append',
+                        help='compare checkouts side by side (repeat; this '
+                        'one is added last): each runs --rounds times in '
+                        'a process of its own, alternating')
+    parser.add_argument('--rounds', type=int, default=2)
     args = parser.parse_args(argv)
+    if args.compare:
+        trees = [os.path.abspath(t) for t in args.compare]
+        if str(HERE) not in trees:
+            trees.append(str(HERE))
+        passed = ['--deploys', str(args.deploys), '--backends',
+                  args.backends, '--dhcp-calls', str(args.dhcp_calls)]
+        return compare(trees, args.rounds, passed)
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, os.path.abspath(args.tree))
     from tests.functional import databases

@@ -86,6 +86,17 @@ _TAKEN = sa.select(_A.c.id).where(_A.c.pool_id == sa.bindparam('pool'),
                                   _A.c.address == sa.bindparam('address'))
 _LOCK_CURSOR = (sa.select(_P.c.next_index)
                 .where(_P.c.id == sa.bindparam('pool')).with_for_update())
+# The statements of the hot paths are built once: building one costs
+# several times what executing it does.
+_FOR_NODE = (sa.select(_A).where(_A.c.node_uuid == sa.bindparam('node'))
+             .order_by(_A.c.id))
+_ACTIVE_FOR_NODE = _FOR_NODE.where(_A.c.state == records.ACTIVE)
+_FOR_NODE_LOCKED = _FOR_NODE.with_for_update()
+# SET columns: the parameters named like columns; the row by b_id.
+_UPDATE = sa.update(_A).where(_A.c.id == sa.bindparam('b_id'))
+_DELETE = sa.delete(_A).where(_A.c.id == sa.bindparam('b_id'))
+_INSERT = sa.insert(_A)
+_SET_CURSOR = sa.update(_P).where(_P.c.id == sa.bindparam('b_pool'))
 _RECYCLABLE = (sa.select(_A).where(
     _A.c.pool_id == sa.bindparam('pool'), _A.c.state == records.RELEASED,
     _A.c.pinned.is_(False), _A.c.released_at <= sa.bindparam('threshold'))
@@ -100,9 +111,9 @@ def _address_taken(session, pool_id, address):
 
 def _activated(conn, row, pool, node_uuid, scope, now):
     """Make ``row`` the node's active allocation; returns its record."""
-    conn.execute(sa.update(_A).where(_A.c.id == row.id).values(
-        node_uuid=node_uuid, state=records.ACTIVE, scope=str(scope),
-        allocated_at=now, released_at=None))
+    conn.execute(_UPDATE, {
+        'b_id': row.id, 'node_uuid': node_uuid, 'state': records.ACTIVE,
+        'scope': str(scope), 'allocated_at': now, 'released_at': None})
     return records.Allocation(
         pool=pool, node_uuid=node_uuid, address=row.address,
         state=records.ACTIVE, scope=str(scope), pinned=row.pinned,
@@ -134,8 +145,8 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
         if row is not None:
             if row.state == records.ACTIVE:
                 if _rank(scope) > _rank(row.scope):
-                    conn.execute(sa.update(_A).where(_A.c.id == row.id)
-                                 .values(scope=str(scope)))
+                    conn.execute(_UPDATE, {'b_id': row.id,
+                                           'scope': str(scope)})
                     return dataclasses.replace(to_record(row, pool),
                                                scope=str(scope))
                 return to_record(row, pool)
@@ -146,7 +157,7 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                                            'addr': row.address,
                                            'pool': spec.name})
                 return _activated(conn, row, pool, node_uuid, scope, now)
-            conn.execute(sa.delete(_A).where(_A.c.id == row.id))
+            conn.execute(_DELETE, {'b_id': row.id})
 
         # Serialise the cursor: one allocator at a time per pool.
         cursor = start = conn.execute(_LOCK_CURSOR,
@@ -159,14 +170,15 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                 'address': str(netaddr.IPAddress(a, version))}).first()
             is not None)
         if cursor != start:
-            conn.execute(sa.update(_P).where(_P.c.id == pool_id)
-                         .values(next_index=cursor))
+            conn.execute(_SET_CURSOR, {'b_pool': pool_id,
+                                       'next_index': cursor})
         if address is not None:
             text = str(netaddr.IPAddress(address, version))
-            conn.execute(sa.insert(_A).values(
-                pool_id=pool_id, address=text, pinned=False,
-                node_uuid=node_uuid, state=records.ACTIVE, scope=str(scope),
-                allocated_at=now, released_at=None))
+            conn.execute(_INSERT, {
+                'pool_id': pool_id, 'address': text, 'pinned': False,
+                'node_uuid': node_uuid, 'state': records.ACTIVE,
+                'scope': str(scope), 'allocated_at': now,
+                'released_at': None})
             return records.Allocation(
                 pool=pool, node_uuid=node_uuid, address=text,
                 state=records.ACTIVE, scope=str(scope), pinned=False,
@@ -181,7 +193,7 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                                               size=spec.space.size)
             if int(netaddr.IPAddress(row.address)) in spec.space:
                 return _activated(conn, row, pool, node_uuid, scope, now)
-            conn.execute(sa.delete(_A).where(_A.c.id == row.id))
+            conn.execute(_DELETE, {'b_id': row.id})
     finally:
         sql_common.core_changed(session)
 
@@ -240,11 +252,9 @@ def _detach(row, now):
 
 def for_node(session, node_uuid, active_only=True, generation=None):
     """The node's allocations (``generation``: see pools_by_id)."""
-    query = sa.select(_A).where(_A.c.node_uuid == node_uuid)
-    if active_only:
-        query = query.where(_A.c.state == records.ACTIVE)
+    query = _ACTIVE_FOR_NODE if active_only else _FOR_NODE
     rows = sql_common.connection(session).execute(
-        query.order_by(_A.c.id)).all()
+        query, {'node': node_uuid}).all()
     if not rows:
         return []
     pools = _pools_by_id(session, generation)
@@ -278,9 +288,7 @@ def release(session, node_uuid, scope, forget, now):
     # Locked: a concurrent release of the same node (the notification
     # driver and the reconcile) waits, then finds nothing left to release.
     conn = sql_common.connection(session)
-    rows = conn.execute(sa.select(_A).where(
-        _A.c.node_uuid == node_uuid).order_by(_A.c.id)
-        .with_for_update()).all()
+    rows = conn.execute(_FOR_NODE_LOCKED, {'node': node_uuid}).all()
     released = []
     pool_ids = set()
     for row in rows:
@@ -297,8 +305,8 @@ def release(session, node_uuid, scope, forget, now):
                 values.update(state=records.RELEASED, released_at=now)
             pool_ids.add(row.pool_id)
         if values:
-            conn.execute(sa.update(_A).where(_A.c.id == row.id)
-                         .values(**values))
+            values['b_id'] = row.id
+            conn.execute(_UPDATE, values)
     sql_common.core_changed(session)
     if pool_ids or forget:
         # A forgotten node loses every reservation, also those of pools

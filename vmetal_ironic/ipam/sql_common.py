@@ -42,6 +42,7 @@ def core_changed(session):
 _COUNTER = typing.cast(sa.Table, models.Counter.__table__)
 _BUMP = (sa.update(_COUNTER).where(_COUNTER.c.name == 'generation')
          .values(value=_COUNTER.c.value + sa.bindparam('count')))
+_BUMP_RETURNING = _BUMP.returning(_COUNTER.c.value)
 _GENERATION = sa.select(_COUNTER.c.value).where(
     _COUNTER.c.name == 'generation')
 
@@ -56,8 +57,7 @@ def bump_generation(session, count=1):
     """
     conn = connection(session)
     if conn.dialect.update_returning:
-        return conn.execute(_BUMP.returning(_COUNTER.c.value),
-                            {'count': count}).scalar_one()
+        return conn.execute(_BUMP_RETURNING, {'count': count}).scalar_one()
     conn.execute(_BUMP, {'count': count})
     return conn.execute(_GENERATION).scalar_one()
 
@@ -102,7 +102,7 @@ def pools_by_id(session, generation=None):
         per-process cache of that generation of that database, if there.
     """
     conn = connection(session)
-    key = (str(conn.engine.url), generation)
+    key = (conn.engine.url, generation)
     if generation is not None and key in _POOL_CACHE:
         return _POOL_CACHE[key]
     pools = {row.id: pool_record(row) for row in conn.execute(_ALL_POOLS)}

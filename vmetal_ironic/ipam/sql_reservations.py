@@ -86,12 +86,22 @@ _LIVE = (sa.select(_R, _POOL_T.c.name.label('pool_name'),
                       .outerjoin(_PROFILE_T,
                                  _PROFILE_T.c.node_uuid == _R.c.node_uuid))
          .where(_R.c.deleted.is_(False)))
+# The statements of the hot paths are built once: building one costs
+# several times what executing it does.
+_LIVE_ALL = _LIVE.order_by(_R.c.mac)
+_LIVE_OF_NODE = _LIVE_ALL.where(_R.c.node_uuid == sa.bindparam('node'))
+_LIVE_OF_MACS = _LIVE_ALL.where(
+    _R.c.mac.in_(sa.bindparam('macs', expanding=True)))
+_LIVE_MACS_OF_NODE = sa.select(_R.c.mac).where(
+    _R.c.node_uuid == sa.bindparam('node'), _R.c.deleted.is_(False))
+# SET columns: the parameters named like columns; the row by b_id.
+_UPDATE = sa.update(_R).where(_R.c.id == sa.bindparam('b_id'))
+_INSERT = sa.insert(_R)
 
 
-def _live(session, *where):
-    """Live reservations (records) matching ``where``, by MAC."""
-    rows = sql_common.connection(session).execute(
-        _LIVE.where(*where).order_by(_R.c.mac)).all()
+def _live(session, query=_LIVE_ALL, params=None):
+    """Live reservations (records) of ``query`` (a ``_LIVE_*``), by MAC."""
+    rows = sql_common.connection(session).execute(query, params).all()
     result = []
     for row in rows:
         profile = (sql_profiles.decode(row.node_uuid, row.profile)
@@ -122,7 +132,7 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
          client_id)
     if profile is not None:
         sql_profiles.put(session, node_uuid, profile, now)
-    return _live(session, _R.c.mac == mac)[0]
+    return _live(session, _LIVE_OF_MACS, {'macs': [mac]})[0]
 
 
 def sync_node(session, node_uuid, pool, address, ports, hostname, now):
@@ -139,18 +149,31 @@ def sync_node(session, node_uuid, pool, address, ports, hostname, now):
     for mac, client_id in wanted:
         _put(session, mac, node_uuid, address, pool_id, now, hostname,
              client_id)
-    stale = sql_common.connection(session).execute(sa.select(_R.c.mac).where(
-        _R.c.node_uuid == node_uuid, _R.c.deleted.is_(False))).scalars().all()
+    stale = sql_common.connection(session).execute(
+        _LIVE_MACS_OF_NODE, {'node': node_uuid}).scalars().all()
     for mac in set(stale) - {mac for mac, _ in wanted}:
         delete(session, now, mac=mac)
     macs = [mac for mac, _ in wanted]
     if not macs:
         return []
-    return _live(session, _R.c.mac.in_(macs))
+    return _live(session, _LIVE_OF_MACS, {'macs': macs})
 
 
 _A_T = Alloc.__table__
 _Target = collections.namedtuple('_Target', 'address pool_id')
+# The pool's id and the node's allocation in it: one statement.
+_POOL_AND_ALLOCATION = (
+    sa.select(_POOL_T.c.id, _A_T.c.address)
+    .select_from(_POOL_T.outerjoin(_A_T, sa.and_(
+        _A_T.c.pool_id == _POOL_T.c.id,
+        _A_T.c.node_uuid == sa.bindparam('node'),
+        _A_T.c.state == records.ACTIVE)))
+    .where(_POOL_T.c.name == sa.bindparam('pool')))
+_NODE_ALLOCATION = (
+    sa.select(_A_T.c.address, _A_T.c.pool_id)
+    .where(_A_T.c.node_uuid == sa.bindparam('node'),
+           _A_T.c.state == records.ACTIVE)
+    .order_by(_A_T.c.id).limit(1))
 
 
 def _target(session, node_uuid, address, pool):
@@ -161,14 +184,8 @@ def _target(session, node_uuid, address, pool):
     conn = sql_common.connection(session)
     pool_id = None
     if pool:
-        # The pool's id and the node's allocation in it: one statement.
-        found = conn.execute(
-            sa.select(_POOL_T.c.id, _A_T.c.address)
-            .select_from(_POOL_T.outerjoin(_A_T, sa.and_(
-                _A_T.c.pool_id == _POOL_T.c.id,
-                _A_T.c.node_uuid == node_uuid,
-                _A_T.c.state == records.ACTIVE)))
-            .where(_POOL_T.c.name == pool)).first()
+        found = conn.execute(_POOL_AND_ALLOCATION,
+                             {'node': node_uuid, 'pool': pool}).first()
         if found is None:
             raise exception.UnknownPool(pool=pool)
         pool_id = found.id
@@ -176,11 +193,8 @@ def _target(session, node_uuid, address, pool):
         if found.address is not None:
             allocation = _Target(found.address, pool_id)
     else:
-        allocation = conn.execute(
-            sa.select(_A_T.c.address, _A_T.c.pool_id).where(
-                _A_T.c.node_uuid == node_uuid,
-                _A_T.c.state == records.ACTIVE)
-            .order_by(_A_T.c.id).limit(1)).first()
+        allocation = conn.execute(_NODE_ALLOCATION,
+                                  {'node': node_uuid}).first()
     if address is None:
         if allocation is None:
             raise exception.AllocationNotFound(
@@ -225,13 +239,15 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
     if row is None:
         values.setdefault('hostname', None)
         values.setdefault('client_id', None)
-        conn.execute(sa.insert(_R).values(mac=mac, **values))
+        values['mac'] = mac
+        conn.execute(_INSERT, values)
     else:
         if row.deleted:
             # A re-added MAC starts clean (it serves its node's profile).
             values.setdefault('hostname', None)
             values.setdefault('client_id', None)
-        conn.execute(sa.update(_R).where(_R.c.id == row.id).values(**values))
+        values['b_id'] = row.id
+        conn.execute(_UPDATE, values)
     sql_common.core_changed(session)
     LOG.debug('Reservation %(mac)s -> %(addr)s for node %(node)s '
               '(generation %(gen)d)', {'mac': mac, 'addr': address,
@@ -239,30 +255,48 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
     return True
 
 
+_DELETABLE = {}
+
+
+def _deletable(by_node, by_mac, by_pools):
+    """The live rows of a node, a MAC, pools: the query, built once."""
+    key = (by_node, by_mac, by_pools)
+    query = _DELETABLE.get(key)
+    if query is None:
+        query = sa.select(_R.c.id, _R.c.mac, _R.c.node_uuid).where(
+            _R.c.deleted.is_(False))
+        if by_node:
+            query = query.where(_R.c.node_uuid == sa.bindparam('node'))
+        if by_mac:
+            query = query.where(_R.c.mac == sa.bindparam('mac'))
+        if by_pools:
+            query = query.where(sa.or_(
+                _R.c.pool_id.in_(sa.bindparam('pools', expanding=True)),
+                _R.c.pool_id.is_(None)))
+        # Locked, so that two concurrent deletions never delete a row
+        # twice.
+        query = _DELETABLE[key] = query.order_by(_R.c.id).with_for_update()
+    return query
+
+
 def delete(session, now, node_uuid=None, mac=None, pool_ids=None):
     """Delete reservations (leaving tombstones); returns how many."""
     if node_uuid is None and mac is None:
         raise exception.InvalidInput(
             reason=_('delete reservations of which node or MAC?'))
-    query = sa.select(_R.c.id, _R.c.mac, _R.c.node_uuid).where(
-        _R.c.deleted.is_(False))
-    if node_uuid is not None:
-        query = query.where(_R.c.node_uuid == node_uuid)
-    if mac is not None:
-        query = query.where(_R.c.mac == normalize_mac(mac))
-    if pool_ids is not None:
-        query = query.where(sa.or_(_R.c.pool_id.in_(list(pool_ids)),
-                                   _R.c.pool_id.is_(None)))
+    params = {'node': node_uuid,
+              'mac': normalize_mac(mac) if mac is not None else None,
+              'pools': list(pool_ids) if pool_ids is not None else None}
+    query = _deletable(*(params[k] is not None for k in params))
     conn = sql_common.connection(session)
-    # Locked, so that two concurrent deletions never delete a row twice.
-    rows = conn.execute(query.order_by(_R.c.id).with_for_update()).all()
+    rows = conn.execute(query, params).all()
     if not rows:
         return 0
     top = sql_common.bump_generation(session, len(rows))
     for offset, row in enumerate(rows):
-        conn.execute(sa.update(_R).where(_R.c.id == row.id).values(
-            deleted=True, generation=top - len(rows) + 1 + offset,
-            updated_at=now))
+        conn.execute(_UPDATE, {
+            'b_id': row.id, 'deleted': True, 'updated_at': now,
+            'generation': top - len(rows) + 1 + offset})
         LOG.info('Reservation %(mac)s of node %(node)s deleted',
                  {'mac': row.mac, 'node': row.node_uuid})
     sql_common.core_changed(session)
@@ -282,7 +316,7 @@ def readdress(session, node_uuid, pool_id, address, now):
 
 def listing(session, node_uuid=None):
     if node_uuid is not None:
-        return _live(session, _R.c.node_uuid == node_uuid)
+        return _live(session, _LIVE_OF_NODE, {'node': node_uuid})
     return _live(session)
 
 
