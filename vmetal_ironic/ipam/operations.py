@@ -39,7 +39,6 @@ from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import scope as scope_mod
 from vmetal_ironic.ipam import selection
 from vmetal_ironic.ipam import sql_allocations
-from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_profiles
 from vmetal_ironic.ipam import sql_reservations
 from vmetal_ironic.ipam import validate
@@ -87,9 +86,10 @@ class Hints:
 
 
 def _node_state(session: Any, node_uuid: str) -> tuple[Any, Any, int]:
-    generation = sql_common.pools_generation(session)
-    return (sql_allocations.for_node(session, node_uuid, True, generation),
-            sql_reservations.listing(session, node_uuid), generation)
+    allocations, generation = sql_allocations.active_with_generation(
+        session, node_uuid)
+    return (allocations, sql_reservations.listing(session, node_uuid),
+            generation)
 
 
 class NodeOperations:

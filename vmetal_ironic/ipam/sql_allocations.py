@@ -97,6 +97,16 @@ _UPDATE = sa.update(_A).where(_A.c.id == sa.bindparam('b_id'))
 _DELETE = sa.delete(_A).where(_A.c.id == sa.bindparam('b_id'))
 _INSERT = sa.insert(_A)
 _SET_CURSOR = sa.update(_P).where(_P.c.id == sa.bindparam('b_pool'))
+# The pools' generation (sql_common.pools_generation) beside the node's
+# active allocations: one statement, one row even for a node with none.
+_POOLS_GENERATION = sa.select(sa.func.coalesce(
+    sa.func.max(_P.c.generation), 0).label('pools_generation')).subquery()
+_ACTIVE_WITH_GENERATION = (
+    sa.select(_POOLS_GENERATION.c.pools_generation, _A)
+    .select_from(_POOLS_GENERATION.outerjoin(_A, sa.and_(
+        _A.c.node_uuid == sa.bindparam('node'),
+        _A.c.state == records.ACTIVE)))
+    .order_by(_A.c.id))
 _RECYCLABLE = (sa.select(_A).where(
     _A.c.pool_id == sa.bindparam('pool'), _A.c.state == records.RELEASED,
     _A.c.pinned.is_(False), _A.c.released_at <= sa.bindparam('threshold'))
@@ -259,6 +269,18 @@ def for_node(session, node_uuid, active_only=True, generation=None):
         return []
     pools = _pools_by_id(session, generation)
     return [to_record(r, pools[r.pool_id]) for r in rows]
+
+
+def active_with_generation(session, node_uuid):
+    """(the node's active allocations, the pools' generation), one read."""
+    rows = sql_common.connection(session).execute(
+        _ACTIVE_WITH_GENERATION, {'node': node_uuid}).all()
+    generation = rows[0].pools_generation
+    rows = [r for r in rows if r.id is not None]
+    if not rows:
+        return [], generation
+    pools = _pools_by_id(session, generation)
+    return [to_record(r, pools[r.pool_id]) for r in rows], generation
 
 
 def listing(session, pool=None, states=None, pinned=None):
