@@ -25,6 +25,10 @@ the per-hook table before/after::
 
     .venv/bin/python benchmarks/hook_cpu_bench.py --compare /work/main
 
+``--instructions`` counts the instructions of the hooks per deploy and
+undeploy with callgrind instead (``valgrind`` package; load-independent,
+about 50 times slower), for this checkout and every ``--compare`` one.
+
 ``--profile FILE`` writes a cProfile of the hooks (all deploys).
 
 After the timed deploys, one more deploy and undeploy runs with SQL
@@ -36,6 +40,7 @@ where nothing changed" is printed beside the times.
 import argparse
 import cProfile
 import json
+import operator
 import os
 import pathlib
 import statistics
@@ -45,6 +50,11 @@ import time
 import uuid
 
 HERE = pathlib.Path(__file__).resolve().parents[1]
+# Set by --instructions in the run it makes under callgrind.
+CALLGRIND_ENV = 'VMETAL_BENCH_CALLGRIND'
+# The C functions the recorded hook calls go through there (deploy,
+# undeploy): callgrind collects inside them only.
+TOGGLES = ('sys_call_tracing', '_operator_call')
 
 CONFIG = """
 [vmetal_ipam]
@@ -186,6 +196,7 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
     totals = {'deploy': [], 'undeploy': []}
     # CPU time, not wall: a commit waiting on fsync is not CPU.
     profiler = cProfile.Profile(time.process_time) if profile else None
+    callgrind = os.environ.get(CALLGRIND_ENV) == '1'
 
     def phase(name, task, sequence, record):
         cpu_total = wall_total = 0.0
@@ -197,7 +208,14 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
                     profiler.enable()
                 wall = time.perf_counter()
                 cpu = time.process_time()
-                _call(network, dhcp, task, hook)
+                if callgrind and record:
+                    # C functions that callgrind toggles collection on.
+                    if name == 'deploy':
+                        sys.call_tracing(_call, (network, dhcp, task, hook))
+                    else:
+                        operator.call(_call, network, dhcp, task, hook)
+                else:
+                    _call(network, dhcp, task, hook)
                 cpu = time.process_time() - cpu
                 wall = time.perf_counter() - wall
                 if profiler and record:
@@ -257,6 +275,64 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
                              **counted[name][hook]}
                       for hook, v in timings[name].items()}}
     return result
+
+
+def _inclusive(out_file):
+    """Inclusive instruction counts of the TOGGLES in a callgrind file."""
+    import subprocess
+
+    text = subprocess.run(['callgrind_annotate', '--inclusive=yes',
+                           '--threshold=100', out_file], check=True,
+                          capture_output=True, text=True).stdout
+    found = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        for toggle in TOGGLES:
+            if parts[-1].endswith(':' + toggle) or (
+                    len(parts) > 2 and parts[-2].endswith(':' + toggle)):
+                found.setdefault(toggle, int(parts[0].replace(',', '')))
+    return found
+
+
+def instructions(trees, backends, deploys):
+    """Instructions per deploy and undeploy, counted by callgrind.
+
+    Load-independent: each tree and backend runs once under ``valgrind
+    --tool=callgrind`` with collection on only inside the recorded hook
+    calls (about 50 times slower; imports take most of it).
+    """
+    import subprocess
+
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for tree in trees:
+            for backend in backends:
+                out = os.path.join(tmp, 'callgrind.out')
+                subprocess.run(
+                    ['valgrind', '--tool=callgrind', '--collect-atstart=no',
+                     '--callgrind-out-file=' + out]
+                    + ['--toggle-collect=' + t for t in TOGGLES]
+                    + [sys.executable, os.path.abspath(__file__), '--tree',
+                       tree, '--backends', backend, '--deploys',
+                       str(deploys)], check=True, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=dict(os.environ, PYTHONWARNINGS='ignore',
+                             **{CALLGRIND_ENV: '1'}))
+                counts = _inclusive(out)
+                for phase, toggle in zip(('deploy', 'undeploy'), TOGGLES):
+                    rows.setdefault((backend, phase), []).append(
+                        counts.get(toggle, 0) / deploys)
+    names = [os.path.basename(t.rstrip('/')) or t for t in trees]
+    print('| backend | phase | %s | ratio |' % ' | '.join(
+        '%s instructions' % n for n in names))
+    print('|---|---|' + '---|' * len(trees) + '---|')
+    for (backend, phase), values in rows.items():
+        ratio = '%.2f' % (values[-1] / values[0]) if values[0] else '-'
+        print('| %s | %s | %s | %s |' % (backend, phase, ' | '.join(
+            '%.2f M' % (v / 1e6) for v in values), ratio))
+    return 0
 
 
 def compare(trees, rounds, argv):
@@ -345,7 +421,16 @@ def main(argv=None):
                         'one is added last): each runs --rounds times in '
                         'a process of its own, alternating')
     parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--instructions', action='store_true',
+                        help='count instructions per deploy/undeploy with '
+                        'callgrind instead (load-independent; with '
+                        '--compare: every tree)')
     args = parser.parse_args(argv)
+    if args.instructions:
+        trees = [os.path.abspath(t) for t in args.compare or ()]
+        if str(HERE) not in trees:
+            trees.append(str(HERE))
+        return instructions(trees, args.backends.split(','), args.deploys)
     if args.compare:
         trees = [os.path.abspath(t) for t in args.compare]
         if str(HERE) not in trees:
