@@ -302,15 +302,14 @@ class NodeOperations:
         hints = self._hints
         if hints.profile(node_uuid) == wanted:
             current, reservations = self._read(lambda s: (
-                sql_profiles.get(s, node_uuid),
-                sql_reservations.listing(s, node_uuid)), core=True)
+                sql_reservations.profile_of(s, node_uuid)), core=True)
             hints.saw_profile(node_uuid, current)
             if current == wanted:
                 return reservations
 
         def _run(session: Any, now: Any) -> list[records.Reservation]:
-            changed = sql_profiles.put(session, node_uuid, wanted, now)
-            reservations = sql_reservations.listing(session, node_uuid)
+            changed, reservations = sql_reservations.set_profile(
+                session, node_uuid, wanted, now)
             if not changed:
                 raise db_api.Unchanged(reservations)
             return reservations

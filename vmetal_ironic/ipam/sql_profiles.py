@@ -113,15 +113,26 @@ def get(session: orm.Session, node_uuid: str) -> boot_profile.BootProfile:
     return decode(node_uuid, data)
 
 
+_UNREAD: Any = object()
+
+
 def put(session: orm.Session, node_uuid: str,
-        profile: boot_profile.BootProfile, now: datetime.datetime) -> bool:
+        profile: boot_profile.BootProfile, now: datetime.datetime,
+        stored: Any = _UNREAD, live_ids: list[int] | None = None,
+        generations: dict[int, int] | None = None) -> bool:
     """Store the node's profile (EMPTY deletes it); True if it changed.
 
     Reads the stored profile first: nothing is written when it is the
     same. Each live reservation of the node takes a new generation.
+
+    :param stored: the stored profile's data (None: no row) and
+    :param live_ids: the ids of the node's live reservations, when the
+        caller read them in this transaction already.
+    :param generations: filled with reservation id -> new generation.
     """
     conn = sql_common.connection(session)
-    data = conn.execute(_GET, {'node': node_uuid}).scalar_one_or_none()
+    data = (conn.execute(_GET, {'node': node_uuid}).scalar_one_or_none()
+            if stored is _UNREAD else stored)
     current = (decode(node_uuid, data) if data is not None
                else boot_profile.EMPTY)
     if current == profile:
@@ -136,13 +147,17 @@ def put(session: orm.Session, node_uuid: str,
         conn.execute(_UPDATE, {'node': node_uuid,
                                'profile': profile.to_dict(),
                                'updated_at': now})
-    ids = conn.execute(_LIVE_IDS, {'node': node_uuid}).scalars().all()
+    ids = (sorted(live_ids) if live_ids is not None else
+           conn.execute(_LIVE_IDS, {'node': node_uuid}).scalars().all())
     if ids:
         top = sql_common.bump_generation(session, len(ids))
         for offset, res_id in enumerate(ids):
+            generation = top - len(ids) + 1 + offset
             conn.execute(_SET_GENERATION, {
                 'b_id': res_id, 'updated_at': now,
-                'generation': top - len(ids) + 1 + offset})
+                'generation': generation})
+            if generations is not None:
+                generations[res_id] = generation
     sql_common.core_changed(session)
     return True
 

@@ -101,17 +101,62 @@ _INSERT = sa.insert(_R)
 
 def _live(session, query=_LIVE_ALL, params=None):
     """Live reservations (records) of ``query`` (a ``_LIVE_*``), by MAC."""
-    rows = sql_common.connection(session).execute(query, params).all()
+    return _records(sql_common.connection(session).execute(
+        query, params).all())
+
+
+def _records(rows, profile=None, generations=None):
+    """Records of ``_LIVE`` rows (``profile``, ``generations``: new)."""
     result = []
     for row in rows:
-        profile = (sql_profiles.decode(row.node_uuid, row.profile)
-                   if row.profile is not None else EMPTY)
+        if profile is not None:
+            served = profile
+        elif row.profile is not None:
+            served = sql_profiles.decode(row.node_uuid, row.profile)
+        else:
+            served = EMPTY
         result.append(records.Reservation(
             mac=row.mac, node_uuid=row.node_uuid, pool=row.pool_name,
             address=row.address, hostname=row.hostname,
-            client_id=row.client_id, boot_profile=profile,
-            generation=row.generation, deleted=row.deleted))
+            client_id=row.client_id, boot_profile=served,
+            generation=(generations or {}).get(row.id, row.generation),
+            deleted=row.deleted))
     return result
+
+
+def profile_of(session, node_uuid):
+    """(the node's boot profile, its live reservations), one read.
+
+    One statement when the node has reservations: the profile is joined.
+    """
+    rows = sql_common.connection(session).execute(
+        _LIVE_OF_NODE, {'node': node_uuid}).all()
+    if not rows:
+        return sql_profiles.get(session, node_uuid), []
+    data = rows[0].profile
+    profile = (sql_profiles.decode(node_uuid, data) if data is not None
+               else EMPTY)
+    return profile, _records(rows)
+
+
+def set_profile(session, node_uuid, profile, now):
+    """Store the node's boot profile: (changed, its live reservations).
+
+    One read of the node's reservations, the stored profile joined,
+    serves the comparison, their ids and the answer.
+    """
+    rows = sql_common.connection(session).execute(
+        _LIVE_OF_NODE, {'node': node_uuid}).all()
+    if not rows:
+        return sql_profiles.put(session, node_uuid, profile, now), []
+    generations = {}
+    changed = sql_profiles.put(session, node_uuid, profile, now,
+                               stored=rows[0].profile,
+                               live_ids=[row.id for row in rows],
+                               generations=generations)
+    if not changed:
+        return False, _records(rows)
+    return True, _records(rows, profile, generations)
 
 
 def upsert(session, mac, node_uuid, now, address=None, pool=None,

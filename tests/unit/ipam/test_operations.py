@@ -287,3 +287,14 @@ def test_a_process_without_hints_commits_nothing_in_place(make_mgr):
     assert stale.release(NODE, Scope.DEPLOYMENT) == []
     assert commits == [] and commits_stale == []
     assert fresh.get_allocations(NODE) == []
+
+
+def test_profile_answer_is_what_is_stored(mgr):
+    """set_boot_profile's answer (generations computed) is the store's."""
+    mgr.ensure_network(facts(MAC1, MAC2))
+    for profile in (PROFILE, None, PROFILE, PROFILE):
+        answer = mgr.set_boot_profile(NODE, profile)
+        assert answer == mgr.list_reservations(NODE)
+        assert {r.boot_profile for r in answer} == {
+            profile or boot_profile.EMPTY}
+    assert len({r.generation for r in answer}) == 2
