@@ -13,6 +13,7 @@ quarantine is reused.
 
 import dataclasses
 import datetime
+import typing
 
 import netaddr
 from oslo_log import log
@@ -60,7 +61,7 @@ def _pools_by_id(session, generation=None):
     return sql_common.pools_by_id(session, generation)
 
 
-_A = Alloc.__table__
+_A = typing.cast(sa.Table, Alloc.__table__)
 
 
 def to_record(row, pool):
@@ -78,7 +79,7 @@ def _activate(row, node_uuid, scope, now):
     row.released_at = None
 
 
-_P = PoolRow.__table__
+_P = typing.cast(sa.Table, PoolRow.__table__)
 _POOL_BY_NAME = sa.select(_P).where(_P.c.name == sa.bindparam('name'))
 _BY_NODE = sa.select(_A).where(_A.c.pool_id == sa.bindparam('pool'),
                                _A.c.node_uuid == sa.bindparam('node'))

@@ -8,6 +8,7 @@ the purge mark gets a full snapshot instead.
 """
 
 import collections
+import typing
 
 import netaddr
 from oslo_log import log
@@ -75,7 +76,7 @@ def _pool_names(session):
         sa.select(PoolRow.id, PoolRow.name)).all())
 
 
-_R = Res.__table__
+_R = typing.cast(sa.Table, Res.__table__)
 _POOL_T = PoolRow.__table__
 _PROFILE_T = models.BootProfileRecord.__table__
 # A live reservation with its pool's name and its node's profile: one
@@ -300,7 +301,7 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
     return True
 
 
-_DELETABLE = {}
+_DELETABLE: dict[tuple[bool, bool, bool], typing.Any] = {}
 
 
 def _deletable(by_node, by_mac, by_pools):
