@@ -19,12 +19,28 @@ than wall time; wall time is printed too. Medians of --deploys.
     .venv/bin/python benchmarks/hook_cpu_bench.py [--deploys 20]
     .venv/bin/python benchmarks/hook_cpu_bench.py --tree /tmp/perf-base
 
+``--compare DIR`` runs another checkout and this one side by side in one
+command (``--rounds`` runs each, alternating, samples pooled) and prints
+the per-hook table before/after::
+
+    .venv/bin/python benchmarks/hook_cpu_bench.py --compare /work/main
+
+``--instructions`` counts the instructions of the hooks per deploy and
+undeploy with callgrind instead (``valgrind`` package; load-independent,
+about 50 times slower), for this checkout and every ``--compare`` one.
+
 ``--profile FILE`` writes a cProfile of the hooks (all deploys).
+
+After the timed deploys, one more deploy and undeploy runs with SQL
+statements, commits and rollbacks counted per hook (engine events on the
+IPAM database; not timed), so that "one commit per hook at most, none
+where nothing changed" is printed beside the times.
 """
 
 import argparse
 import cProfile
 import json
+import operator
 import os
 import pathlib
 import statistics
@@ -34,6 +50,11 @@ import time
 import uuid
 
 HERE = pathlib.Path(__file__).resolve().parents[1]
+# Set by --instructions in the run it makes under callgrind.
+CALLGRIND_ENV = 'VMETAL_BENCH_CALLGRIND'
+# The C functions the recorded hook calls go through there (deploy,
+# undeploy): callgrind collects inside them only.
+TOGGLES = ('sys_call_tracing', '_operator_call')
 
 CONFIG = """
 [vmetal_ipam]
@@ -88,7 +109,8 @@ def _make_task(objects, index):
         uuid=str(uuid.uuid4()), name='bench-%03d' % index,
         provision_state='available', network_data={},
         driver_internal_info={}, instance_info={}, properties={},
-        driver_info={}, resource_class='baremetal', maintenance=False)
+        driver_info={}, extra={}, resource_class='baremetal',
+        maintenance=False)
     node.save = lambda: None            # Ironic's database: not measured
     port = objects.Port(id=index + 1, uuid=str(uuid.uuid4()),
                         address='52:54:00:%02x:%02x:01' % (
@@ -105,6 +127,38 @@ def _call(network, dhcp, task, hook):
         dhcp.clean_dhcp_opts(task)
     else:
         getattr(network, hook)(task)
+
+
+def _counting(database):
+    """Count SQL statements, commits and rollbacks on ``database``.
+
+    :returns: (counts dict, detach callable).
+    """
+    from sqlalchemy import event
+
+    counts = {'statements': 0, 'commits': 0, 'rollbacks': 0}
+
+    def statement(*args, **kwargs):
+        counts['statements'] += 1
+
+    def commit(*args, **kwargs):
+        counts['commits'] += 1
+
+    def rollback(*args, **kwargs):
+        counts['rollbacks'] += 1
+
+    listeners = [('before_cursor_execute', statement), ('commit', commit),
+                 ('rollback', rollback)]
+    engines = {id(e): e for e in (database.writer, database.reader)}
+    for engine in engines.values():
+        for name, fn in listeners:
+            event.listen(engine, name, fn)
+
+    def detach():
+        for engine in engines.values():
+            for name, fn in listeners:
+                event.remove(engine, name, fn)
+    return counts, detach
 
 
 def run(url, workdir, deploys, repeat_dhcp, profile):
@@ -142,6 +196,7 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
     totals = {'deploy': [], 'undeploy': []}
     # CPU time, not wall: a commit waiting on fsync is not CPU.
     profiler = cProfile.Profile(time.process_time) if profile else None
+    callgrind = os.environ.get(CALLGRIND_ENV) == '1'
 
     def phase(name, task, sequence, record):
         cpu_total = wall_total = 0.0
@@ -153,7 +208,14 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
                     profiler.enable()
                 wall = time.perf_counter()
                 cpu = time.process_time()
-                _call(network, dhcp, task, hook)
+                if callgrind and record:
+                    # C functions that callgrind toggles collection on.
+                    if name == 'deploy':
+                        sys.call_tracing(_call, (network, dhcp, task, hook))
+                    else:
+                        operator.call(_call, network, dhcp, task, hook)
+                else:
+                    _call(network, dhcp, task, hook)
                 cpu = time.process_time() - cpu
                 wall = time.perf_counter() - wall
                 if profiler and record:
@@ -180,6 +242,22 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
         record = i >= 2
         phase('undeploy', task, UNDEPLOY, record)
         task.node.provision_state = 'available'
+    # One more deploy and undeploy, counted (not timed).
+    counts, detach = _counting(mgr.database)
+    counted = {}
+    task = _make_task(objects, len(tasks) + 1)
+    for name, sequence, end in (('deploy', DEPLOY, 'active'),
+                                ('undeploy', UNDEPLOY, 'available')):
+        for hook, state in sequence:
+            task.node.provision_state = state
+            calls = repeat_dhcp if hook == 'update_dhcp_opts' else 1
+            before = dict(counts)
+            for _ in range(calls):
+                _call(network, dhcp, task, hook)
+            counted.setdefault(name, {})[hook] = {
+                k: counts[k] - before[k] for k in counts}
+        task.node.provision_state = end
+    detach()
     mgr.close()
     if profiler:
         profiler.dump_stats(profile)
@@ -188,10 +266,143 @@ def run(url, workdir, deploys, repeat_dhcp, profile):
         result[name] = {
             'cpu_ms': statistics.median(c for c, _ in totals[name]) * 1e3,
             'wall_ms': statistics.median(w for _, w in totals[name]) * 1e3,
+            'cpu': [c * 1e3 for c, _ in totals[name]],
+            'wall': [w * 1e3 for _, w in totals[name]],
             'hooks': {hook: {'cpu_ms': statistics.median(v['cpu']) * 1e3,
-                             'wall_ms': statistics.median(v['wall']) * 1e3}
+                             'wall_ms': statistics.median(v['wall']) * 1e3,
+                             'cpu': [c * 1e3 for c in v['cpu']],
+                             'wall': [w * 1e3 for w in v['wall']],
+                             **counted[name][hook]}
                       for hook, v in timings[name].items()}}
     return result
+
+
+def _inclusive(out_file):
+    """Inclusive instruction counts of the TOGGLES in a callgrind file."""
+    import subprocess
+
+    text = subprocess.run(['callgrind_annotate', '--inclusive=yes',
+                           '--threshold=100', out_file], check=True,
+                          capture_output=True, text=True).stdout
+    found = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        for toggle in TOGGLES:
+            if parts[-1].endswith(':' + toggle) or (
+                    len(parts) > 2 and parts[-2].endswith(':' + toggle)):
+                found.setdefault(toggle, int(parts[0].replace(',', '')))
+    return found
+
+
+def instructions(trees, backends, deploys):
+    """Instructions per deploy and undeploy, counted by callgrind.
+
+    Load-independent: each tree and backend runs once under ``valgrind
+    --tool=callgrind`` with collection on only inside the recorded hook
+    calls (about 50 times slower; imports take most of it).
+    """
+    import subprocess
+
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for tree in trees:
+            for backend in backends:
+                out = os.path.join(tmp, 'callgrind.out')
+                subprocess.run(
+                    ['valgrind', '--tool=callgrind', '--collect-atstart=no',
+                     '--callgrind-out-file=' + out]
+                    + ['--toggle-collect=' + t for t in TOGGLES]
+                    + [sys.executable, os.path.abspath(__file__), '--tree',
+                       tree, '--backends', backend, '--deploys',
+                       str(deploys)], check=True, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=dict(os.environ, PYTHONWARNINGS='ignore',
+                             **{CALLGRIND_ENV: '1'}))
+                counts = _inclusive(out)
+                for phase, toggle in zip(('deploy', 'undeploy'), TOGGLES):
+                    rows.setdefault((backend, phase), []).append(
+                        counts.get(toggle, 0) / deploys)
+    names = [os.path.basename(t.rstrip('/')) or t for t in trees]
+    print('| backend | phase | %s | ratio |' % ' | '.join(
+        '%s instructions' % n for n in names))
+    print('|---|---|' + '---|' * len(trees) + '---|')
+    for (backend, phase), values in rows.items():
+        ratio = '%.2f' % (values[-1] / values[0]) if values[0] else '-'
+        print('| %s | %s | %s | %s |' % (backend, phase, ' | '.join(
+            '%.2f M' % (v / 1e6) for v in values), ratio))
+    return 0
+
+
+def compare(trees, rounds, argv):
+    """Run the trees one after the other, ``rounds`` times, alternating.
+
+    Each run is a process of its own (this script with ``--tree``); the
+    samples of a tree's runs are pooled and their median printed side by
+    side, as a Markdown table, with the load average of each run.
+    """
+    import subprocess
+
+    pooled = {tree: {} for tree in trees}
+    loads = {tree: [] for tree in trees}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(rounds):
+            order = trees if round_ % 2 == 0 else list(reversed(trees))
+            for tree in order:
+                out = os.path.join(tmp, 'run.json')
+                subprocess.run([sys.executable, os.path.abspath(__file__),
+                                '--tree', tree, '--json', out] + argv,
+                               check=True, stdout=subprocess.DEVNULL,
+                               env=dict(os.environ, PYTHONWARNINGS='ignore'))
+                with open(out) as fp:
+                    got = json.load(fp)
+                loads[tree].append((got['loadavg'][0],
+                                    got['loadavg_after'][0]))
+                for backend, phases in got.items():
+                    if not isinstance(phases, dict):
+                        continue
+                    for name, r in phases.items():
+                        rows = [('total', r)] + list(r['hooks'].items())
+                        for hook, v in rows:
+                            key = (backend, name, hook)
+                            slot = pooled[tree].setdefault(key, {
+                                'cpu': [], 'wall': [],
+                                'count': v.get('statements') is not None
+                                and (v['statements'], v['commits'])})
+                            slot['cpu'] += v['cpu']
+                            slot['wall'] += v['wall']
+    names = [os.path.basename(t.rstrip('/')) or t for t in trees]
+    print('| backend | phase | hook | %s |' % ' | '.join(
+        '%s CPU ms | %s wall ms | statements/commits' % (n, n)
+        for n in names) + ' CPU ratio |')
+    print('|---|---|---|' + '---|---|---|' * len(trees) + '---|')
+    first = pooled[trees[0]]
+    for key in first:
+        if any(v['cpu'] == [0.0] * len(v['cpu']) for v in (first[key],)):
+            continue
+        cells = []
+        cpus = []
+        for tree in trees:
+            v = pooled[tree].get(key)
+            if v is None:
+                cells.append('- | - | -')
+                continue
+            cpu = statistics.median(v['cpu'])
+            cpus.append(cpu)
+            count = ('%d/%d' % v['count']) if v['count'] else '-'
+            cells.append('%.2f | %.2f | %s' % (
+                cpu, statistics.median(v['wall']), count))
+        ratio = ('%.2f' % (cpus[-1] / cpus[0])
+                 if len(cpus) == len(trees) and cpus[0] else '-')
+        label = '**%s**' % key[2] if key[2] == 'total' else key[2]
+        print('| %s | %s | %s | %s | %s |' % (
+            key[0], key[1], label, ' | '.join(cells), ratio))
+    for tree, name in zip(trees, names):
+        print('load average (1 min) at start -> end of each run of %s: %s'
+              % (name, ', '.join('%.2f -> %.2f' % pair
+                                 for pair in loads[tree])))
+    return 0
 
 
 def main(argv=None):
@@ -205,7 +416,28 @@ def main(argv=None):
                         'makes one per ramdisk boot, same options)')
     parser.add_argument('--profile', help='write a cProfile here')
     parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--compare', metavar='TREE', action='append',
+                        help='compare checkouts side by side (repeat; this '
+                        'one is added last): each runs --rounds times in '
+                        'a process of its own, alternating')
+    parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--instructions', action='store_true',
+                        help='count instructions per deploy/undeploy with '
+                        'callgrind instead (load-independent; with '
+                        '--compare: every tree)')
     args = parser.parse_args(argv)
+    if args.instructions:
+        trees = [os.path.abspath(t) for t in args.compare or ()]
+        if str(HERE) not in trees:
+            trees.append(str(HERE))
+        return instructions(trees, args.backends.split(','), args.deploys)
+    if args.compare:
+        trees = [os.path.abspath(t) for t in args.compare]
+        if str(HERE) not in trees:
+            trees.append(str(HERE))
+        passed = ['--deploys', str(args.deploys), '--backends',
+                  args.backends, '--dhcp-calls', str(args.dhcp_calls)]
+        return compare(trees, args.rounds, passed)
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, os.path.abspath(args.tree))
     from tests.functional import databases
@@ -228,6 +460,11 @@ def main(argv=None):
             print('%-10s %-8s total cpu %6.2f ms wall %6.2f ms | %s' % (
                 backend, name, r['cpu_ms'], r['wall_ms'], ', '.join(
                     '%s %.2f/%.2f' % (h, v['cpu_ms'], v['wall_ms'])
+                    for h, v in r['hooks'].items())))
+            print('%-10s %-8s SQL statements/commits/rollbacks: %s' % (
+                backend, name, ', '.join(
+                    '%s %d/%d/%d' % (h, v['statements'], v['commits'],
+                                     v['rollbacks'])
                     for h, v in r['hooks'].items())))
     if args.json:
         with open(args.json, 'w') as fp:

@@ -17,15 +17,28 @@ DHCP hooks is summed. Reported: the median over N deploys of that sum for
 both, the difference (the vmetal overhead per deploy), and the median
 end-to-end deploy time of both as context; the same for undeploy.
 
+The time the hooks spend in Ironic's own ``node.save()`` (the
+network_data and config drive written by ``add_provisioning_network``,
+the restored document at tear down) is measured apart, so that what
+vmetal itself costs is the hooks' time minus that.
+
 Usage::
 
     .venv/bin/python benchmarks/ironic_deploy_bench.py [--deploys 20]
+        [--ipam-backends sqlite,postgresql] [--compare /work/main]
+
+``--ipam-backends`` runs the vmetal side once per IPAM store (a SQLite
+file, or a throw-away database on the local PostgreSQL); ``--compare
+DIR`` adds a vmetal side running another checkout's ``vmetal_ironic``
+(e.g. ``git worktree add /tmp/base main``) to the same interleaved run,
+so that before and after are measured side by side.
 
 Run it beside nothing heavy if possible; the load average is printed with
 the numbers.
 """
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -35,7 +48,10 @@ import threading
 import time
 
 TIMING_FILE_ENV = 'VMETAL_BENCH_TIMING_FILE'
+PROFILE_ENV = 'VMETAL_BENCH_PROFILE'
 _LOCK = threading.Lock()
+_PROFILE_LOCK = threading.Lock()     # one profiled hook at a time
+_PROFILER = []
 
 _NETWORK_HOOKS = (
     'validate', 'add_provisioning_network', 'remove_provisioning_network',
@@ -45,26 +61,66 @@ _NETWORK_HOOKS = (
 _DHCP_HOOKS = ('update_dhcp_opts', 'clean_dhcp_opts', 'get_ip_addresses')
 
 
-def _record(node_uuid, name, seconds, cpu_seconds):
+def _record(node_uuid, name, seconds, cpu_seconds, saved):
     path = os.environ.get(TIMING_FILE_ENV)
     if not path:
         return
     with _LOCK, open(path, 'a') as fp:
-        fp.write('%s %s %.9f %.9f\n'
-                 % (node_uuid, name, seconds, cpu_seconds))
+        fp.write('%s %s %.9f %.9f %.9f %.9f\n'
+                 % (node_uuid, name, seconds, cpu_seconds, saved[0],
+                    saved[1]))
+
+
+def _profiler():
+    """The process's cProfile (CPU time) when asked for, else None."""
+    path = os.environ.get(PROFILE_ENV)
+    if not path:
+        return None
+    with _PROFILE_LOCK:
+        if not _PROFILER:
+            import cProfile
+            _PROFILER.append(cProfile.Profile(time.thread_time))
+    return _PROFILER[0]
 
 
 def _timed(fn, name):
     @functools.wraps(fn)
     def wrapper(self, task, *args, **kwargs):
-        start = time.perf_counter()
-        cpu = time.thread_time()
-        try:
-            return fn(self, task, *args, **kwargs)
-        finally:
-            _record(task.node.uuid, name, time.perf_counter() - start,
-                    time.thread_time() - cpu)
+        profiler = _profiler()
+        if profiler is not None:
+            with _PROFILE_LOCK:
+                profiler.enable()
+                try:
+                    return _measured(fn, name, self, task, *args, **kwargs)
+                finally:
+                    profiler.disable()
+                    profiler.dump_stats(os.environ[PROFILE_ENV])
+        return _measured(fn, name, self, task, *args, **kwargs)
     return wrapper
+
+
+def _measured(fn, name, self, task, *args, **kwargs):
+    node = task.node
+    saved = [0.0, 0.0]      # wall, CPU in Ironic's node.save()
+    original = node.save
+
+    def save(*a, **kw):
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return original(*a, **kw)
+        finally:
+            saved[0] += time.perf_counter() - start
+            saved[1] += time.thread_time() - cpu
+    node.save = save
+    start = time.perf_counter()
+    cpu = time.thread_time()
+    try:
+        return fn(self, task, *args, **kwargs)
+    finally:
+        seconds = time.perf_counter() - start
+        cpu = time.thread_time() - cpu
+        del node.save
+        _record(node.uuid, name, seconds, cpu, saved)
 
 
 def timed_class(base, hooks):
@@ -129,7 +185,8 @@ none-timed = ironic_deploy_bench:TimedNoneDHCP
 class Side(object):
     """One Ironic process and its hook timings."""
 
-    def __init__(self, label, network, dhcp):
+    def __init__(self, label, network, dhcp, tree=None, ipam_url=None,
+                 profile=None):
         from tests.fixtures import ironic as ironic_env
 
         self.label = label
@@ -143,25 +200,45 @@ class Side(object):
                 'default_network_interface': network},
                 'dhcp': {'dhcp_provider': dhcp}},
             entry_points=ENTRY_POINTS, pythonpath=[bench_dir])
+        if ipam_url:
+            self.env.ipam_url = ipam_url
+        if tree:
+            # That checkout's vmetal_ironic first, for Ironic and dbsync.
+            environ = self.env._environ
+
+            def _environ():
+                env = environ()
+                env['PYTHONPATH'] = os.pathsep.join([tree,
+                                                     env['PYTHONPATH']])
+                return env
+            self.env._environ = _environ
         self.timing = os.path.join(self.env.state, 'hook-timings.txt')
         self.env.environ[TIMING_FILE_ENV] = self.timing
+        if profile:
+            self.env.environ[PROFILE_ENV] = profile
         self.hooks = {'deploy': [], 'undeploy': []}
         self.wall = {'deploy': [], 'undeploy': []}
         self.per_hook = {'deploy': {}, 'undeploy': {}}
         self.cpu = {'deploy': [], 'undeploy': []}
+        # Ironic's node.save() inside the hooks: wall and CPU.
+        self.save = {'deploy': [], 'undeploy': []}
+        self.save_cpu = {'deploy': [], 'undeploy': []}
         self.nodes = []
 
     def _hook_seconds(self, phase, node_uuid, offset):
-        total = cpu_total = 0.0
+        total = cpu_total = save_total = save_cpu = 0.0
         per_hook = {}
         try:
             with open(self.timing) as fp:
                 fp.seek(offset)
                 for line in fp:
-                    uuid, name, seconds, cpu = line.split()
+                    uuid, name, seconds, cpu, saved, saved_cpu = (
+                        line.split())
                     if uuid == node_uuid:
                         total += float(seconds)
                         cpu_total += float(cpu)
+                        save_total += float(saved)
+                        save_cpu += float(saved_cpu)
                         per_hook[name] = per_hook.get(name, 0.0) + float(
                             seconds)
         except FileNotFoundError:
@@ -169,6 +246,8 @@ class Side(object):
         for name, seconds in per_hook.items():
             self.per_hook[phase].setdefault(name, []).append(seconds)
         self.cpu[phase].append(cpu_total)
+        self.save[phase].append(save_total)
+        self.save_cpu[phase].append(save_cpu)
         return total
 
     def _offset(self):
@@ -220,66 +299,110 @@ def _ms(values):
     return statistics.median(values) * 1000.0
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--deploys', type=int, default=20)
-    parser.add_argument('--json', help='also write the results here')
-    args = parser.parse_args(argv)
-    sys.path.insert(0, os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
-
-    sides = [Side('vmetal', 'vmetal-timed', 'vmetal-timed'),
-             Side('noop+none', 'noop-timed', 'none-timed')]
-    load_before = os.getloadavg()
+def _run_sides(sides, deploys):
     try:
         for side in sides:
-            side.prepare(args.deploys)
-        for i in range(args.deploys):           # interleaved
+            side.prepare(deploys)
+        for i in range(deploys):                # interleaved
             for side in sides:
                 side.deploy(side.nodes[i])
-        for i in range(args.deploys):
+        for i in range(deploys):
             for side in sides:
                 side.undeploy(side.nodes[i])
     finally:
         for side in sides:
             side.env.stop()
-    load_after = os.getloadavg()
 
-    vm, ref = sides
-    result = {'deploys': args.deploys,
-              'loadavg_before': load_before, 'loadavg_after': load_after}
+
+def _report(sides, result):
+    ref = sides[-1]
+    print('%-22s | %-8s | %-11s | %-11s | %-16s | %-16s | %-9s' % (
+        'side', 'phase', 'hooks wall', 'hooks CPU', 'node.save wall/CPU',
+        'vmetal wall/CPU', 'wall'))
+    for side in sides:
+        for phase in ('deploy', 'undeploy'):
+            own = [h - s for h, s in zip(side.hooks[phase],
+                                         side.save[phase])]
+            own_cpu = [c - s for c, s in zip(side.cpu[phase],
+                                             side.save_cpu[phase])]
+            row = {'hooks_ms': _ms(side.hooks[phase]),
+                   'cpu_ms': _ms(side.cpu[phase]),
+                   'save_ms': _ms(side.save[phase]),
+                   'save_cpu_ms': _ms(side.save_cpu[phase]),
+                   'own_ms': _ms(own), 'own_cpu_ms': _ms(own_cpu),
+                   'wall_ms': _ms(side.wall[phase]),
+                   'wall_ratio': (_ms(side.wall[phase])
+                                  / _ms(ref.wall[phase])),
+                   'per_hook_ms': {
+                       name: _ms(values) for name, values in
+                       sorted(side.per_hook[phase].items())}}
+            result.setdefault(side.label, {})[phase] = row
+            print('%-22s | %-8s | %8.2f ms | %8.2f ms | %6.2f / %5.2f ms '
+                  '| %6.2f / %5.2f ms | %6.0f ms' % (
+                      side.label, phase, row['hooks_ms'], row['cpu_ms'],
+                      row['save_ms'], row['save_cpu_ms'], row['own_ms'],
+                      row['own_cpu_ms'], row['wall_ms']))
+    for side in sides[:-1]:
+        for phase in ('deploy', 'undeploy'):
+            print('%s %s, median wall ms per hook (summed over its calls): '
+                  '%s' % (side.label, phase, ', '.join(
+                      '%s %.2f' % kv for kv in
+                      result[side.label][phase]['per_hook_ms'].items())))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--deploys', type=int, default=20)
+    parser.add_argument('--ipam-backends', default='sqlite',
+                        help='comma-separated: sqlite, postgresql')
+    parser.add_argument('--compare', metavar='TREE', action='append',
+                        default=[], help='another checkout to run beside '
+                        'this one (repeat)')
+    parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--profile', metavar='DIR',
+                        help='write a cProfile (CPU time) of each vmetal '
+                        'side\'s hooks into DIR (inflates the times)')
+    args = parser.parse_args(argv)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, here)
+    import pathlib
+    import tempfile
+
+    from tests.functional import databases
+
+    trees = [(os.path.basename(t.rstrip('/')), os.path.abspath(t))
+             for t in args.compare] + [('this', None)]
+    result = {'deploys': args.deploys, 'loadavg': {}}
     print('Ironic 39, fake-hardware + ipxe + custom-agent, fake IPA; '
-          'median of %d, sequential' % args.deploys)
-    print('load average before %.2f %.2f %.2f, after %.2f %.2f %.2f'
-          % (load_before + load_after))
-    print('hooks = time inside the network/DHCP hooks per deploy (wall '
-          'clock; cpu = CPU time of the conductor thread in them)')
-    print('%-9s | %-13s | %-13s | %-10s | %-11s | %-13s | %-13s' % (
-        'phase', 'hooks vmetal', 'hooks ref', 'added', 'cpu vmetal',
-        'wall vmetal', 'wall ref'))
-    for phase in ('deploy', 'undeploy'):
-        row = {'hooks_vmetal_ms': _ms(vm.hooks[phase]),
-               'hooks_reference_ms': _ms(ref.hooks[phase]),
-               'cpu_vmetal_ms': _ms(vm.cpu[phase]),
-               'cpu_reference_ms': _ms(ref.cpu[phase]),
-               'wall_vmetal_ms': _ms(vm.wall[phase]),
-               'wall_reference_ms': _ms(ref.wall[phase])}
-        row['added_ms'] = row['hooks_vmetal_ms'] - row['hooks_reference_ms']
-        row['wall_ratio'] = row['wall_vmetal_ms'] / row['wall_reference_ms']
-        result[phase] = row
-        print('%-9s | %10.2f ms | %10.2f ms | %7.2f ms | %8.2f ms | '
-              '%10.0f ms | %10.0f ms' % (
-                  phase, row['hooks_vmetal_ms'], row['hooks_reference_ms'],
-                  row['added_ms'], row['cpu_vmetal_ms'],
-                  row['wall_vmetal_ms'], row['wall_reference_ms']))
-    print('deploy wall-time ratio vmetal / noop+none: %.3f'
-          % result['deploy']['wall_ratio'])
-    for phase in ('deploy', 'undeploy'):
-        hooks = {name: _ms(values)
-                 for name, values in sorted(vm.per_hook[phase].items())}
-        result[phase]['vmetal_hooks_ms'] = hooks
-        print('vmetal %s, median ms per hook (summed over its calls): %s'
-              % (phase, ', '.join('%s %.2f' % kv for kv in hooks.items())))
+          'median of %d, sequential, interleaved' % args.deploys)
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.ipam_backends.split(','):
+            with contextlib.ExitStack() as stack:
+                sides = []
+                for name, tree in trees:
+                    url = None
+                    if backend != 'sqlite':
+                        url = stack.enter_context(
+                            databases.temporary_database(
+                                backend, pathlib.Path(tmp)))
+                    label = '%s %s' % (name, backend)
+                    profile = args.profile and os.path.join(
+                        os.path.abspath(args.profile),
+                        label.replace(' ', '-') + '.prof')
+                    sides.append(Side(label, 'vmetal-timed', 'vmetal-timed',
+                                      tree=tree, ipam_url=url,
+                                      profile=profile))
+                sides.append(Side('noop+none', 'noop-timed', 'none-timed'))
+                before = os.getloadavg()
+                _run_sides(sides, args.deploys)
+                after = os.getloadavg()
+            result['loadavg'][backend] = (before, after)
+            print('\nIPAM store %s; load average before %.2f %.2f %.2f, '
+                  'after %.2f %.2f %.2f' % ((backend,) + before + after))
+            print('hooks = wall time inside the network/DHCP hooks per '
+                  'deploy; CPU = conductor thread CPU in them; vmetal = '
+                  'hooks minus Ironic\'s node.save() in them')
+            _report(sides, result)
     if args.json:
         with open(args.json, 'w') as fp:
             json.dump(result, fp, indent=2)

@@ -12,6 +12,12 @@ On SQLite, write transactions start with ``BEGIN IMMEDIATE`` (one writer at
 a time, no upgrade deadlocks), readers use a second engine with a plain
 ``BEGIN``, the journal is WAL (readers are never blocked) and
 ``synchronous`` is FULL: an allocation that was answered is on disk.
+
+A transaction function may run on a plain SQLAlchemy ``Connection``
+instead of an ORM ``Session`` (``core=True``: the hooks' hot paths are
+Core statements, a Session only costs there), and a write that finds
+nothing to change raises :class:`Unchanged`: it is rolled back, never
+committed.
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy import orm
 
 from vmetal_ironic.conf import database as db_conf
 from vmetal_ironic import exception
@@ -65,6 +70,17 @@ _FACADE_DEFAULTS: dict[str, Any] = {
     'json_deserializer': None, 'logging_name': None,
     'connection_parameters': None, 'expire_on_commit': False,
 }
+
+
+class Unchanged(Exception):
+    """Raised by a write function that changed nothing: roll back.
+
+    :meth:`Database.write` returns ``result`` without a commit.
+    """
+
+    def __init__(self, result: Any = None) -> None:
+        super().__init__('nothing to write')
+        self.result = result
 
 
 class RetriesExhausted(Exception):
@@ -140,14 +156,15 @@ def _pool_connections(engine: sa.engine.Engine, size: int | None) -> None:
     hook's cost). A QueuePool keeps them; an unbounded overflow never
     makes a thread wait for a connection (SQLite's own lock orders the
     writers). What SQLAlchemy's Engine.dispose does: replace the pool,
-    keeping its event listeners.
+    keeping its event listeners. No ping at checkout: a file does not
+    hang up.
     """
     old = engine.pool
     engine.pool = sa.pool.QueuePool(
         old._creator, pool_size=size or 5, max_overflow=-1,
         recycle=old._recycle, reset_on_return=old._reset_on_return,
         echo=old.echo, logging_name=old._orig_logging_name,
-        pre_ping=old._pre_ping, _dispatch=old.dispatch,
+        pre_ping=False, _dispatch=old.dispatch,
         dialect=old._dialect)
     old.dispose()
 
@@ -198,10 +215,19 @@ class Database:
             _setup_sqlite(self.reader, False, synchronous)
             # oslo.db connected once to test the URL, before our hooks.
             self._ctx.dispose_pool()
-        elif self.writer.dialect.name == 'mysql':
-            for engine in (self.writer, self.reader):
-                engine.update_execution_options(
-                    isolation_level='READ COMMITTED')
+        else:
+            for engine in {id(e): e for e in (self.writer,
+                                              self.reader)}.values():
+                # oslo.db pings every connection at checkout: a round
+                # trip per transaction. Each transaction here is run
+                # again as a whole on a lost connection (wrap_db_retry's
+                # retry_on_disconnect), and a disconnect invalidates the
+                # pool, so the ping only costs.
+                engine.pool._pre_ping = False
+                if engine.dialect.name == 'mysql':
+                    engine.update_execution_options(
+                        isolation_level='READ COMMITTED')
+        self._transactions: dict[tuple[str, bool], Any] = {}
 
     @classmethod
     def from_conf(cls, conf: Any, max_retries: int | None = None
@@ -235,17 +261,25 @@ class Database:
     def dispose(self) -> None:
         self._ctx.dispose_pool()
 
-    def read(self, fn: Callable[[orm.Session], T]) -> T:
-        """Run ``fn(session)`` in a read transaction; return its result."""
-        return self._run(fn, self._ctx.reader, 'read')
+    def read(self, fn: Callable[[Any], T], core: bool = False) -> T:
+        """Run ``fn(session)`` in a read transaction; return its result.
 
-    def write(self, fn: Callable[[orm.Session], T]) -> T:
+        :param core: give ``fn`` a plain Connection, not a Session (for
+            functions of Core statements only).
+        """
+        return self._run(fn, 'read', core)
+
+    def write(self, fn: Callable[[Any], T], core: bool = False) -> T:
         """Run ``fn(session)`` in a write transaction, retried on conflict.
 
         ``fn`` must do nothing outside the database: it may run several
-        times. It raises :class:`Retry` to ask for another run.
+        times. It raises :class:`Retry` to ask for another run, and
+        :class:`Unchanged` when it found nothing to write (the
+        transaction is rolled back; its result is returned).
+
+        :param core: as for :meth:`read`.
         """
-        return self._run(fn, self._ctx.writer, 'write')
+        return self._run(fn, 'write', core)
 
     def _retryable(self, exc: BaseException) -> bool:
         """_is_retryable, counted (oslo.db asks only for these errors)."""
@@ -256,19 +290,33 @@ class Database:
                       self.retries, exc)
         return retry
 
-    def _run(self, fn: Callable[[orm.Session], T], mode: Any,
-             kind: str) -> T:
+    def _transaction(self, kind: str, core: bool) -> Any:
+        """The retried transaction runner of ``kind``, made once."""
+        runner = self._transactions.get((kind, core))
+        if runner is not None:
+            return runner
+        mode = self._ctx.writer if kind == 'write' else self._ctx.reader
+        if core:
+            mode = mode.connection
+
         @oslo_db_api.wrap_db_retry(
             max_retries=self.max_retries, retry_interval=RETRY_INTERVAL,
             inc_retry_interval=True, max_retry_interval=MAX_RETRY_INTERVAL,
             jitter=True, retry_on_deadlock=True, retry_on_disconnect=True,
             exception_checker=self._retryable)
-        def _transaction() -> T:
-            with mode.using(types.SimpleNamespace()) as session:
-                return fn(session)
+        def _transaction(fn: Callable[[Any], T]) -> T:
+            try:
+                with mode.using(types.SimpleNamespace()) as session:
+                    return fn(session)
+            except Unchanged as unchanged:      # rolled back on the way
+                return unchanged.result
 
+        self._transactions[kind, core] = _transaction
+        return _transaction
+
+    def _run(self, fn: Callable[[Any], T], kind: str, core: bool) -> T:
         try:
-            return _transaction()
+            return self._transaction(kind, core)(fn)
         except exception.VmetalError:
             raise
         except (db_exc.DBDuplicateEntry, db_exc.DBDeadlock,

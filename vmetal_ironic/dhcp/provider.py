@@ -8,6 +8,8 @@ them. The reservations themselves (MAC -> address) are made by the
 ``vmetal`` network interface, which knows the address.
 """
 
+import logging
+
 from ironic.dhcp import base
 from oslo_log import log
 
@@ -58,11 +60,12 @@ class VmetalDHCP(base.BaseDHCP):
                             'MAC is reserved; is its network interface '
                             '"vmetal"?', node.uuid)
                 return
-            LOG.debug('vmetal DHCP: boot profile of node %(node)s (MACs '
-                      '%(macs)s) set to %(profile)s',
-                      {'node': node.uuid,
-                       'macs': [r.mac for r in reservations],
-                       'profile': profile})
+            if LOG.isEnabledFor(logging.DEBUG):     # the MAC list costs
+                LOG.debug('vmetal DHCP: boot profile of node %(node)s '
+                          '(MACs %(macs)s) set to %(profile)s',
+                          {'node': node.uuid,
+                           'macs': [r.mac for r in reservations],
+                           'profile': profile})
 
     def clean_dhcp_opts(self, task):
         """Clear the boot profile of the node (no write if it has none).

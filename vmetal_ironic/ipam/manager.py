@@ -10,8 +10,9 @@ with the database's pools.
 The database is opened lazily, once per process, on first use: the Ironic
 drivers are instantiated at conductor start, where nothing may fail. Each
 method is one read or one write transaction (the node operations of
-:class:`~vmetal_ironic.ipam.operations.NodeOperations`: one read and at
-most one write); the SQL lives in the ``sql_*`` modules.
+:class:`~vmetal_ironic.ipam.operations.NodeOperations`: usually one
+transaction, never more than one commit, none when nothing changed); the
+SQL lives in the ``sql_*`` modules.
 """
 
 from __future__ import annotations
@@ -112,22 +113,31 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
     def _quarantine(self) -> int:
         return self._group.quarantine
 
-    def _read(self, fn: Callable[..., Any]) -> Any:
-        return self.database.read(fn)
+    def _read(self, fn: Callable[..., Any], core: bool = False) -> Any:
+        return self.database.read(fn, core=core)
 
-    def _write(self, fn: Callable[..., Any]) -> Any:
+    def _write(self, fn: Callable[..., Any], core: bool = False) -> Any:
+        """``fn(session, now)`` in a write transaction (see Database.write).
+
+        ``fn`` raises :class:`~vmetal_ironic.db.api.Unchanged` when it
+        found nothing to write: no commit, no notice.
+        """
         clock = self.clock
         if self._publisher is None:
             self._publisher = rpc_publisher.Publisher(self.conf)
         publisher = self._publisher
         if not publisher.enabled:
-            return self.database.write(lambda session: fn(session, clock()))
+            return self.database.write(lambda session: fn(session, clock()),
+                                       core=core)
 
         def _run(session: Any) -> Any:
             before = rpc_changes.generation(session)
-            result = fn(session, clock())
+            try:
+                result = fn(session, clock())
+            except db_api.Unchanged as unchanged:
+                raise db_api.Unchanged((unchanged.result, None))
             return result, rpc_changes.notice_since(session, before)
-        result, notice = self.database.write(_run)
+        result, notice = self.database.write(_run, core=core)
         publisher.publish(notice)           # after the commit; never blocks
         return result
 
@@ -250,14 +260,21 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
                               hostname: str | None
                               ) -> tuple[records.Allocation,
                                          list[records.Reservation]]:
-        def _run(session: Any, now: Any) -> Any:
-            allocation = sql_allocations.allocate(
-                session, spec, node_uuid, scope, self._quarantine, now)
-            reservations = sql_reservations.sync_node(
-                session, node_uuid, spec.name, allocation.address, ports,
-                hostname, now)
-            return allocation, reservations
-        return self._write(_run)
+        return self._write(lambda s, now: self._reserve_in(
+            s, now, spec, node_uuid, scope, ports, hostname), core=True)
+
+    def _reserve_in(self, session: Any, now: Any, spec: pools_mod.PoolSpec,
+                    node_uuid: str, scope: str | scope_mod.Scope,
+                    ports: dict[str, str | None], hostname: str | None
+                    ) -> tuple[records.Allocation,
+                               list[records.Reservation]]:
+        """allocate() and the node's reservations, in ``session``."""
+        allocation = sql_allocations.allocate(
+            session, spec, node_uuid, scope, self._quarantine, now)
+        reservations = sql_reservations.sync_node(
+            session, node_uuid, spec.name, allocation.address, ports,
+            hostname, now)
+        return allocation, reservations
 
     def node_state(self, node_uuid: str
                    ) -> tuple[list[records.Allocation],

@@ -15,12 +15,14 @@ NodeFacts`) and makes one of these calls; the policy is here:
   that is gone, :meth:`port_changed` for one port,
   :meth:`set_boot_profile` for the DHCP provider.
 
-Each reads once and writes (one transaction) only when something is not
-in place: hooks run many times per deploy. Where this process has just
-seen that a write is due (:class:`Hints`: the profile it stored, the
-allocation it made), the write transaction is the only one: it reads and
-compares under its own lock, so a stale hint costs one transaction that
-writes nothing, never a wrong answer.
+Each commits at most one transaction, and none when everything is in
+place: hooks run many times per deploy. :class:`Hints` (what this process
+last saw of the node: the profile, the allocations) pick the one
+transaction: where they say all is probably in place, a read (and a write
+after it only if it was not); otherwise the write at once, which reads
+and compares under its own lock and, finding nothing to change, rolls
+back (:class:`~vmetal_ironic.db.api.Unchanged`). A stale hint costs one
+transaction that commits nothing, never a wrong answer.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from oslo_log import log
 
 from vmetal_ironic import boot_profile
+from vmetal_ironic.db import api as db_api
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import failures
@@ -38,7 +41,6 @@ from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import scope as scope_mod
 from vmetal_ironic.ipam import selection
 from vmetal_ironic.ipam import sql_allocations
-from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_profiles
 from vmetal_ironic.ipam import sql_reservations
 from vmetal_ironic.ipam import validate
@@ -86,9 +88,10 @@ class Hints:
 
 
 def _node_state(session: Any, node_uuid: str) -> tuple[Any, Any, int]:
-    generation = sql_common.pools_generation(session)
-    return (sql_allocations.for_node(session, node_uuid, True, generation),
-            sql_reservations.listing(session, node_uuid), generation)
+    allocations, generation = sql_allocations.active_with_generation(
+        session, node_uuid)
+    return (allocations, sql_reservations.listing(session, node_uuid),
+            generation)
 
 
 class NodeOperations:
@@ -102,7 +105,6 @@ class NodeOperations:
     _spec: Any
     _pools_seen: Any
     _hints: Hints
-    _allocate_and_reserve: Any
     _quarantine: Any
     pools: Any
 
@@ -123,28 +125,15 @@ class NodeOperations:
                 % {'key': node_mod.SCOPE_KEY, 'val': value})
         return scope
 
-    def _allocate_and_reserve_all(self, targets: Any, node_uuid: str,
-                                  ports: dict[str, str | None],
-                                  hostname: str | None) -> Any:
-        """One allocation per (spec, scope) of ``targets``, one write."""
-        quarantine = self._quarantine
-
-        def _run(session: Any, now: Any) -> Any:
-            allocations = [sql_allocations.allocate(
-                session, spec, node_uuid, scope, quarantine, now)
-                for spec, scope in targets]
-            reservations = sql_reservations.sync_node_all(
-                session, node_uuid,
-                [(a.pool_name, a.address) for a in allocations], ports,
-                hostname, now)
-            return allocations, reservations
-        return self._write(_run)
-
     @failures.counting
     def ensure_network(self, facts: node_mod.NodeFacts,
                        scope: Scope | str = Scope.DEPLOYMENT
                        ) -> node_mod.NodeNetwork:
         """Allocate or reuse the node's address, reserve every PXE MAC.
+
+        One transaction: a read when this process saw the allocation
+        already (it is probably in place: nothing to commit), else the
+        write, which finds out under its lock and commits only a change.
 
         :param facts: the node.
         :param scope: ``deployment`` (or ``node``): the deployment's
@@ -161,9 +150,34 @@ class NodeOperations:
         wanted = validate.scope(scope)
         if not wanted.is_phase:
             wanted = self.deployment_scope(facts)
-        current, reservations, generation = self._read(
-            lambda s: _node_state(s, facts.uuid))
-        self._hints.saw_allocations(facts.uuid, current)
+        seen = self._hints.active(facts.uuid)
+        if seen and (wanted.is_phase or wanted.value in seen):
+            network = self._read(lambda s: self._ensure_in(
+                s, None, facts, wanted), core=True)
+            if network is not None:
+                return network
+        network = self._write(lambda s, now: self._ensure_in(
+            s, now, facts, wanted), core=True)
+        for allocation in network.allocations if network.written else ():
+            LOG.debug('Node %(node)s has address %(addr)s of pool '
+                      '%(pool)s (scope %(scope)s)',
+                      {'node': facts.uuid, 'addr': allocation.address,
+                       'pool': allocation.pool_name,
+                       'scope': allocation.scope})
+        return network
+
+    def _ensure_in(self, session: Any, now: Any, facts: node_mod.NodeFacts,
+                   wanted: Scope) -> node_mod.NodeNetwork | None:
+        """ensure_network() in a transaction (``now`` None: a read).
+
+        :returns: the network; in a read, None when a write is due.
+        :raises: Unchanged (in a write) when all is in place.
+        """
+        current, reservations, generation = _node_state(session, facts.uuid)
+        hints = self._hints
+        hints.saw_allocations(facts.uuid, current)
+        if reservations:
+            hints.saw_profile(facts.uuid, reservations[0].boot_profile)
         self._pools_seen(generation)
         found: list[Any]
         specs: Any
@@ -178,30 +192,28 @@ class NodeOperations:
                      for spec in specs]
         if found and None not in found and node_mod.in_place(
                 facts, found, reservations):
-            return node_mod.NodeNetwork(found[0], tuple(reservations),
-                                        allocations=tuple(found))
+            network = node_mod.NodeNetwork(found[0], tuple(reservations),
+                                           allocations=tuple(found))
+            if now is None:
+                return network
+            raise db_api.Unchanged(network)
+        if now is None:
+            return None
         if specs is None:
             specs = [self._spec(a.pool_name) for a in found] or list(
                 selection.select_all(self.pools, facts))
         targets = [(spec, a.scope if a is not None else wanted)
                    for spec, a in zip(specs, found or [None] * len(specs))]
-        if len(targets) == 1:
-            allocation, reservations = self._allocate_and_reserve(
-                targets[0][0], facts.uuid, targets[0][1], facts.port_map,
-                facts.name)
-            allocations = [allocation]
-        else:
-            allocations, reservations = self._allocate_and_reserve_all(
-                targets, facts.uuid, facts.port_map, facts.name)
+        allocations = [sql_allocations.allocate(
+            session, spec, facts.uuid, alloc_scope, self._quarantine, now)
+            for spec, alloc_scope in targets]
+        reservations = sql_reservations.sync_node_all(
+            session, facts.uuid,
+            [(a.pool_name, a.address) for a in allocations],
+            facts.port_map, facts.name, now)
         names = {a.pool_name for a in allocations}
-        self._hints.saw_allocations(facts.uuid, [
+        hints.saw_allocations(facts.uuid, [
             a for a in current if a.pool_name not in names] + allocations)
-        for allocation in allocations:
-            LOG.debug('Node %(node)s has address %(addr)s of pool %(pool)s '
-                      '(scope %(scope)s)', {'node': facts.uuid,
-                                            'addr': allocation.address,
-                                            'pool': allocation.pool_name,
-                                            'scope': allocation.scope})
         return node_mod.NodeNetwork(allocations[0], tuple(reservations), True,
                                     tuple(allocations))
 
@@ -209,7 +221,8 @@ class NodeOperations:
                 ) -> list[records.Allocation]:
         """Release the node's active allocations and their reservations.
 
-        Reads first and writes only when there is something to release.
+        Reads first unless this process saw something to release; a
+        write that finds nothing is rolled back, not committed.
 
         :param scope: release only allocations of this scope.
         :returns: the released allocations.
@@ -220,13 +233,19 @@ class NodeOperations:
         if hint is None or not any(wanted is None or s == wanted
                                    for s in hint):
             current = self._read(lambda s: sql_allocations.for_node(
-                s, node_uuid, True))
+                s, node_uuid, True), core=True)
             self._hints.saw_allocations(node_uuid, current)
             if not any(wanted is None or a.scope == wanted
                        for a in current):
                 return []
-        released = self._write(lambda s, now: sql_allocations.release(
-            s, node_uuid, wanted, False, now))
+
+        def _run(session: Any, now: Any) -> list[records.Allocation]:
+            released = sql_allocations.release(session, node_uuid, wanted,
+                                               False, now)
+            if not released:
+                raise db_api.Unchanged([])
+            return released
+        released = self._write(_run, core=True)
         self._hints.forget(node_uuid)
         return released
 
@@ -239,7 +258,7 @@ class NodeOperations:
         validate.node(node_uuid)
         self._hints.forget(node_uuid)
         return self._write(lambda s, now: sql_allocations.release(
-            s, node_uuid, None, True, now))
+            s, node_uuid, None, True, now), core=True)
 
     def port_changed(self, facts: node_mod.NodeFacts, mac: str,
                      pxe_enabled: bool, client_id: str | None = None,
@@ -282,8 +301,10 @@ class NodeOperations:
         """Set (with None or EMPTY: clear) the boot profile of the node.
 
         Stored once for the node; every reservation of the node serves it
-        at once, also those of MACs added later. Nothing is written when
-        the profile is unchanged.
+        at once, also those of MACs added later. Nothing is committed
+        when the profile is unchanged: where this process saw that
+        profile already, one read; otherwise the write, which compares
+        under its lock and rolls back when they are equal.
 
         :param profile: a BootProfile, its dict, or None.
         :returns: the node's live reservations.
@@ -292,18 +313,19 @@ class NodeOperations:
         validate.node(node_uuid)
         wanted = sql_profiles.parse(profile) or boot_profile.EMPTY
         hints = self._hints
-        known = hints.profile(node_uuid)
-        if known is None or known == wanted:
+        if hints.profile(node_uuid) == wanted:
             current, reservations = self._read(lambda s: (
-                sql_profiles.get(s, node_uuid),
-                sql_reservations.listing(s, node_uuid)))
+                sql_reservations.profile_of(s, node_uuid)), core=True)
             hints.saw_profile(node_uuid, current)
             if current == wanted:
                 return reservations
 
         def _run(session: Any, now: Any) -> list[records.Reservation]:
-            sql_profiles.put(session, node_uuid, wanted, now)
-            return sql_reservations.listing(session, node_uuid)
-        result = self._write(_run)
+            changed, reservations = sql_reservations.set_profile(
+                session, node_uuid, wanted, now)
+            if not changed:
+                raise db_api.Unchanged(reservations)
+            return reservations
+        result = self._write(_run, core=True)
         hints.saw_profile(node_uuid, wanted)
         return result

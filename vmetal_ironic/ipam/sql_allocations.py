@@ -13,6 +13,7 @@ quarantine is reused.
 
 import dataclasses
 import datetime
+import typing
 
 import netaddr
 from oslo_log import log
@@ -60,7 +61,7 @@ def _pools_by_id(session, generation=None):
     return sql_common.pools_by_id(session, generation)
 
 
-_A = Alloc.__table__
+_A = typing.cast(sa.Table, Alloc.__table__)
 
 
 def to_record(row, pool):
@@ -78,7 +79,7 @@ def _activate(row, node_uuid, scope, now):
     row.released_at = None
 
 
-_P = PoolRow.__table__
+_P = typing.cast(sa.Table, PoolRow.__table__)
 _POOL_BY_NAME = sa.select(_P).where(_P.c.name == sa.bindparam('name'))
 _BY_NODE = sa.select(_A).where(_A.c.pool_id == sa.bindparam('pool'),
                                _A.c.node_uuid == sa.bindparam('node'))
@@ -86,6 +87,27 @@ _TAKEN = sa.select(_A.c.id).where(_A.c.pool_id == sa.bindparam('pool'),
                                   _A.c.address == sa.bindparam('address'))
 _LOCK_CURSOR = (sa.select(_P.c.next_index)
                 .where(_P.c.id == sa.bindparam('pool')).with_for_update())
+# The statements of the hot paths are built once: building one costs
+# several times what executing it does.
+_FOR_NODE = (sa.select(_A).where(_A.c.node_uuid == sa.bindparam('node'))
+             .order_by(_A.c.id))
+_ACTIVE_FOR_NODE = _FOR_NODE.where(_A.c.state == records.ACTIVE)
+_FOR_NODE_LOCKED = _FOR_NODE.with_for_update()
+# SET columns: the parameters named like columns; the row by b_id.
+_UPDATE = sa.update(_A).where(_A.c.id == sa.bindparam('b_id'))
+_DELETE = sa.delete(_A).where(_A.c.id == sa.bindparam('b_id'))
+_INSERT = sa.insert(_A)
+_SET_CURSOR = sa.update(_P).where(_P.c.id == sa.bindparam('b_pool'))
+# The pools' generation (sql_common.pools_generation) beside the node's
+# active allocations: one statement, one row even for a node with none.
+_POOLS_GENERATION = sa.select(sa.func.coalesce(
+    sa.func.max(_P.c.generation), 0).label('pools_generation')).subquery()
+_ACTIVE_WITH_GENERATION = (
+    sa.select(_POOLS_GENERATION.c.pools_generation, _A)
+    .select_from(_POOLS_GENERATION.outerjoin(_A, sa.and_(
+        _A.c.node_uuid == sa.bindparam('node'),
+        _A.c.state == records.ACTIVE)))
+    .order_by(_A.c.id))
 _RECYCLABLE = (sa.select(_A).where(
     _A.c.pool_id == sa.bindparam('pool'), _A.c.state == records.RELEASED,
     _A.c.pinned.is_(False), _A.c.released_at <= sa.bindparam('threshold'))
@@ -100,9 +122,9 @@ def _address_taken(session, pool_id, address):
 
 def _activated(conn, row, pool, node_uuid, scope, now):
     """Make ``row`` the node's active allocation; returns its record."""
-    conn.execute(sa.update(_A).where(_A.c.id == row.id).values(
-        node_uuid=node_uuid, state=records.ACTIVE, scope=str(scope),
-        allocated_at=now, released_at=None))
+    conn.execute(_UPDATE, {
+        'b_id': row.id, 'node_uuid': node_uuid, 'state': records.ACTIVE,
+        'scope': str(scope), 'allocated_at': now, 'released_at': None})
     return records.Allocation(
         pool=pool, node_uuid=node_uuid, address=row.address,
         state=records.ACTIVE, scope=str(scope), pinned=row.pinned,
@@ -134,8 +156,8 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
         if row is not None:
             if row.state == records.ACTIVE:
                 if _rank(scope) > _rank(row.scope):
-                    conn.execute(sa.update(_A).where(_A.c.id == row.id)
-                                 .values(scope=str(scope)))
+                    conn.execute(_UPDATE, {'b_id': row.id,
+                                           'scope': str(scope)})
                     return dataclasses.replace(to_record(row, pool),
                                                scope=str(scope))
                 return to_record(row, pool)
@@ -146,7 +168,7 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                                            'addr': row.address,
                                            'pool': spec.name})
                 return _activated(conn, row, pool, node_uuid, scope, now)
-            conn.execute(sa.delete(_A).where(_A.c.id == row.id))
+            conn.execute(_DELETE, {'b_id': row.id})
 
         # Serialise the cursor: one allocator at a time per pool.
         cursor = start = conn.execute(_LOCK_CURSOR,
@@ -159,14 +181,15 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                 'address': str(netaddr.IPAddress(a, version))}).first()
             is not None)
         if cursor != start:
-            conn.execute(sa.update(_P).where(_P.c.id == pool_id)
-                         .values(next_index=cursor))
+            conn.execute(_SET_CURSOR, {'b_pool': pool_id,
+                                       'next_index': cursor})
         if address is not None:
             text = str(netaddr.IPAddress(address, version))
-            conn.execute(sa.insert(_A).values(
-                pool_id=pool_id, address=text, pinned=False,
-                node_uuid=node_uuid, state=records.ACTIVE, scope=str(scope),
-                allocated_at=now, released_at=None))
+            conn.execute(_INSERT, {
+                'pool_id': pool_id, 'address': text, 'pinned': False,
+                'node_uuid': node_uuid, 'state': records.ACTIVE,
+                'scope': str(scope), 'allocated_at': now,
+                'released_at': None})
             return records.Allocation(
                 pool=pool, node_uuid=node_uuid, address=text,
                 state=records.ACTIVE, scope=str(scope), pinned=False,
@@ -181,7 +204,7 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                                               size=spec.space.size)
             if int(netaddr.IPAddress(row.address)) in spec.space:
                 return _activated(conn, row, pool, node_uuid, scope, now)
-            conn.execute(sa.delete(_A).where(_A.c.id == row.id))
+            conn.execute(_DELETE, {'b_id': row.id})
     finally:
         sql_common.core_changed(session)
 
@@ -240,15 +263,25 @@ def _detach(row, now):
 
 def for_node(session, node_uuid, active_only=True, generation=None):
     """The node's allocations (``generation``: see pools_by_id)."""
-    query = sa.select(_A).where(_A.c.node_uuid == node_uuid)
-    if active_only:
-        query = query.where(_A.c.state == records.ACTIVE)
+    query = _ACTIVE_FOR_NODE if active_only else _FOR_NODE
     rows = sql_common.connection(session).execute(
-        query.order_by(_A.c.id)).all()
+        query, {'node': node_uuid}).all()
     if not rows:
         return []
     pools = _pools_by_id(session, generation)
     return [to_record(r, pools[r.pool_id]) for r in rows]
+
+
+def active_with_generation(session, node_uuid):
+    """(the node's active allocations, the pools' generation), one read."""
+    rows = sql_common.connection(session).execute(
+        _ACTIVE_WITH_GENERATION, {'node': node_uuid}).all()
+    generation = rows[0].pools_generation
+    rows = [r for r in rows if r.id is not None]
+    if not rows:
+        return [], generation
+    pools = _pools_by_id(session, generation)
+    return [to_record(r, pools[r.pool_id]) for r in rows], generation
 
 
 def listing(session, pool=None, states=None, pinned=None):
@@ -278,9 +311,7 @@ def release(session, node_uuid, scope, forget, now):
     # Locked: a concurrent release of the same node (the notification
     # driver and the reconcile) waits, then finds nothing left to release.
     conn = sql_common.connection(session)
-    rows = conn.execute(sa.select(_A).where(
-        _A.c.node_uuid == node_uuid).order_by(_A.c.id)
-        .with_for_update()).all()
+    rows = conn.execute(_FOR_NODE_LOCKED, {'node': node_uuid}).all()
     released = []
     pool_ids = set()
     for row in rows:
@@ -297,8 +328,8 @@ def release(session, node_uuid, scope, forget, now):
                 values.update(state=records.RELEASED, released_at=now)
             pool_ids.add(row.pool_id)
         if values:
-            conn.execute(sa.update(_A).where(_A.c.id == row.id)
-                         .values(**values))
+            values['b_id'] = row.id
+            conn.execute(_UPDATE, values)
     sql_common.core_changed(session)
     if pool_ids or forget:
         # A forgotten node loses every reservation, also those of pools

@@ -23,21 +23,26 @@ def connection(session):
     """The session's connection, for Core statements, after a flush.
 
     The flush makes the ORM's pending changes visible to them; a caller
-    that changes rows with Core calls :func:`core_changed` after.
+    that changes rows with Core calls :func:`core_changed` after. A
+    transaction run with ``core=True`` (:meth:`vmetal_ironic.db.api.
+    Database.read`) has a Connection already: it is returned as it is.
     """
+    if isinstance(session, sa.engine.Connection):
+        return session
     session.flush()
     return session.connection()
 
 
 def core_changed(session):
     """Rows were changed with Core: the ORM must not trust what it holds."""
-    if session.identity_map:
+    if getattr(session, 'identity_map', None):
         session.expire_all()
 
 
 _COUNTER = typing.cast(sa.Table, models.Counter.__table__)
 _BUMP = (sa.update(_COUNTER).where(_COUNTER.c.name == 'generation')
          .values(value=_COUNTER.c.value + sa.bindparam('count')))
+_BUMP_RETURNING = _BUMP.returning(_COUNTER.c.value)
 _GENERATION = sa.select(_COUNTER.c.value).where(
     _COUNTER.c.name == 'generation')
 
@@ -52,8 +57,7 @@ def bump_generation(session, count=1):
     """
     conn = connection(session)
     if conn.dialect.update_returning:
-        return conn.execute(_BUMP.returning(_COUNTER.c.value),
-                            {'count': count}).scalar_one()
+        return conn.execute(_BUMP_RETURNING, {'count': count}).scalar_one()
     conn.execute(_BUMP, {'count': count})
     return conn.execute(_GENERATION).scalar_one()
 
@@ -98,7 +102,7 @@ def pools_by_id(session, generation=None):
         per-process cache of that generation of that database, if there.
     """
     conn = connection(session)
-    key = (str(conn.engine.url), generation)
+    key = (conn.engine.url, generation)
     if generation is not None and key in _POOL_CACHE:
         return _POOL_CACHE[key]
     pools = {row.id: pool_record(row) for row in conn.execute(_ALL_POOLS)}

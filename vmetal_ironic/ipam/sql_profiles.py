@@ -56,6 +56,12 @@ _GET = sa.select(_P.c.profile).where(_P.c.node_uuid == sa.bindparam('node'))
 _LIVE_IDS = (sa.select(_R.c.id).where(_R.c.node_uuid == sa.bindparam('node'),
                                       _R.c.deleted.is_(False))
              .order_by(_R.c.id))
+# Built once (building costs more than executing). SET columns: the
+# parameters named like columns.
+_INSERT = sa.insert(_P)
+_UPDATE = sa.update(_P).where(_P.c.node_uuid == sa.bindparam('node'))
+_DELETE = sa.delete(_P).where(_P.c.node_uuid == sa.bindparam('node'))
+_SET_GENERATION = sa.update(_R).where(_R.c.id == sa.bindparam('b_id'))
 
 
 def for_nodes(session: orm.Session, node_uuids: Iterable[str] | None
@@ -107,40 +113,56 @@ def get(session: orm.Session, node_uuid: str) -> boot_profile.BootProfile:
     return decode(node_uuid, data)
 
 
+_UNREAD: Any = object()
+
+
 def put(session: orm.Session, node_uuid: str,
-        profile: boot_profile.BootProfile, now: datetime.datetime) -> bool:
+        profile: boot_profile.BootProfile, now: datetime.datetime,
+        stored: Any = _UNREAD, live_ids: list[int] | None = None,
+        generations: dict[int, int] | None = None) -> bool:
     """Store the node's profile (EMPTY deletes it); True if it changed.
 
     Reads the stored profile first: nothing is written when it is the
     same. Each live reservation of the node takes a new generation.
+
+    :param stored: the stored profile's data (None: no row) and
+    :param live_ids: the ids of the node's live reservations, when the
+        caller read them in this transaction already.
+    :param generations: filled with reservation id -> new generation.
     """
     conn = sql_common.connection(session)
-    data = conn.execute(_GET, {'node': node_uuid}).scalar_one_or_none()
+    data = (conn.execute(_GET, {'node': node_uuid}).scalar_one_or_none()
+            if stored is _UNREAD else stored)
     current = (decode(node_uuid, data) if data is not None
                else boot_profile.EMPTY)
     if current == profile:
         return False
-    where = _P.c.node_uuid == node_uuid
     if not profile:
-        conn.execute(sa.delete(_P).where(where))
+        conn.execute(_DELETE, {'node': node_uuid})
     elif data is None:
-        conn.execute(sa.insert(_P).values(
-            node_uuid=node_uuid, profile=profile.to_dict(), updated_at=now))
+        conn.execute(_INSERT, {'node_uuid': node_uuid,
+                               'profile': profile.to_dict(),
+                               'updated_at': now})
     else:
-        conn.execute(sa.update(_P).where(where).values(
-            profile=profile.to_dict(), updated_at=now))
-    ids = conn.execute(_LIVE_IDS, {'node': node_uuid}).scalars().all()
+        conn.execute(_UPDATE, {'node': node_uuid,
+                               'profile': profile.to_dict(),
+                               'updated_at': now})
+    ids = (sorted(live_ids) if live_ids is not None else
+           conn.execute(_LIVE_IDS, {'node': node_uuid}).scalars().all())
     if ids:
         top = sql_common.bump_generation(session, len(ids))
         for offset, res_id in enumerate(ids):
-            conn.execute(sa.update(_R).where(_R.c.id == res_id).values(
-                generation=top - len(ids) + 1 + offset, updated_at=now))
+            generation = top - len(ids) + 1 + offset
+            conn.execute(_SET_GENERATION, {
+                'b_id': res_id, 'updated_at': now,
+                'generation': generation})
+            if generations is not None:
+                generations[res_id] = generation
     sql_common.core_changed(session)
     return True
 
 
 def delete(session: orm.Session, node_uuid: str) -> None:
     """Forget the node's profile (the node is gone)."""
-    sql_common.connection(session).execute(
-        sa.delete(_P).where(_P.c.node_uuid == node_uuid))
+    sql_common.connection(session).execute(_DELETE, {'node': node_uuid})
     sql_common.core_changed(session)

@@ -12,6 +12,7 @@ and its own tombstone. A MAC belongs to one node whatever the version.
 """
 
 import collections
+import typing
 
 import netaddr
 from oslo_log import log
@@ -84,7 +85,7 @@ def _pool_names(session):
         sa.select(PoolRow.id, PoolRow.name)).all())
 
 
-_R = Res.__table__
+_R = typing.cast(sa.Table, Res.__table__)
 _POOL_T = PoolRow.__table__
 _PROFILE_T = models.BootProfileRecord.__table__
 # A live reservation with its pool's name and its node's profile: one
@@ -95,23 +96,80 @@ _LIVE = (sa.select(_R, _POOL_T.c.name.label('pool_name'),
                       .outerjoin(_PROFILE_T,
                                  _PROFILE_T.c.node_uuid == _R.c.node_uuid))
          .where(_R.c.deleted.is_(False)))
+# The statements of the hot paths are built once: building one costs
+# several times what executing it does.
+_LIVE_ALL = _LIVE.order_by(_R.c.mac, _R.c.ip_version)
+_LIVE_OF_NODE = _LIVE_ALL.where(_R.c.node_uuid == sa.bindparam('node'))
+_LIVE_OF_NODE_MACS = _LIVE_OF_NODE.where(
+    _R.c.mac.in_(sa.bindparam('macs', expanding=True)))
+_LIVE_OF_MAC_VERSION = _LIVE_ALL.where(
+    _R.c.mac == sa.bindparam('mac'),
+    _R.c.ip_version == sa.bindparam('version'))
+_LIVE_KEYS_OF_NODE = sa.select(_R.c.mac, _R.c.ip_version).where(
+    _R.c.node_uuid == sa.bindparam('node'), _R.c.deleted.is_(False))
+# SET columns: the parameters named like columns; the row by b_id.
+_UPDATE = sa.update(_R).where(_R.c.id == sa.bindparam('b_id'))
+_INSERT = sa.insert(_R)
 
 
-def _live(session, *where):
-    """Live reservations (records) matching ``where``, by MAC."""
-    rows = sql_common.connection(session).execute(
-        _LIVE.where(*where).order_by(_R.c.mac, _R.c.ip_version)).all()
+def _live(session, query=_LIVE_ALL, params=None):
+    """Live reservations (records) of ``query`` (a ``_LIVE_*``), by MAC."""
+    return _records(sql_common.connection(session).execute(
+        query, params).all())
+
+
+def _records(rows, profile=None, generations=None):
+    """Records of ``_LIVE`` rows (``profile``, ``generations``: new)."""
     result = []
     for row in rows:
-        profile = (sql_profiles.decode(row.node_uuid, row.profile)
-                   if row.profile is not None else EMPTY)
+        if profile is not None:
+            served = profile
+        elif row.profile is not None:
+            served = sql_profiles.decode(row.node_uuid, row.profile)
+        else:
+            served = EMPTY
         result.append(records.Reservation(
             mac=row.mac, node_uuid=row.node_uuid, pool=row.pool_name,
             address=row.address, hostname=row.hostname,
-            client_id=row.client_id, boot_profile=profile,
-            generation=row.generation, deleted=row.deleted,
-            ip_version=row.ip_version))
+            client_id=row.client_id, boot_profile=served,
+            generation=(generations or {}).get(row.id, row.generation),
+            deleted=row.deleted, ip_version=row.ip_version))
     return result
+
+
+def profile_of(session, node_uuid):
+    """(the node's boot profile, its live reservations), one read.
+
+    One statement when the node has reservations: the profile is joined.
+    """
+    rows = sql_common.connection(session).execute(
+        _LIVE_OF_NODE, {'node': node_uuid}).all()
+    if not rows:
+        return sql_profiles.get(session, node_uuid), []
+    data = rows[0].profile
+    profile = (sql_profiles.decode(node_uuid, data) if data is not None
+               else EMPTY)
+    return profile, _records(rows)
+
+
+def set_profile(session, node_uuid, profile, now):
+    """Store the node's boot profile: (changed, its live reservations).
+
+    One read of the node's reservations, the stored profile joined,
+    serves the comparison, their ids and the answer.
+    """
+    rows = sql_common.connection(session).execute(
+        _LIVE_OF_NODE, {'node': node_uuid}).all()
+    if not rows:
+        return sql_profiles.put(session, node_uuid, profile, now), []
+    generations = {}
+    changed = sql_profiles.put(session, node_uuid, profile, now,
+                               stored=rows[0].profile,
+                               live_ids=[row.id for row in rows],
+                               generations=generations)
+    if not changed:
+        return False, _records(rows)
+    return True, _records(rows, profile, generations)
 
 
 def upsert(session, mac, node_uuid, now, address=None, pool=None,
@@ -135,7 +193,8 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
          client_id)
     if profile is not None:
         sql_profiles.put(session, node_uuid, profile, now)
-    return _live(session, _R.c.mac == mac, _R.c.ip_version == version)[0]
+    return _live(session, _LIVE_OF_MAC_VERSION,
+                 {'mac': mac, 'version': version})[0]
 
 
 def sync_node(session, node_uuid, pool, address, ports, hostname, now):
@@ -173,18 +232,38 @@ def sync_node_all(session, node_uuid, targets, ports, hostname, now):
                  client_id)
             keep.add((mac, version))
     stale = sql_common.connection(session).execute(
-        sa.select(_R.c.mac, _R.c.ip_version).where(
-            _R.c.node_uuid == node_uuid, _R.c.deleted.is_(False))).all()
+        _LIVE_KEYS_OF_NODE, {'node': node_uuid}).all()
     for mac, version in sorted({tuple(r) for r in stale} - keep):
         delete(session, now, mac=mac, ip_version=version)
     macs = [mac for mac, _ in wanted]
     if not macs or not keep:
         return []
-    return _live(session, _R.c.node_uuid == node_uuid, _R.c.mac.in_(macs))
+    return _live(session, _LIVE_OF_NODE_MACS,
+                 {'node': node_uuid, 'macs': macs})
 
 
 _A_T = Alloc.__table__
 _Target = collections.namedtuple('_Target', 'address pool_id')
+# The pool's id and the node's allocation in it: one statement.
+_POOL_AND_ALLOCATION = (
+    sa.select(_POOL_T.c.id, _A_T.c.address)
+    .select_from(_POOL_T.outerjoin(_A_T, sa.and_(
+        _A_T.c.pool_id == _POOL_T.c.id,
+        _A_T.c.node_uuid == sa.bindparam('node'),
+        _A_T.c.state == records.ACTIVE)))
+    .where(_POOL_T.c.name == sa.bindparam('pool')))
+_NODE_ALLOCATION = (
+    sa.select(_A_T.c.address, _A_T.c.pool_id)
+    .where(_A_T.c.node_uuid == sa.bindparam('node'),
+           _A_T.c.state == records.ACTIVE)
+    .order_by(_A_T.c.id).limit(1))
+_NODE_ALLOCATION_OF_VERSION = (
+    sa.select(_A_T.c.address, _A_T.c.pool_id)
+    .join(_POOL_T, _POOL_T.c.id == _A_T.c.pool_id)
+    .where(_A_T.c.node_uuid == sa.bindparam('node'),
+           _A_T.c.state == records.ACTIVE,
+           _POOL_T.c.version == sa.bindparam('version'))
+    .order_by(_A_T.c.id).limit(1))
 
 
 def _target(session, node_uuid, address, pool):
@@ -196,14 +275,8 @@ def _target(session, node_uuid, address, pool):
     conn = sql_common.connection(session)
     pool_id = None
     if pool:
-        # The pool's id and the node's allocation in it: one statement.
-        found = conn.execute(
-            sa.select(_POOL_T.c.id, _A_T.c.address)
-            .select_from(_POOL_T.outerjoin(_A_T, sa.and_(
-                _A_T.c.pool_id == _POOL_T.c.id,
-                _A_T.c.node_uuid == node_uuid,
-                _A_T.c.state == records.ACTIVE)))
-            .where(_POOL_T.c.name == pool)).first()
+        found = conn.execute(_POOL_AND_ALLOCATION,
+                             {'node': node_uuid, 'pool': pool}).first()
         if found is None:
             raise exception.UnknownPool(pool=pool)
         pool_id = found.id
@@ -211,14 +284,14 @@ def _target(session, node_uuid, address, pool):
         if found.address is not None:
             allocation = _Target(found.address, pool_id)
     else:
-        query = sa.select(_A_T.c.address, _A_T.c.pool_id).where(
-            _A_T.c.node_uuid == node_uuid, _A_T.c.state == records.ACTIVE)
         if address is not None:
             # A dual-stack node: the allocation of the address's family.
-            query = query.join(_POOL_T, _POOL_T.c.id == _A_T.c.pool_id).where(
-                _POOL_T.c.version == version_of(str(address)))
-        allocation = conn.execute(
-            query.order_by(_A_T.c.id).limit(1)).first()
+            allocation = conn.execute(_NODE_ALLOCATION_OF_VERSION, {
+                'node': node_uuid,
+                'version': version_of(str(address))}).first()
+        else:
+            allocation = conn.execute(_NODE_ALLOCATION,
+                                      {'node': node_uuid}).first()
     if address is None:
         if allocation is None:
             raise exception.AllocationNotFound(
@@ -272,20 +345,48 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
     if row is None:
         values.setdefault('hostname', None)
         values.setdefault('client_id', None)
-        conn.execute(sa.insert(_R).values(mac=mac, ip_version=version,
-                                          **values))
+        values['mac'] = mac
+        values['ip_version'] = version
+        conn.execute(_INSERT, values)
     else:
         if row.deleted:
             # A re-added MAC starts clean (it serves its node's profile).
             values.setdefault('hostname', None)
             values.setdefault('client_id', None)
-        conn.execute(sa.update(_R).where(_R.c.id == row.id).values(**values))
+        values['b_id'] = row.id
+        conn.execute(_UPDATE, values)
     sql_common.core_changed(session)
     LOG.debug('Reservation %(mac)s -> %(addr)s for node %(node)s '
               '(IPv%(ver)d, generation %(gen)d)',
               {'mac': mac, 'addr': address, 'node': node_uuid,
                'ver': version, 'gen': generation})
     return True
+
+
+_DELETABLE: dict[tuple[bool, ...], typing.Any] = {}
+
+
+def _deletable(by_node, by_mac, by_pools, by_version):
+    """The live rows of a node, a MAC, pools: the query, built once."""
+    key = (by_node, by_mac, by_pools, by_version)
+    query = _DELETABLE.get(key)
+    if query is None:
+        query = sa.select(_R.c.id, _R.c.mac, _R.c.node_uuid,
+                          _R.c.ip_version).where(_R.c.deleted.is_(False))
+        if by_node:
+            query = query.where(_R.c.node_uuid == sa.bindparam('node'))
+        if by_mac:
+            query = query.where(_R.c.mac == sa.bindparam('mac'))
+        if by_pools:
+            query = query.where(sa.or_(
+                _R.c.pool_id.in_(sa.bindparam('pools', expanding=True)),
+                _R.c.pool_id.is_(None)))
+        if by_version:
+            query = query.where(_R.c.ip_version == sa.bindparam('version'))
+        # Locked, so that two concurrent deletions never delete a row
+        # twice.
+        query = _DELETABLE[key] = query.order_by(_R.c.id).with_for_update()
+    return query
 
 
 def delete(session, now, node_uuid=None, mac=None, pool_ids=None,
@@ -297,27 +398,20 @@ def delete(session, now, node_uuid=None, mac=None, pool_ids=None,
     if node_uuid is None and mac is None:
         raise exception.InvalidInput(
             reason=_('delete reservations of which node or MAC?'))
-    query = sa.select(_R.c.id, _R.c.mac, _R.c.node_uuid,
-                      _R.c.ip_version).where(_R.c.deleted.is_(False))
-    if node_uuid is not None:
-        query = query.where(_R.c.node_uuid == node_uuid)
-    if mac is not None:
-        query = query.where(_R.c.mac == normalize_mac(mac))
-    if ip_version is not None:
-        query = query.where(_R.c.ip_version == int(ip_version))
-    if pool_ids is not None:
-        query = query.where(sa.or_(_R.c.pool_id.in_(list(pool_ids)),
-                                   _R.c.pool_id.is_(None)))
+    params = {'node': node_uuid,
+              'mac': normalize_mac(mac) if mac is not None else None,
+              'pools': list(pool_ids) if pool_ids is not None else None,
+              'version': int(ip_version) if ip_version is not None else None}
+    query = _deletable(*(params[k] is not None for k in params))
     conn = sql_common.connection(session)
-    # Locked, so that two concurrent deletions never delete a row twice.
-    rows = conn.execute(query.order_by(_R.c.id).with_for_update()).all()
+    rows = conn.execute(query, params).all()
     if not rows:
         return 0
     top = sql_common.bump_generation(session, len(rows))
     for offset, row in enumerate(rows):
-        conn.execute(sa.update(_R).where(_R.c.id == row.id).values(
-            deleted=True, generation=top - len(rows) + 1 + offset,
-            updated_at=now))
+        conn.execute(_UPDATE, {
+            'b_id': row.id, 'deleted': True, 'updated_at': now,
+            'generation': top - len(rows) + 1 + offset})
         LOG.info('Reservation %(mac)s (IPv%(ver)d) of node %(node)s '
                  'deleted', {'mac': row.mac, 'node': row.node_uuid,
                              'ver': row.ip_version})
@@ -338,7 +432,7 @@ def readdress(session, node_uuid, pool_id, address, now):
 
 def listing(session, node_uuid=None):
     if node_uuid is not None:
-        return _live(session, _R.c.node_uuid == node_uuid)
+        return _live(session, _LIVE_OF_NODE, {'node': node_uuid})
     return _live(session)
 
 

@@ -1,5 +1,7 @@
 """The database API on SQLite: transactions, pragmas, retries."""
 
+from unittest import mock
+
 from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
@@ -113,3 +115,51 @@ def test_sqlite_connections_are_kept_with_their_pragmas(database):
     database.dispose()
     assert database.write(pragmas) == ['wal', 2, 30000]
     assert database.write(lambda s: s.execute(sa.text('SELECT 1')).all())
+
+
+def _counting(engine, name):
+    seen = []
+    event.listen(engine, name, lambda *args: seen.append(1))
+    return seen
+
+
+def test_unchanged_rolls_back_and_returns(database):
+    """A write that found nothing to change: no commit, its result."""
+    database.write(lambda s: s.execute(sa.text(
+        'CREATE TABLE t (v INTEGER)')))
+    commits = _counting(database.writer, 'commit')
+    rollbacks = _counting(database.writer, 'rollback')
+
+    def nothing(session):
+        session.execute(sa.text('INSERT INTO t VALUES (1)'))
+        raise db_api.Unchanged('same')
+    assert database.write(nothing) == 'same'
+    assert database.write(nothing, core=True) == 'same'
+    assert commits == [] and len(rollbacks) == 2
+    assert database.read(lambda s: s.execute(sa.text(
+        'SELECT count(*) FROM t')).scalar()) == 0
+    assert database.write(lambda s: s.execute(sa.text(
+        'INSERT INTO t VALUES (1)')), core=True).rowcount == 1
+    assert commits == [1]
+
+
+def test_core_transactions_run_on_a_connection(database):
+    writes = _statements(database.writer)
+    assert database.read(lambda c: type(c), core=True) is \
+        sa.engine.Connection
+    assert database.write(lambda c: c.execute(sa.text('SELECT 1')).scalar(),
+                          core=True) == 1
+    assert writes == ['BEGIN IMMEDIATE', 'SELECT 1']
+    assert database.read(lambda s: type(s)) is not sa.engine.Connection
+
+
+def test_no_ping_at_checkout(database):
+    """Each transaction is retried on a lost connection: no ping first."""
+    dialect = database.writer.dialect
+    with mock.patch.object(dialect, 'do_ping', autospec=True,
+                           side_effect=dialect.do_ping) as ping:
+        for _ in range(3):
+            database.write(lambda c: c.execute(sa.text('SELECT 2')),
+                           core=True)
+            database.read(lambda s: s.execute(sa.text('SELECT 2')))
+    assert ping.call_count == 0

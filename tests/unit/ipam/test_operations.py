@@ -3,6 +3,7 @@
 from unittest import mock
 
 import pytest
+from sqlalchemy import event
 
 from vmetal_ironic import boot_profile
 from vmetal_ironic import exception
@@ -233,3 +234,67 @@ def test_stale_hints_never_give_a_wrong_answer(make_mgr):
     assert other.release(NODE, Scope.DEPLOYMENT)
     assert one.release(NODE, Scope.DEPLOYMENT) == []
     assert one.get_allocations(NODE) == []
+
+
+def _commits(mgr):
+    """A list that grows by one at each commit of the manager's database."""
+    counted = []
+    database = mgr.database
+    for engine in {id(e): e for e in (database.writer,
+                                      database.reader)}.values():
+        event.listen(engine, 'commit', lambda conn: counted.append(1))
+    return counted
+
+
+def test_one_commit_per_operation_none_when_in_place(mgr):
+    commits = _commits(mgr)
+    steps = [
+        (lambda: mgr.ensure_network(facts()), 1),           # allocate
+        (lambda: mgr.ensure_network(facts()), 0),           # in place
+        (lambda: mgr.set_boot_profile(NODE, PROFILE), 1),
+        (lambda: mgr.set_boot_profile(NODE, PROFILE), 0),   # every boot
+        (lambda: mgr.set_boot_profile(NODE, PROFILE.to_dict()), 0),
+        (lambda: mgr.ensure_network(facts(), Scope.CLEANING), 0),
+        (lambda: mgr.set_boot_profile(NODE, None), 1),      # clean
+        (lambda: mgr.set_boot_profile(NODE, None), 0),
+        (lambda: mgr.release(NODE, Scope.DEPLOYMENT), 1),
+        (lambda: mgr.release(NODE, Scope.DEPLOYMENT), 0),
+        (lambda: mgr.release(NODE, Scope.CLEANING), 0),
+    ]
+    for number, (step, expected) in enumerate(steps):
+        before = len(commits)
+        step()
+        assert len(commits) - before == expected, number
+
+
+def test_a_process_without_hints_commits_nothing_in_place(make_mgr):
+    """A missing or stale hint costs a rolled-back write, not a commit."""
+    one, _ = make_mgr()
+    one.ensure_network(facts(MAC1, MAC2))
+    one.set_boot_profile(NODE, PROFILE)
+    fresh, _ = make_mgr(sync=False, name='fresh.conf')
+    commits = _commits(fresh)
+    network = fresh.ensure_network(facts(MAC1, MAC2))
+    assert not network.written
+    assert network.allocation == one.get_allocations(NODE)[0]
+    assert [r.boot_profile for r in fresh.set_boot_profile(NODE, PROFILE)] \
+        == [PROFILE, PROFILE]
+    assert fresh.release(NODE, Scope.CLEANING) == []
+    stale, _ = make_mgr(sync=False, name='stale.conf')
+    stale.ensure_network(facts(MAC1, MAC2))         # its hint: allocated
+    assert one.release(NODE, Scope.DEPLOYMENT)
+    commits_stale = _commits(stale)
+    assert stale.release(NODE, Scope.DEPLOYMENT) == []
+    assert commits == [] and commits_stale == []
+    assert fresh.get_allocations(NODE) == []
+
+
+def test_profile_answer_is_what_is_stored(mgr):
+    """set_boot_profile's answer (generations computed) is the store's."""
+    mgr.ensure_network(facts(MAC1, MAC2))
+    for profile in (PROFILE, None, PROFILE, PROFILE):
+        answer = mgr.set_boot_profile(NODE, profile)
+        assert answer == mgr.list_reservations(NODE)
+        assert {r.boot_profile for r in answer} == {
+            profile or boot_profile.EMPTY}
+    assert len({r.generation for r in answer}) == 2

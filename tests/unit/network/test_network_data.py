@@ -1,6 +1,7 @@
 """network_data rendering, merging and validation."""
 
 import copy
+import dataclasses
 
 import pytest
 
@@ -134,3 +135,68 @@ def test_validate_rejects(doc, where):
 def test_schema_is_ironics():
     assert network_data.default_schema_path().endswith(
         'ironic/api/controllers/v1/network-data-schema.json')
+
+
+def _variants():
+    """Documents valid and not, each a small change of a rendered one."""
+    pool = dataclasses.replace(fixtures.POOL4, vlan_id=42)
+    base = network_data.render(fixtures.allocation(pool=pool), LINKS)
+    yield base
+    for path, value in [(('links', 0, 'ethernet_mac_address'), 'nope'),
+                        (('links', 0, 'mtu'), 70000),
+                        (('links', 2, 'vlan_id'), 'x'),
+                        (('networks', 0, 'ip_address'), '10.1.1.300'),
+                        (('networks', 0, 'netmask'), '255.0.255.0'),
+                        (('networks', 0, 'type'), 'ipv9'),
+                        (('networks', 0, 'routes', 0, 'gateway'), 'gw'),
+                        (('services', 0, 'type'), 'ntp'),
+                        (('services',), 'none')]:
+        doc = copy.deepcopy(base)
+        target = doc
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+        yield doc
+    missing = copy.deepcopy(base)
+    del missing['networks'][0]['link']
+    yield missing
+
+
+def test_inlined_schema_judges_like_ironics():
+    """Inlined references judge like Ironic's schema, errors included."""
+    import jsonschema
+
+    schema = network_data.load_schema()
+    original = jsonschema.validators.validator_for(schema)(schema)
+    inlined = network_data._validator(None)
+    assert '$ref' not in str(inlined.schema)
+    results = []
+    for doc in _variants():
+        ours = jsonschema.exceptions.best_match(inlined.iter_errors(doc))
+        theirs = jsonschema.exceptions.best_match(original.iter_errors(doc))
+        assert (ours is None) == (theirs is None), doc
+        if ours is not None:
+            assert list(ours.absolute_path) == list(theirs.absolute_path)
+        results.append(ours is None)
+    assert results[0] and not any(results[1:])
+
+
+def test_a_valid_document_is_checked_once(monkeypatch):
+    doc = network_data.render(fixtures.allocation(), LINKS)
+    doc['networks'][0]['id'] = 'checked-once'      # not seen before
+    calls = []
+    validator = network_data._validator(None)
+
+    def counting(path):
+        calls.append(path)
+        return validator
+    monkeypatch.setattr(network_data, '_validator', counting)
+    network_data.validate(doc)
+    network_data.validate(copy.deepcopy(doc))
+    assert calls == [None]
+    bad = copy.deepcopy(doc)
+    bad['links'][0]['ethernet_mac_address'] = 'nope'
+    for _ in range(2):                  # an invalid one, every time
+        with pytest.raises(exception.InvalidInput):
+            network_data.validate(bad)
+    assert calls == [None] * 3
