@@ -112,12 +112,26 @@ CALLBACK_FORWARDS = prom.Counter(
     'by outcome (forwarded to the ramdisk, refused by the listener, failed '
     'to reach the ramdisk)', ['outcome'], registry=REGISTRY)
 
+# --- boot-name DNS responder
+
+#: Drop reason of ``vmetal_dns_dropped_total``: not a query to answer.
+DNS_DROP_GARBAGE = 'garbage'
+DNS_QUERIES = prom.Counter(
+    'vmetal_dns_queries', 'DNS queries answered, by QTYPE (a, aaaa, any, '
+    'other) and result (noerror, nodata, nxdomain, refused, formerr, '
+    'notimp, badvers)', ['type', 'result'], registry=REGISTRY)
+DNS_DROPPED = prom.Counter(
+    'vmetal_dns_dropped', 'DNS datagrams dropped without an answer, by '
+    'reason (garbage, rate_limited)', ['reason'], registry=REGISTRY)
+
 for _t in DHCP_TYPES.values():
     (DHCP_SENT if _t in ('offer', 'ack', 'nak') else DHCP_RECEIVED).labels(
         type=_t)
 DHCP_RECEIVED.labels(type=UNKNOWN_TYPE)
 for _r in DROP_REASONS:
     DHCP_DROPPED.labels(reason=_r)
+for _r in (DNS_DROP_GARBAGE, DROP_RATE_LIMITED):
+    DNS_DROPPED.labels(reason=_r)
 for _o in (FORWARDED, REFUSED, FAILED):
     CALLBACK_FORWARDS.labels(outcome=_o)
 
@@ -185,6 +199,16 @@ def http_answered(server: str, route: str, status: int,
     HTTP_REQUESTS.labels(route=route, status=str(status)).inc()
     if size:
         HTTP_BYTES.labels(route=route).inc(size)
+
+
+def dns_answered(qtype: str, result: str) -> None:
+    """Count one DNS query answered (labels from :mod:`.dns.zone`)."""
+    DNS_QUERIES.labels(type=qtype, result=result).inc()
+
+
+def dns_dropped(reason: str) -> None:
+    """Count one DNS datagram dropped without an answer."""
+    DNS_DROPPED.labels(reason=reason).inc()
 
 
 class _Ages:

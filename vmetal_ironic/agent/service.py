@@ -38,6 +38,7 @@ from vmetal_ironic.agent.dhcp import server as server_mod
 from vmetal_ironic.agent.dhcp import transport
 from vmetal_ironic.agent.dhcp6 import setup as dhcp6_setup
 from vmetal_ironic.agent import discovery
+from vmetal_ironic.agent.dns import advertise as dns_advertise
 from vmetal_ironic.agent.http import server as http_server
 from vmetal_ironic.agent.sources import file as file_source
 from vmetal_ironic.agent.sources import ipam as ipam_source
@@ -342,8 +343,10 @@ def make_dhcp_server(conf, table: Table) -> server_mod.DHCPServer:
     sid = socket.inet_aton(g.server_address)
     decider = netboot.Decider(g.tftp_server or g.server_address,
                               all_clients=g.boot_options_for_all_clients)
+    dns4, _dns6, dns_always = dns_advertise.advertised(conf)
     ctx = handlers.Context(sid, decider, max_payload=interface_mtu(
-        g.interface) - codec.IP_UDP_OVERHEAD)
+        g.interface) - codec.IP_UDP_OVERHEAD, agent_dns=dns4,
+        dns_always=dns_always)
 
     def factory():
         return transport.LinuxTransport(g.interface, g.server_address,

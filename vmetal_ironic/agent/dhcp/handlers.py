@@ -39,15 +39,18 @@ class Context:
     :param decider: the netboot decision.
     :param max_payload: largest DHCP message the interface carries (its
         MTU less IP and UDP headers); replies never exceed it.
+    :param agent_dns: the agent's DNS responder address (4 bytes) for
+        option 6, and ``dns_always``: see :func:`.options.encode`.
     """
 
     def __init__(self, server_id: bytes, decider: Decider,
-                 max_payload: int = 1500 - codec.IP_UDP_OVERHEAD) -> None:
+                 max_payload: int = 1500 - codec.IP_UDP_OVERHEAD,
+                 agent_dns: bytes = b'', dns_always: bool = False) -> None:
         self.server_id = server_id
         self.decider = decider
         self.max_payload = max(max_payload,
                                codec.MIN_MAX_SIZE - codec.IP_UDP_OVERHEAD)
-        self.cache = OptionCache(server_id)
+        self.cache = OptionCache(server_id, agent_dns, dns_always)
         self.debug = LOG.isEnabledFor(logging.DEBUG)
         # Client-triggered lines and NAKs: per client MAC and reason.
         self.log = RateLimitedLog(burst=5, period=10.0,

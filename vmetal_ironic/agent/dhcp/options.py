@@ -39,7 +39,8 @@ _ON_REQUEST = (codec.OPT_DNS, codec.OPT_DOMAIN, codec.OPT_MTU,
 
 
 def encode(server_id: bytes, net: Network, decision: Decision | None,
-           prl: bytes | None, with_lease: bool) -> list[bytes]:
+           prl: bytes | None, with_lease: bool, agent_dns: bytes = b'',
+           dns_always: bool = False) -> list[bytes]:
     """The encoded options, each one element, most important first.
 
     :param server_id: the agent's address (4 bytes), option 54.
@@ -47,6 +48,11 @@ def encode(server_id: bytes, net: Network, decision: Decision | None,
     :param decision: boot options, or None.
     :param prl: the client's option 55, or None.
     :param with_lease: False for INFORM (no lease time, RFC 2131 4.3.5).
+    :param agent_dns: the agent's own DNS responder (4 bytes), the DNS
+        server of hosts whose network has none (``b''``: not advertised;
+        see doc/dns.md).
+    :param dns_always: the agent's responder replaces the network's own
+        DNS servers.
     """
     wanted = (lambda c: True) if prl is None else (lambda c: c in prl)
     out = [codec.opt(codec.OPT_SERVER_ID, server_id)]
@@ -66,8 +72,11 @@ def encode(server_id: bytes, net: Network, decision: Decision | None,
             out.append(codec.opt(codec.OPT_TFTP_SERVER, decision.tftp_name))
         if decision.file:
             out.append(codec.opt(codec.OPT_BOOTFILE, decision.file))
-    if net.dns and wanted(codec.OPT_DNS):
-        out.append(codec.opt(codec.OPT_DNS, b''.join(net.dns)))
+    dns = b''.join(net.dns)
+    if agent_dns and (dns_always or not dns):
+        dns = agent_dns
+    if dns and wanted(codec.OPT_DNS):
+        out.append(codec.opt(codec.OPT_DNS, dns))
     if net.domain and wanted(codec.OPT_DOMAIN):
         out.append(codec.opt(codec.OPT_DOMAIN, net.domain.encode()))
     if net.mtu and wanted(codec.OPT_MTU):
@@ -87,12 +96,19 @@ def encode(server_id: bytes, net: Network, decision: Decision | None,
 
 
 class OptionCache:
-    """Encoded reply options per (network, decision, PRL, lease or not)."""
+    """Encoded reply options per (network, decision, PRL, lease or not).
+
+    ``agent_dns``, ``dns_always``: as in :func:`encode`, the same for
+    every reply.
+    """
 
     MAX_ENTRIES = 8192
 
-    def __init__(self, server_id: bytes) -> None:
+    def __init__(self, server_id: bytes, agent_dns: bytes = b'',
+                 dns_always: bool = False) -> None:
         self.server_id = server_id
+        self.agent_dns = agent_dns
+        self.dns_always = dns_always
         self._cache: dict[tuple, bytes] = {}
 
     def get(self, net: Network, decision: Decision | None,
@@ -106,7 +122,8 @@ class OptionCache:
         if len(self._cache) >= self.MAX_ENTRIES:
             self._cache.clear()
         value = self._cache[key] = b''.join(
-            encode(self.server_id, net, decision, prl, with_lease))
+            encode(self.server_id, net, decision, prl, with_lease,
+                   self.agent_dns, self.dns_always))
         return value
 
     def fit(self, net: Network, decision: Decision | None, prl: bytes | None,
@@ -115,7 +132,8 @@ class OptionCache:
 
         Slow path for clients with a small maximum message size.
         """
-        parts = encode(self.server_id, net, decision, prl, with_lease)
+        parts = encode(self.server_id, net, decision, prl, with_lease,
+                       self.agent_dns, self.dns_always)
         while parts and sum(map(len, parts)) > budget:
             parts.pop()
         return b''.join(parts)

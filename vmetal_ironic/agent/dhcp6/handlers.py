@@ -54,11 +54,18 @@ class Responder:
     :param server_duid: this agent's DUID (option 2).
     :param decider: the netboot decision.
     :param rapid_commit: whether a SOLICIT with Rapid Commit gets a REPLY.
+    :param agent_dns: the agent's DNS responder (16 bytes), option 23 of
+        hosts whose network has no DNS servers (``b''``: none; see
+        doc/dns.md); ``dns_always``: of every host, in place of theirs.
     """
 
     def __init__(self, server_duid: bytes, decider: netboot.Decider,
-                 rapid_commit: bool = True) -> None:
+                 rapid_commit: bool = True, agent_dns: bytes = b'',
+                 dns_always: bool = False) -> None:
         self.server_duid = server_duid
+        self.agent_dns_opt = codec.opt(codec.OPT_DNS_SERVERS, agent_dns) \
+            if agent_dns else b''
+        self.dns_always = dns_always
         self.server_id_opt = codec.opt(codec.OPT_SERVERID, server_duid)
         self.decider = decider
         self.rapid_commit = rapid_commit
@@ -156,8 +163,11 @@ class Responder:
         net = host.net
         oro = msg.oro() if codec.OPT_ORO in msg.options else None
         parts = []
-        if net.dns_opt and (oro is None or codec.OPT_DNS_SERVERS in oro):
-            parts.append(net.dns_opt)
+        dns_opt = net.dns_opt
+        if self.agent_dns_opt and (self.dns_always or not dns_opt):
+            dns_opt = self.agent_dns_opt
+        if dns_opt and (oro is None or codec.OPT_DNS_SERVERS in oro):
+            parts.append(dns_opt)
         if net.domain_opt and (oro is None or codec.OPT_DOMAIN_LIST in oro):
             parts.append(net.domain_opt)
         parts.append(self.decider(host.boot, msg))

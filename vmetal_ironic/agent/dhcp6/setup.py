@@ -12,6 +12,7 @@ from oslo_log import log
 from vmetal_ironic.agent.dhcp6 import handlers
 from vmetal_ironic.agent.dhcp6 import netboot
 from vmetal_ironic.agent.dhcp6 import server as server_mod
+from vmetal_ironic.agent.dns import advertise as dns_advertise
 from vmetal_ironic.agent import metrics
 from vmetal_ironic.conf.dhcp_agent import dhcp6 as conf6
 from vmetal_ironic import exception
@@ -91,9 +92,11 @@ def make_server(conf, table, mtu: int) -> server_mod.DHCPv6Server | None:
         LOG.info('DHCPv6 is not served on %s (dhcpv6 = %s)', g.interface,
                  mode)
         return None
+    _dns4, dns6, dns_always = dns_advertise.advertised(conf)
     responder = handlers.Responder(
         duid(conf), netboot.Decider(g.boot_options_for_all_clients),
-        rapid_commit=g.dhcpv6_rapid_commit)
+        rapid_commit=g.dhcpv6_rapid_commit, agent_dns=dns6,
+        dns_always=dns_always)
     cls = _Optional if mode == conf6.AUTO else server_mod.DHCPv6Server
 
     def factory():

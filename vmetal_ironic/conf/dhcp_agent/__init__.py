@@ -10,7 +10,8 @@ module per part of the agent:
 * :mod:`.callback`: the callback listener on the cluster side and the TLS
   it serves;
 * :mod:`.metrics`: the metrics and health endpoint on the cluster side;
-* :mod:`.discovery`: leases for MACs without a reservation (off).
+* :mod:`.discovery`: leases for MACs without a reservation (off);
+* :mod:`.dns`: the boot-name DNS responder (off).
 """
 
 from vmetal_ironic.conf.dhcp_agent import bridge
@@ -18,6 +19,7 @@ from vmetal_ironic.conf.dhcp_agent import callback
 from vmetal_ironic.conf.dhcp_agent import dhcp
 from vmetal_ironic.conf.dhcp_agent import dhcp6
 from vmetal_ironic.conf.dhcp_agent import discovery
+from vmetal_ironic.conf.dhcp_agent import dns
 from vmetal_ironic.conf.dhcp_agent import metrics
 
 GROUP = 'dhcp_agent'
@@ -27,7 +29,7 @@ SOURCE_IPAM = dhcp.SOURCE_IPAM
 
 #: Every option of the group.
 opts = (dhcp.opts + dhcp6.opts + bridge.opts + callback.opts + metrics.opts
-        + discovery.opts)
+        + discovery.opts + dns.opts)
 
 
 def register_opts(conf):

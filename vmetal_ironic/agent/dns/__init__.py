@@ -1,0 +1,1 @@
+"""The boot-name DNS responder of the provisioning side (doc/dns.md)."""
