@@ -104,6 +104,18 @@ def _boot_marks(bed, m, tl, label, since, ip, uuid):
     return on, dhcp, beat
 
 
+def _pxe_chain(bed, m, uuid, ip, since):
+    """The network boot went through the agent: DHCP, iPXE, the proxy."""
+    log = bed.agent.log(since)
+    paths = ['/boot.ipxe', '/pxelinux.cfg/%s' % m.mac.replace(':', '-'),
+             '/%s/deploy_kernel' % uuid, '/%s/deploy_ramdisk' % uuid]
+    missing = [p for p in paths
+               if "HTTP %s: GET '%s' -> boot 200" % (ip, p) not in log]
+    assert 'ACK %s' % ip in log and not missing, (ip, missing)
+    if m.firmware == 'uefi':        # OVMF's PXE, then iPXE by TFTP
+        assert 'snponly.efi' in log, 'no TFTP of snponly.efi'
+
+
 def _inventory_ip(inventory, mac):
     for iface in inventory.get('inventory', {}).get('interfaces', []):
         if iface.get('mac_address', '').lower() == mac:
@@ -128,7 +140,7 @@ def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
     fields = {} if automated_clean else {'automated_clean': False}
     node = bed.enroll(m, boot=boot, fast_track=fast_track, **fields)
     uuid = node['uuid']
-    tl.mark('enrolled %s (%s, %s, %s%s%s)' % (
+    tl.mark('enrolled: %s (%s, %s, %s%s%s)' % (
         m.name, node['driver'], boot, m.firmware,
         ', fast track' if fast_track else '',
         '' if automated_clean else ', automated cleaning off'))
@@ -137,8 +149,10 @@ def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
     assert node['power_state'] == 'power off', node['power_state']
     tl.mark('manageable (power state read over the BMC)')
     ip = None
+    since = bed.agent.mark()
     if inspect:
         ip = _inspect(bed, m, tl, uuid)
+        _pxe_chain(bed, m, uuid, ip, since)
     # -- cleaning --------------------------------------------------------
     start = tl.mark('provide (automated cleaning)' if automated_clean
                     else 'provide')
@@ -164,6 +178,8 @@ def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
     ip = deployed
     if not (fast_track and (inspect or automated_clean)):
         _boot_marks(bed, m, tl, 'deploy', start, ip, uuid)
+    if not inspect:
+        _pxe_chain(bed, m, uuid, ip, since)
     log = bed.agent.log()
     assert "HTTP %s: GET '/agent_images/%s'" % (ip, uuid) in log
     assert 'Callback: node %s ramdisk' % uuid in log
@@ -203,9 +219,13 @@ def _inspect(bed, m, tl, uuid):
     # allocation_scope = node the deploy gets the same address back.)
     ip = _inventory_ip(inventory, m.mac)
     assert ip and ip.startswith('172.22.0.'), inventory['inventory']
-    _boot_marks(bed, m, tl, 'inspection', start, ip, uuid)
+    on, _, _ = _boot_marks(bed, m, tl, 'inspection', start, ip, uuid)
     assert node['properties'].get('cpu_arch') == 'x86_64', node['properties']
-    assert "HTTP %s: POST '/v1/continue_inspection'" % ip in bed.agent.log()
+    posted = _first_after(_stamped(
+        bed.agent.log(), "HTTP %s: POST '/v1/continue_inspection'" % ip),
+        on or start)
+    assert posted is not None, 'no inventory from %s through the proxy' % ip
+    tl.mark('inspection: inventory posted through the proxy', posted)
     return ip
 
 
@@ -245,16 +265,26 @@ NETWORK_DATA = 'openstack/latest/network_data.json'
 
 
 def _delete(env, uuid, ip, tl):
+    """Delete; the notification driver releases the address."""
     env.delete(uuid)
-    assert env.ipam.list_reservations(node_uuid=uuid) == []
-    assert [a for a in env.ipam.list_allocations()
-            if a.node_uuid == uuid and a.state == records.ACTIVE] == []
-    tl.mark('deleted: %s released, no reservation left' % ip)
+    tl.mark('deleted')
+
+    def released():
+        return (env.ipam.list_reservations(node_uuid=uuid) == []
+                and not [a for a in env.ipam.list_allocations()
+                         if a.node_uuid == uuid and a.state == records.ACTIVE])
+    rs.wait_for(released, 30, interval=0.5,
+                what='%s released and its reservation gone' % ip)
+    tl.mark('%s released, no reservation left' % ip)
 
 
 SPANS = (
+    ('manage (power state over the BMC)', 'enrolled:',
+     'manageable (power state read over the BMC)'),
     ('inspection: power-on -> first DHCP', 'inspection: power on',
      'inspection: first DHCP'),
+    ('inspection: power-on -> inventory', 'inspection: power on',
+     'inspection: inventory posted through the proxy'),
     ('inspection: power-on -> heartbeat', 'inspection: power on',
      'inspection: first heartbeat'),
     ('inspection (whole)', 'inspect', 'inspected'),
