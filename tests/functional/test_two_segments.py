@@ -123,6 +123,21 @@ def _check_boot(server, node, events):
     return dhcp[-1]['ip']
 
 
+def _deploy_boot(events, mark):
+    """The events of the boot that served the deploy, from its DHCP on.
+
+    The server "reboots" as soon as cleaning ends (its lookup fails); on a
+    quick machine that boot's DHCP and iPXE chain come before ``provide``
+    returns (before ``mark``), and the deploy's first lookup after it.
+    """
+    first = next(i for i in range(mark, len(events))
+                 if events[i]['event'] == 'lookup'
+                 and events[i]['status'] == 200)
+    start = max((i for i in range(first) if events[i]['event'] == 'dhcp'),
+                default=mark)
+    return events[start:]
+
+
 def _deploy(bed, name, mac, tls):
     env = bed.ironic
     server = bed.add_server(name, mac, tls=tls)
@@ -135,7 +150,7 @@ def _deploy(bed, name, mac, tls):
     mark = len(cleaning)
     deployed = helpers.deploy(bed.ironic, node, timeout=120)
     assert deployed['provision_state'] == 'active', deployed['last_error']
-    events = server.events()[mark:]
+    events = _deploy_boot(server.events(), mark)
     ip = _check_boot(server, node, events)
     # The address Ironic rendered is the one DHCP handed out.
     [network] = deployed['network_data']['networks']
