@@ -20,8 +20,7 @@ from tests.fixtures import segments as seg
 from tests.functional import databases
 
 BINARIES = ('ip', 'setpriv', 'curl', 'ping', 'libvirtd', 'unshare',
-            'qemu-system-x86_64', 'qemu-img', 'sfdisk', 'ipmitool',
-            'ssh', 'ssh-keygen')
+            'qemu-system-x86_64', 'qemu-img', 'sfdisk', 'ipmitool')
 
 
 def require():
