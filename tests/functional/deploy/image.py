@@ -113,3 +113,14 @@ class Container:
     def remove(self):
         netns.run('podman', *RUNTIME, 'rm', '-f', '-t', '2', self.name,
                   check=False, timeout=60)
+
+
+def run_to_end(argv, timeout=60):
+    """Run a container (an init container) to its end: (rc, logs)."""
+    c = Container(argv)
+    try:
+        rc = int(netns.run('podman', *RUNTIME, 'wait', c.name,
+                           timeout=timeout).stdout.strip())
+        return rc, c.logs()
+    finally:
+        c.remove()

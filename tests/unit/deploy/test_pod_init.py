@@ -3,6 +3,9 @@ rendered ConfigMap) planning each pod's address and keepalived.conf, the
 init and keepalived containers, the shared callback Secret."""
 
 import configparser
+import os
+import subprocess
+import sys
 import types
 
 import pytest
@@ -129,3 +132,24 @@ def test_the_callback_secret_lands_where_the_agent_reads_it(objects):
     assert vol['secret']['defaultMode'] == 0o440
     assert sts['spec']['template']['spec']['securityContext'][
         'fsGroup'] == 1000
+
+
+def test_unknown_pod_stops_with_a_message_and_writes_nothing(
+        objects, tmp_path):
+    cm = r.find(objects, 'ConfigMap', 'vmetal-dhcp-agent')
+    etc = tmp_path / 'etc'
+    out = tmp_path / 'out'
+    etc.mkdir()
+    out.mkdir()
+    for key, text in cm['data'].items():
+        (etc / key).write_text(text)
+    env = dict(os.environ, POD_NAME='vmetal-dhcp-agent-7',
+               VMETAL_ETC=str(etc), VMETAL_POD_DIR=str(out))
+    res = subprocess.run([sys.executable, str(etc / 'pod-init.py')],
+                         env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=30)
+    assert res.returncode == 2
+    assert res.stderr == (
+        "pod-init: pod 'vmetal-dhcp-agent-7' has no address in pods.conf "
+        "(known: vmetal-dhcp-agent-0, vmetal-dhcp-agent-1)\n")
+    assert list(out.iterdir()) == []
