@@ -6,9 +6,11 @@ then the agent and keepalived containers of the built image under podman
 
 Each pod gets its own provisioning address; a real udhcpc is answered;
 one pod holds the VIP (service_address); a download through the proxy at
-the VIP works. The VIP holder's pod is then lost (its containers
-SIGKILLed, its sandbox torn down by CNI DEL): the VIP moves to the other
-pod, a second download through it works, DHCP is still answered.
+the VIP works. Then the VIP holder fails: its agent container alone is
+SIGKILLed (keepalived's track script on /healthz gives the VIP up), or
+the whole pod is lost (both containers SIGKILLed, its sandbox torn down
+by CNI DEL). The VIP moves to the other pod, a second download through it
+works, DHCP is still answered.
 """
 
 import configparser
@@ -90,8 +92,15 @@ class Pod:
                 if link['ifname'] == 'prov0'
                 for a in link['addr_info'] if a['family'] == 'inet']
 
-    def lose(self):
-        """The pod's end: containers SIGKILLed, the sandbox's CNI DEL."""
+    def fail(self, how):
+        """Make this pod fail.
+
+        ``agent-dies``: the agent's container SIGKILLed, keepalived left
+        running; ``pod-lost``: both, then the sandbox's CNI DEL.
+        """
+        if how == 'agent-dies':
+            self.containers['agent'].kill()
+            return
         for c in self.containers.values():
             c.kill()
         self.net.delete()
@@ -106,16 +115,20 @@ class Pod:
         self.net.close()
 
 
-def holder(pods, timeout=40):
-    """The one pod holding the VIP on its prov0 (waits for one)."""
+def holder(pods, want=None, timeout=40):
+    """The one pod holding the VIP on its prov0.
+
+    Waits until exactly one holds it (``want``, if given).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [p for p in pods if VIP in p.addresses()]
-        if len(found) == 1:
+        if len(found) == 1 and want in (None, found[0]):
             return found[0]
         time.sleep(0.2)
-    raise AssertionError('VIP holders: %s' % [
-        p.net.name for p in pods if VIP in p.addresses()])
+    raise AssertionError('VIP holders: %s\n%s' % (
+        [p.net.name for p in pods if VIP in p.addresses()],
+        '\n'.join(p.logs() for p in pods)))
 
 
 def download(lab, ns, digest, name):
@@ -129,9 +142,10 @@ def download(lab, ns, digest, name):
 
 
 @pytest.mark.timeout(image.BUILD_TIMEOUT + 300)
+@pytest.mark.parametrize('how', ['agent-dies', 'pod-lost'])
 @pytest.mark.parametrize('overlay', render.OVERLAYS)
 def test_two_pods_share_the_vip_and_survive_losing_its_holder(
-        lab, built, overlay):
+        lab, built, overlay, how):
     prov = lab.segment('prov')
     cluster = lab.segment('clus')
     # The cluster side: Ironic's boot file server (ironic_http_url).
@@ -172,15 +186,19 @@ def test_two_pods_share_the_vip_and_survive_losing_its_holder(
         web.attach(prov, 'eth0', CLIENT)
         download(lab, web, digest, 'dl1')
 
-        first.lose()
+        first.fail(how)
         survivor = [p for p in pods if p is not first][0]
-        assert holder(pods) is survivor
+        assert holder(pods, want=survivor) is survivor
         download(lab, web, digest, 'dl2')
         again = net.client('cprov2', prov, pod.MAC_PROV)
         rc, lines = clients.udhcpc(again, lab, 'prov2', tries=10)
         assert rc == 0 and lines == [
             'bound ip=%s mask=24 server=%s' % (
                 pod.PROV_IP, survivor.net.server_address())], (rc, lines)
+        if how == 'agent-dies':
+            assert VIP not in first.addresses()
+            assert first.containers['keepalived'].inspect(
+                '{{.State.Running}}') == 'true'
         for p in pods:
             assert 'Traceback' not in p.logs(), p.logs()
     finally:

@@ -3,9 +3,11 @@ rendered ConfigMap) planning each pod's address and keepalived.conf, the
 init and keepalived containers, the shared callback Secret."""
 
 import configparser
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import types
 
 import pytest
@@ -41,7 +43,8 @@ def plans(objects):
     mod = load_pod_init(objects)
     pods = parsed(objects, 'pods.conf')
     agent = parsed(objects, 'vmetal-ironic.conf')
-    return mod, {n: mod.plan(n, pods, agent) for n in PODS}
+    return mod, {n: mod.plan(n, pods, agent, '10.99.0.%d' % (2 + i))
+                 for i, n in enumerate(PODS)}
 
 
 def test_one_address_per_replica_and_the_vip_apart(objects):
@@ -67,6 +70,11 @@ def test_keepalived_conf_per_pod(objects):
     for k in (k0, k1):
         assert '172.22.0.2/24 dev prov0' in k
         assert 'nopreempt' in k and 'virtual_router_id 51' in k
+        assert 'track_script {\n    agent_alive\n  }' in k
+    # Each keepalived asks its own agent's /healthz (eth0, metrics_port).
+    assert ('script "/opt/vmetal/bin/python3 /etc/vmetal-ironic/pod-init.py'
+            ' --healthz http://10.99.0.2:9180/healthz"') in k0
+    assert '--healthz http://10.99.0.3:9180/healthz"' in k1
 
 
 @pytest.mark.parametrize('pods_conf,agent_conf,error', [
@@ -82,7 +90,10 @@ def test_keepalived_conf_per_pod(objects):
     ('[vrrp]\nvirtual_router_id = 300\n[addresses]\n'
      'vmetal-dhcp-agent-0 = 172.22.0.3/24\n', None, 'virtual_router_id'),
     ('[addresses]\nvmetal-dhcp-agent-0 = 172.22.0.3/24\n',
-     '[dhcp_agent]\n', 'service_address')])
+     '[dhcp_agent]\n', 'service_address'),
+    ('[addresses]\nvmetal-dhcp-agent-0 = 172.22.0.3/24\n',
+     '[dhcp_agent]\nservice_address = 172.22.0.2\nmetrics_address = x\n',
+     'metrics_address')])
 def test_bad_pods_conf_is_a_clear_error(objects, pods_conf, agent_conf,
                                         error):
     mod = load_pod_init(objects)
@@ -94,7 +105,7 @@ def test_bad_pods_conf_is_a_clear_error(objects, pods_conf, agent_conf,
                                           default_section='-')
         agent.read_string(agent_conf)
     with pytest.raises(mod.PodInitError, match=error):
-        mod.plan(PODS[0], pods, agent)
+        mod.plan(PODS[0], pods, agent, '10.99.0.2')
 
 
 def test_init_and_keepalived_containers(objects):
@@ -105,7 +116,8 @@ def test_init_and_keepalived_containers(objects):
     assert init['env'] == [{'name': 'POD_NAME', 'valueFrom': {
         'fieldRef': {'fieldPath': 'metadata.name'}}}]
     ka = r.container(sts, 'keepalived')
-    for c, caps in ((init, ['NET_ADMIN']), (ka, ['NET_ADMIN', 'NET_RAW'])):
+    for c, caps in ((init, ['NET_ADMIN']),
+                    (ka, ['NET_ADMIN', 'NET_RAW', 'SETGID'])):
         sc = c['securityContext']
         assert sc['capabilities'] == {'drop': ['ALL'], 'add': caps}
         assert sc['runAsUser'] == 0 and sc['allowPrivilegeEscalation'] \
@@ -153,3 +165,35 @@ def test_unknown_pod_stops_with_a_message_and_writes_nothing(
         "pod-init: pod 'vmetal-dhcp-agent-7' has no address in pods.conf "
         "(known: vmetal-dhcp-agent-0, vmetal-dhcp-agent-1)\n")
     assert list(out.iterdir()) == []
+
+
+def test_healthz_track_script(objects, tmp_path):
+    """pod-init.py --healthz: 0 while a /healthz answers 200, else 1."""
+    cm = r.find(objects, 'ConfigMap', 'vmetal-dhcp-agent')
+    script = tmp_path / 'pod-init.py'
+    script.write_text(cm['data']['pod-init.py'])
+
+    class Healthz(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == '/healthz' else 503)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(('127.0.0.1', 0), Healthz)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = 'http://127.0.0.1:%d' % server.server_port
+    try:
+        def rc(url):
+            return subprocess.run([sys.executable, str(script), '--healthz',
+                                   url], timeout=30).returncode
+        assert rc(base + '/healthz') == 0
+        assert rc(base + '/other') == 1
+        assert rc('not a url') == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert rc(base + '/healthz') == 1
