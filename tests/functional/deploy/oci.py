@@ -22,7 +22,7 @@ from tests.unit.deploy import render
 def process_spec(objects, argv, no_new_privs=None):
     """The OCI ``process`` a CRI runtime makes of the agent container.
 
-    :param no_new_privs: instead of the Deployment's
+    :param no_new_privs: instead of the agent container's
         allowPrivilegeEscalation (its negation).
     """
     sts = render.find(objects, 'StatefulSet')
