@@ -27,40 +27,55 @@ def build():
     return res.stdout.strip().splitlines()[-1]
 
 
-def run_argv(objects, image, netns_name, conf_dir, state,
-             no_new_privs=None, entrypoint=None):
-    """``podman run`` with the Deployment's securityContext and mounts.
+def run_argv(objects, image, netns_name, volumes, container='agent',
+             no_new_privs=None, entrypoint=None, pod_name=None):
+    """``podman run`` of a StatefulSet container with its securityContext.
 
-    :param no_new_privs: instead of the Deployment's
-        allowPrivilegeEscalation (its negation).
+    :param volumes: {volume name: host path} for the pod's volumes; a
+        volume not given is an emptyDir: a tmpfs at its mount. A subPath
+        mount binds ``<host path>/<subPath>``.
+    :param no_new_privs: instead of allowPrivilegeEscalation (negated).
     :param entrypoint: another interpreter instead of the image's.
+    :param pod_name: the pod's name (hostname and POD_NAME).
     """
-    dep = render.find(objects, 'Deployment')
-    (c,) = dep['spec']['template']['spec']['containers']
+    sts = render.find(objects, 'StatefulSet')
+    c = render.container(sts, container)
     sc = c['securityContext']
     argv = ['podman'] + RUNTIME + [
         'run', '-d', '--name', 'vmk-%s' % secrets.token_hex(4)] + ULIMITS + [
             '--network', 'ns:/run/netns/%s' % netns_name,
             '--user', '%d:%d' % (sc['runAsUser'], sc['runAsGroup'])]
+    if pod_name:
+        argv += ['--hostname', pod_name, '-e', 'POD_NAME=%s' % pod_name]
     for cap in sc['capabilities']['drop']:
         argv += ['--cap-drop', cap]
     for cap in sc['capabilities']['add']:
         argv += ['--cap-add', cap]
     if sc['readOnlyRootFilesystem']:
-        argv += ['--read-only', '--tmpfs', '/tmp']
+        # Only the pod's volumes are writable (no podman tmpfs on /run).
+        argv += ['--read-only', '--read-only-tmpfs=false']
     if no_new_privs is None:
         no_new_privs = not sc['allowPrivilegeEscalation']
     if no_new_privs:
         argv += ['--security-opt', 'no-new-privileges']
-    mounts = {m['name']: m['mountPath'] for m in c['volumeMounts']}
-    argv += ['-v', '%s:%s:ro' % (conf_dir, mounts['config']),
-             '-v', '%s:%s' % (state, mounts['state'])]
+    for m in c['volumeMounts']:
+        ro = ':ro' if m.get('readOnly') else ''
+        if m['name'] not in volumes:
+            argv += ['--tmpfs', m['mountPath']]
+        elif 'subPath' in m:
+            argv += ['-v', '%s:%s%s' % (os.path.join(
+                volumes[m['name']], m['subPath']), m['mountPath'], ro)]
+        else:
+            argv += ['-v', '%s:%s%s' % (volumes[m['name']], m['mountPath'],
+                                        ro)]
+    command = c.get('command', [])
     if entrypoint:
-        argv += ['--entrypoint', entrypoint, image,
-                 '-m', 'vmetal_ironic.cmd.dhcp_agent'] + c['args']
+        command = [entrypoint, '-m', 'vmetal_ironic.cmd.dhcp_agent']
+    if command:
+        argv += ['--entrypoint', command[0], image] + command[1:]
     else:
-        argv += [image] + c['args']
-    return argv
+        argv += [image]
+    return argv + c.get('args', [])
 
 
 class Container:
@@ -90,6 +105,22 @@ class Container:
             time.sleep(0.3)
         return False
 
+    def kill(self):
+        """SIGKILL, as a node's loss ends it; stays for its logs."""
+        netns.run('podman', *RUNTIME, 'kill', self.name, check=False,
+                  timeout=60)
+
     def remove(self):
         netns.run('podman', *RUNTIME, 'rm', '-f', '-t', '2', self.name,
                   check=False, timeout=60)
+
+
+def run_to_end(argv, timeout=60):
+    """Run a container (an init container) to its end: (rc, logs)."""
+    c = Container(argv)
+    try:
+        rc = int(netns.run('podman', *RUNTIME, 'wait', c.name,
+                           timeout=timeout).stdout.strip())
+        return rc, c.logs()
+    finally:
+        c.remove()

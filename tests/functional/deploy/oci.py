@@ -20,14 +20,13 @@ from tests.unit.deploy import render
 
 
 def process_spec(objects, argv, no_new_privs=None):
-    """The OCI ``process`` a CRI runtime makes of the Deployment.
+    """The OCI ``process`` a CRI runtime makes of the agent container.
 
-    :param no_new_privs: instead of the Deployment's
+    :param no_new_privs: instead of the agent container's
         allowPrivilegeEscalation (its negation).
     """
-    dep = render.find(objects, 'Deployment')
-    (c,) = dep['spec']['template']['spec']['containers']
-    sc = c['securityContext']
+    sts = render.find(objects, 'StatefulSet')
+    sc = render.container(sts, 'agent')['securityContext']
     assert sc['capabilities']['drop'] == ['ALL']
     caps = ['CAP_' + cap for cap in sc['capabilities']['add']]
     return {

@@ -1,11 +1,13 @@
 """The image, built from a local base, run under podman with the
-Deployment's user and capabilities in a pod namespace whose prov0 the real
-macvlan plugin made: it serves a real DHCP client on prov0, nothing on
-eth0, and its capabilities really reach the uid-1000 process."""
+StatefulSet's user and capabilities in a pod namespace whose prov0 the real
+macvlan plugin made (its address from the init step): it serves a real
+DHCP client on prov0, nothing on eth0, and its capabilities really reach
+the uid-1000 process."""
 
 import configparser
 import os
 
+from cryptography import x509
 import pytest
 
 from tests.fixtures import netns
@@ -48,9 +50,12 @@ def prepare(lab, net):
 
 def start(lab, net, built, **kw):
     net.add()
+    out = net.init()
     etc, state = prepare(lab, net)
+    volumes = {'config': etc, 'pod': out, 'state': state,
+               'callback': pod.callback_secret(lab)}
     container = image.Container(image.run_argv(
-        net.objects, built, net.pod.name, etc, state, **kw))
+        net.objects, built, net.pod.name, volumes, **kw))
     return container, state
 
 
@@ -59,7 +64,7 @@ def start(lab, net, built, **kw):
                          ids=['as-deployed', 'escalation-allowed'])
 def test_image_serves_prov0_as_uid_1000_with_two_capabilities(
         lab, built, no_new_privs):
-    """podman with the Deployment's settings (no_new_privs), and without.
+    """podman with the StatefulSet's settings (no_new_privs), and without.
 
     podman (unlike a CRI runtime, see oci.py) also sets the added
     capabilities as ambient for a non-root user; the exec of an
@@ -85,10 +90,17 @@ def test_image_serves_prov0_as_uid_1000_with_two_capabilities(
         assert int(status['CapPrm'], 16) == want
         assert int(status['CapBnd'], 16) == want
         assert int(status['CapAmb'], 16) == 0
-        clients.check_both_sides(net, '172.22.0.2')
-        # The callback's CA and secret are kept on the state volume.
+        clients.check_both_sides(net, net.server_address())
+        # The callback's CA and secret are the Secret's (laid over the
+        # state volume); the certificate is issued into it.
         kept = set(os.listdir(state))
         assert {'ca.crt', 'callback.crt', 'callback.secret'} <= kept, kept
+        with open(os.path.join(pod.callback_secret(lab), 'ca.crt')) as f:
+            ca = x509.load_pem_x509_certificate(f.read().encode())
+        with open(os.path.join(state, 'callback.crt')) as f:
+            cert = x509.load_pem_x509_certificate(f.read().encode())
+        assert cert.issuer == ca.subject
+        cert.verify_directly_issued_by(ca)
         assert 'Traceback' not in container.logs()
     finally:
         if container:
@@ -118,6 +130,7 @@ def test_capabilities_as_a_cri_runtime_sets_them(lab, built, interpreter,
     container = None
     try:
         net.add()
+        net.init()
         etc, state = prepare(lab, net)
         container = oci.RuncContainer(lab, net.objects, built, net.pod.name,
                                       etc, state, [interpreter] + AGENT_ARGS,
@@ -132,7 +145,7 @@ def test_capabilities_as_a_cri_runtime_sets_them(lab, built, interpreter,
             assert int(status['CapAmb'], 16) == 0
             assert status['NoNewPrivs'] == ('0' if no_new_privs is False
                                             else '1')
-            clients.check_both_sides(net, '172.22.0.2')
+            clients.check_both_sides(net, net.server_address())
         else:
             assert not started
             assert container.proc.wait(timeout=30) != 0

@@ -87,6 +87,16 @@ def kubectl_render(directory):
     return [d for d in yaml.safe_load_all(out) if d]
 
 
+def container(workload, name):
+    """The container (or init container) ``name`` of a workload."""
+    spec = workload['spec']['template']['spec']
+    found = [c for c in spec['containers'] + spec.get('initContainers', [])
+             if c['name'] == name]
+    if len(found) != 1:
+        raise LookupError('%d containers %s' % (len(found), name))
+    return found[0]
+
+
 def find(objects, kind, name=None):
     """The one object of ``kind`` (and ``name``) among ``objects``."""
     found = [o for o in objects if o['kind'] == kind

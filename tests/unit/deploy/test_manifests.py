@@ -32,10 +32,9 @@ def _name(group):
     return str(getattr(group, 'name', group))
 
 
-def container(objects):
-    dep = r.find(objects, 'Deployment', 'vmetal-dhcp-agent')
-    (c,) = dep['spec']['template']['spec']['containers']
-    return dep, c
+def container(objects, name='agent'):
+    sts = r.find(objects, 'StatefulSet', 'vmetal-dhcp-agent')
+    return sts, r.container(sts, name)
 
 
 def nad_config(objects):
@@ -64,7 +63,7 @@ def test_api_objects_validate_against_the_schemas(rendered):
     _, objects = rendered
     kinds = sorted(o['kind'] for o in objects)
     assert kinds == sorted([
-        'Namespace', 'ServiceAccount', 'ConfigMap', 'Deployment', 'Service',
+        'Namespace', 'ServiceAccount', 'ConfigMap', 'StatefulSet', 'Service',
         'PodDisruptionBudget', 'NetworkPolicy',
         'NetworkAttachmentDefinition'])
     for obj in objects:
@@ -89,14 +88,9 @@ def test_network_attachment_definition(rendered):
     assert nad['metadata']['namespace'] == 'vmetal-ironic'
     assert config['type'] == name
     assert config['name'] == nad['metadata']['name']
-    ipam = config['ipam']
-    assert ipam['type'] == 'static'
-    # The agent's provisioning address, and no gateway or routes.
-    (addr,) = ipam['addresses']
-    conf = agent_conf(objects)
-    assert addr['address'].split('/')[0] == conf['dhcp_agent'][
-        'server_address']
-    assert set(addr) == {'address'} and 'routes' not in ipam
+    # No IPAM: one attachment for every replica, each pod's init
+    # container sets its own address; no gateway or routes.
+    assert config['ipam'] == {}
     assert not config.get('isGateway') and not config.get('ipMasq')
 
 
@@ -129,11 +123,13 @@ def test_security_context(rendered):
         'pod-security.kubernetes.io/enforce'] == 'privileged'
 
 
-def test_one_replica_kept_apart(rendered):
+def test_two_replicas_kept_apart(rendered):
     _, objects = rendered
     dep, _ = container(objects)
-    assert dep['spec']['replicas'] == 1
-    assert dep['spec']['strategy'] == {'type': 'Recreate'}
+    assert dep['spec']['replicas'] == 2
+    assert dep['spec']['podManagementPolicy'] == 'Parallel'
+    assert dep['spec']['serviceName'] == r.find(objects, 'Service')[
+        'metadata']['name']
     anti = dep['spec']['template']['spec']['affinity']['podAntiAffinity']
     (term,) = anti['requiredDuringSchedulingIgnoredDuringExecution']
     assert term['topologyKey'] == 'kubernetes.io/hostname'
@@ -141,6 +137,8 @@ def test_one_replica_kept_apart(rendered):
     assert term['labelSelector']['matchLabels'].items() <= labels.items()
     pdb = r.find(objects, 'PodDisruptionBudget')
     assert pdb['spec']['selector'] == dep['spec']['selector']
+    assert pdb['spec'] == {'minAvailable': 1,
+                           'selector': dep['spec']['selector']}
 
 
 def test_probes_service_and_policy_use_the_agent_ports(rendered):
@@ -198,6 +196,13 @@ def test_configmap_is_a_valid_agent_config(rendered, tmp_path, monkeypatch):
     assert conf.transport_url == 'rabbit://u:p@mq:5672/'
     assert conf.dhcp_agent.interface == 'prov0'
     assert conf.dhcp_agent.state_dir == '/var/lib/vmetal-ironic/agent'
+    assert conf.dhcp_agent.service_address == '172.22.0.2'
+    # server_address is per pod: the init step's agent.conf, read after
+    # the ConfigMap's file.
+    assert 'server_address' not in parser['dhcp_agent']
+    assert c['args'] == ['--config-file',
+                         '/etc/vmetal-ironic/vmetal-ironic.conf',
+                         '--config-file', '/run/vmetal/agent.conf']
     dep, c = container(objects)
     mounts = {m['mountPath'] for m in c['volumeMounts']}
     assert conf.dhcp_agent.state_dir in mounts
