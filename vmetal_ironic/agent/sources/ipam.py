@@ -83,6 +83,7 @@ class IpamSource(component.Component):
         self.compiler = ipam_hosts.Compiler(table.interner, default_lease,
                                             boot_defaults, boot_defaults6)
         self._dirty = False
+        self._start_failed = False     # start() served the snapshot
         self._writer = (snapshot.Writer(snapshot_path, SNAPSHOT_INTERVAL)
                         if snapshot_path else None)
         self._stop = threading.Event()
@@ -229,7 +230,9 @@ class IpamSource(component.Component):
             self.save_snapshot()
 
     def _loop(self) -> None:
-        failing = False
+        # Started from the snapshot with the database down: its return is
+        # logged like that of an outage met later.
+        failing = self._start_failed
         synced_at = time.monotonic()
         while not self._stop.is_set():
             woken = self._wake.wait(max(
@@ -261,11 +264,13 @@ class IpamSource(component.Component):
         to serve meanwhile.
         """
         from_snapshot = self.load_snapshot()
+        self._start_failed = False
         try:
             self.sync()
         except Exception as e:
             if not from_snapshot:
                 raise
+            self._start_failed = True
             LOG.warning('IPAM database unavailable (%s): serving the %d '
                         'reservations of the snapshot (generation %d) '
                         'until it is back', e,
