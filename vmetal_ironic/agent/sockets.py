@@ -35,6 +35,23 @@ def bind_to_device(sock: socket.socket, interface: str, what: str,
                   'binding alone restricts it', what, interface)
 
 
+#: Linux's IP_FREEBIND and IPV6_FREEBIND (not in every Python's socket).
+IP_FREEBIND = getattr(socket, 'IP_FREEBIND', 15)
+IPV6_FREEBIND = 78
+
+
+def freebind(sock: socket.socket) -> None:
+    """Let ``sock`` bind an address the host does not hold (yet).
+
+    A VIP that keepalived moves here later, an IPv6 address still in
+    duplicate address detection.
+    """
+    if sock.family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
+
+
 def family_of(address: str) -> socket.AddressFamily:
     """AF_INET6 for an IPv6 address literal, AF_INET otherwise."""
     return socket.AF_INET6 if ':' in address else socket.AF_INET

@@ -20,8 +20,6 @@ from typing import Callable
 from vmetal_ironic.agent.dns import wire
 from vmetal_ironic.agent import sockets
 
-IP_FREEBIND = getattr(socket, 'IP_FREEBIND', 15)
-IPV6_FREEBIND = 78
 
 MAX_CONNECTIONS = 64
 MAX_PER_SOURCE = 4
@@ -42,16 +40,12 @@ def bound_socket(kind: int, address: str, port: int,
         of active-active replicas, an IPv6 address still in DAD.
     :raises OSError: the socket cannot be bound.
     """
-    family = socket.AF_INET6 if ':' in address else socket.AF_INET
-    sock = socket.socket(family, kind)
+    sock = socket.socket(sockets.family_of(address), kind)
     try:
         if interface:
             sockets.bind_to_device(sock, interface, 'DNS')
         if freebind:
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
-            else:
-                sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
+            sockets.freebind(sock)
         if kind == socket.SOCK_STREAM:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((address, port))

@@ -93,9 +93,6 @@ def interface_of(address: str) -> str | None:
         libc.freeifaddrs(head)
 
 
-IP_FREEBIND = getattr(socket, 'IP_FREEBIND', 15)
-
-
 def route_device(address: str) -> str | None:
     """The local device of the route toward ``address``, or None.
 
@@ -172,7 +169,7 @@ class _DeviceBoundServer(http_proxy._Server):
             sockets.bind_to_device(self.socket, self._interface,
                                    'callback listener', required=True)
         if self.freebind:
-            self.socket.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
+            sockets.freebind(self.socket)
         super().server_bind()
 
 
