@@ -23,7 +23,6 @@ committed.
 from __future__ import annotations
 
 from collections.abc import Callable
-import os
 import types
 from typing import Any, TypeVar
 
@@ -35,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from vmetal_ironic.conf import database as db_conf
+from vmetal_ironic.db import lazy
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 
@@ -242,12 +242,7 @@ class Database:
 
     @staticmethod
     def _check_sqlite_directory(url: str) -> None:
-        path = sqlite_path(url)
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise exception.StoreError(
-                reason=_('the directory of the SQLite database %s does not '
-                         'exist: create it (vmetal-dbsync upgrade does) or '
-                         'set [vmetal_database]connection') % path)
+        lazy.check_sqlite_directory(sqlite_path(url))
 
     @property
     def safe_url(self) -> str:

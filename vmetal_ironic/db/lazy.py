@@ -103,10 +103,12 @@ def _store_error(safe_url: str, exc: BaseException) -> exception.StoreError:
         % {'url': safe_url, 'err': exc})
 
 
-def _check_sqlite_directory(url: str) -> None:
-    if not url.startswith('sqlite'):
-        return
-    path = url.split('://', 1)[-1][1:].split('?', 1)[0]
+def check_sqlite_directory(path: str | None) -> None:
+    """:raises: StoreError if the directory of SQLite file ``path`` is gone.
+
+    ``path`` None or ``:memory:``: nothing to check. The one check of both
+    openers (this module's and :class:`~vmetal_ironic.db.api.Database`).
+    """
     if path and path != ':memory:' and not os.path.isdir(
             os.path.dirname(os.path.abspath(path))):
         raise exception.StoreError(
@@ -156,7 +158,9 @@ class LazyReader:
                     url = group.connection
                     params = group.connection_parameters
                     recycle = group.connection_recycle_time
-                _check_sqlite_directory(url)
+                if url.startswith('sqlite'):
+                    check_sqlite_directory(
+                        url.split('://', 1)[-1][1:].split('?', 1)[0])
                 self._target = dbapi.parse(url, params) if self._driver \
                     else None
                 if self._target is None:
