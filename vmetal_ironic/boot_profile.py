@@ -10,7 +10,9 @@ it.
 
 Only what the agent acts on is kept: the DHCPv4 fields and, for its
 DHCPv6 server, Ironic's option 59 by client class (``ipxe6_url``,
-``bootfile6_url``).
+``bootfile6_url``), and ``dhcp = 'off'`` for a node that boots without
+DHCP (virtual media: its address comes from the boot ISO's
+``network_data``), which the agent then never answers.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from typing import Any
 
 #: The fields of a profile, in the order they are documented.
 FIELDS = ('bootfile', 'ipxe_script_url', 'http_boot_url', 'tftp_server',
-          'ipxe6_url', 'bootfile6_url')
+          'ipxe6_url', 'bootfile6_url', 'dhcp')
+
+#: The one value of the ``dhcp`` field (None: DHCP answered, the default).
+DHCP_OFF = 'off'
 
 #: The longest value a field may hold: a DHCP option carries at most 255
 #: bytes, and the bootfile of a BOOTP header 128.
@@ -45,6 +50,9 @@ class BootProfile:
     :ivar ipxe6_url: DHCPv6 option 59 for iPXE: ``tag:ipxe6,59``.
     :ivar bootfile6_url: DHCPv6 option 59 for other clients (a URL):
         ``tag:!ipxe6,59`` or plain 59.
+    :ivar dhcp: ``'off'``: the agent does not answer the node's DHCP
+        (it keeps the reservation: the node's address still identifies
+        it to the proxy and the callback listener); None: it does.
     """
 
     bootfile: str | None = None
@@ -53,8 +61,12 @@ class BootProfile:
     tftp_server: str | None = None
     ipxe6_url: str | None = None
     bootfile6_url: str | None = None
+    dhcp: str | None = None
 
     def __post_init__(self) -> None:
+        if self.dhcp not in (None, DHCP_OFF):
+            raise InvalidBootProfile('boot profile dhcp: %r is not %r'
+                                     % (self.dhcp, DHCP_OFF))
         for name in FIELDS:
             value = getattr(self, name)
             if value is None:
@@ -73,6 +85,11 @@ class BootProfile:
 
     def __bool__(self) -> bool:
         return any(getattr(self, name) is not None for name in FIELDS)
+
+    @property
+    def answers_dhcp(self) -> bool:
+        """False when the node boots without DHCP (``dhcp = 'off'``)."""
+        return self.dhcp != DHCP_OFF
 
     def to_dict(self) -> dict[str, str]:
         """The set fields as a JSON-able dict (``{}`` when empty)."""

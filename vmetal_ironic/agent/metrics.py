@@ -38,8 +38,10 @@ DROP_UNKNOWN_MAC = 'unknown_mac'
 DROP_WRONG_INTERFACE = 'wrong_interface'
 DROP_RELAY_NOT_ALLOWED = 'relay_not_allowed'
 DROP_RATE_LIMITED = 'rate_limited'
+#: A reserved node whose boot profile says it boots without DHCP.
+DROP_DHCP_OFF = 'dhcp_off'
 DROP_REASONS = (DROP_UNKNOWN_MAC, DROP_WRONG_INTERFACE,
-                DROP_RELAY_NOT_ALLOWED, DROP_RATE_LIMITED)
+                DROP_RELAY_NOT_ALLOWED, DROP_RATE_LIMITED, DROP_DHCP_OFF)
 
 #: Outcomes of ``vmetal_callback_forwards_total``.
 FORWARDED = 'forwarded'

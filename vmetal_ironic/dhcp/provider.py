@@ -5,7 +5,8 @@ list is translated into a boot profile (:mod:`vmetal_ironic.dhcp.options`)
 and stored once for the node; every reservation of the node (also of a
 MAC added later) serves it, and the vmetal DHCP agent reads it with
 them. The reservations themselves (MAC -> address) are made by the
-``vmetal`` network interface, which knows the address.
+``vmetal`` network interface, which knows the address. The profile's
+``dhcp`` field follows the node's DHCP switch (:mod:`.switch`) in both.
 """
 
 import logging
@@ -14,7 +15,9 @@ from ironic.dhcp import base
 from oslo_log import log
 
 from vmetal_ironic.dhcp import options as dhcp_options
+from vmetal_ironic.dhcp import switch
 from vmetal_ironic.network import errors
+from vmetal_ironic.network import facts
 
 LOG = log.getLogger(__name__)
 
@@ -51,7 +54,9 @@ class VmetalDHCP(base.BaseDHCP):
         node = task.node
         with errors.translated(node.uuid, 'store the DHCP boot options',
                                errors.DHCP):
-            profile = dhcp_options.to_boot_profile(options)
+            profile = switch.with_switch(
+                dhcp_options.to_boot_profile(options),
+                facts.answers_dhcp(task))
             # One read; a write only when the profile changed.
             reservations = _ipam().set_boot_profile(node.uuid, profile)
             if not reservations:
@@ -70,12 +75,16 @@ class VmetalDHCP(base.BaseDHCP):
     def clean_dhcp_opts(self, task):
         """Clear the boot profile of the node (no write if it has none).
 
+        A node without DHCP keeps ``dhcp = 'off'``: its reservation may
+        outlive the tear down (scope ``node``).
+
         :raises: FailedToUpdateDHCPOptOnPort naming the node.
         """
         node = task.node
         with errors.translated(node.uuid, 'clear the DHCP boot options',
                                errors.DHCP):
-            _ipam().set_boot_profile(node.uuid, None)
+            profile = switch.with_switch(None, facts.answers_dhcp(task))
+            _ipam().set_boot_profile(node.uuid, profile or None)
 
     def get_ip_addresses(self, task):
         """The node's allocated addresses.

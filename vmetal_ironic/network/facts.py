@@ -20,3 +20,27 @@ def facts_of(task):
         ports=tuple(node_mod.PxePort(p.address.lower(),
                                      (p.extra or {}).get('client-id'))
                     for p in pxe_ports(task)))
+
+
+def answers_dhcp(task):
+    """Whether the agent answers the node's DHCP (:mod:`..dhcp.switch`).
+
+    :raises: InvalidParameterValue for a ``vmetal_dhcp`` that is not a
+        boolean.
+    """
+    from ironic.common import exception
+    from ironic.common import states
+    from ironic.conf import CONF
+
+    from vmetal_ironic.dhcp import switch
+
+    node = task.node
+    try:
+        return switch.answers_dhcp(
+            node.boot_interface, node.driver_info,
+            inspecting=node.provision_state in (states.INSPECTING,
+                                                states.INSPECTWAIT),
+            force_dhcp=CONF.inspector.force_dhcp)
+    except ValueError as e:
+        raise exception.InvalidParameterValue(
+            'node %s: %s' % (node.uuid, e))

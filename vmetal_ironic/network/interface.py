@@ -16,6 +16,7 @@ from ironic.drivers import base
 from oslo_log import log
 
 from vmetal_ironic.conf import CONF
+from vmetal_ironic.dhcp import switch as dhcp_switch
 from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import node as node_mod
 from vmetal_ironic.ipam.scope import Scope
@@ -38,6 +39,11 @@ PROPERTIES = {
         '"deployment" (address released at tear down) or "node" (kept '
         'until the node is deleted). Default: '
         '[vmetal_ipam]allocation_scope. Optional.'),
+    dhcp_switch.DHCP_KEY: _(
+        'Whether the vmetal DHCP agent answers the node\'s DHCP (a '
+        'boolean). Default: false with a virtual-media boot interface '
+        '(the boot ISO carries the node\'s network_data), true otherwise. '
+        'Optional.'),
 }
 
 
@@ -59,12 +65,14 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
     def validate(self, task):
         """Check that the node can get an address and boot on PXE.
 
-        See :func:`vmetal_ironic.network.validation.validate`; never
+        See :func:`vmetal_ironic.network.validation.validate`, and that
+        ``driver_info['vmetal_dhcp']``, if set, is a boolean; never
         writes the node (it may hold a shared lock).
 
         :raises: InvalidParameterValue, MissingParameterValue
         """
         validation.validate(task, ipam())
+        facts_mod.answers_dhcp(task)        # a vmetal_dhcp that parses
 
     def validate_rescue(self, task):
         """Rescue needs what validate() checks."""
@@ -76,7 +84,34 @@ class VmetalNetwork(vifs.VIFBookkeepingMixin, base.NetworkInterface):
 
     def _ensure(self, task, scope, action):
         with errors.translated(task.node.uuid, action):
-            return ipam().ensure_network(facts_mod.facts_of(task), scope)
+            network = ipam().ensure_network(facts_mod.facts_of(task), scope)
+        self._switch_dhcp(task, network)
+        return network
+
+    def _switch_dhcp(self, task, network):
+        """Keep the profile's ``dhcp`` field to the node's switch.
+
+        A virtual-media node gets no DHCP (:mod:`vmetal_ironic.dhcp.
+        switch`); its boot interface never calls the DHCP provider, so
+        the switch is written here, where its reservations are made. One
+        write only when it changes.
+        """
+        node = task.node
+        answers = facts_mod.answers_dhcp(task)
+        current = (network.reservations[0].boot_profile
+                   if network.reservations else None)
+        if current is None and answers:
+            return
+        wanted = dhcp_switch.with_switch(current, answers)
+        if wanted == current:
+            return
+        with errors.translated(node.uuid, 'switch its DHCP %s'
+                               % ('on' if answers else 'off'), errors.DHCP):
+            ipam().set_boot_profile(node.uuid, wanted or None)
+        LOG.info('Node %(node)s: the agent %(does)s answer its DHCP '
+                 '(boot interface %(boot)s)',
+                 {'node': node.uuid, 'does': 'does' if answers else
+                  'does not', 'boot': node.boot_interface})
 
     def _release(self, task, scope, when=None):
         node = task.node

@@ -62,7 +62,7 @@ class DHCPServer(component.Component):
         self._bad = RateLimitedLog()
         self._log = RateLimitedLog(burst=5, period=10.0)
         self.stats = {'received': 0, 'replied': 0, 'malformed': 0,
-                      'unknown': 0, 'errors': 0}
+                      'unknown': 0, 'dhcp_off': 0, 'errors': 0}
 
     def handle(self, data: bytes) -> Reply | None:
         """Turn one datagram into a reply or None (no I/O).
@@ -103,6 +103,14 @@ class DHCPServer(component.Component):
                            codec.msg_name(req.msg_type), req.xid,
                            host.label, codec.ipv4_text(req.giaddr),
                            host.address, key=(req.chaddr, 'relay'))
+            return None
+        if not host.boot.dhcp:
+            self.stats['dhcp_off'] += 1
+            metrics.dropped(metrics.DROP_DHCP_OFF)
+            self._log.info('%s xid %#x from %s: the node boots without DHCP '
+                           '(boot profile dhcp=off): silence',
+                           codec.msg_name(req.msg_type), req.xid,
+                           host.label, key=(req.chaddr, 'dhcp-off'))
             return None
         return self.chain(req, host)
 

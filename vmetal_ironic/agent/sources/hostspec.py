@@ -181,7 +181,8 @@ def boot(spec: dict[str, Any], defaults: dict[str, str | None],
 
 def boot_config(values: dict[str, str | None], bootfile: str | None,
                 defaults: dict[str, str | None],
-                interner: reservations.Interner) -> BootConfig:
+                interner: reservations.Interner,
+                dhcp: bool = True) -> BootConfig:
     """The interned :class:`BootConfig` of a host.
 
     :param values: the host's own boot fields (any of
@@ -190,13 +191,15 @@ def boot_config(values: dict[str, str | None], bootfile: str | None,
     :param bootfile: the boot file that overrides the choice by
         architecture, or None.
     :param defaults: the agent's boot defaults.
+    :param dhcp: False: the host is not answered (it boots without DHCP).
     :raises HostSpecError: the TFTP server is not an IPv4 address.
     """
     merged = {f: values.get(f) or defaults.get(f)
               for f in reservations.BOOT_FIELDS}
     if merged['tftp_server']:
         ipv4(merged['tftp_server'], 'tftp_server')
-    return interner.boot(BootConfig(pxe_bootfile=bootfile, **merged))
+    return interner.boot(BootConfig(pxe_bootfile=bootfile, dhcp=dhcp,
+                                    **merged))
 
 
 def mac(value: Any) -> bytes:

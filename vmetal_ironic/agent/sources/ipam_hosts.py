@@ -96,7 +96,7 @@ def profile_boot(profile: BootProfile, defaults: dict[str, str | None],
         {'ipxe_script_url': profile.ipxe_script_url,
          'http_boot_url': profile.http_boot_url,
          'tftp_server': profile.tftp_server},
-        profile.bootfile, defaults, interner)
+        profile.bootfile, defaults, interner, dhcp=profile.answers_dhcp)
 
 
 def make_host(res: Any, pool: Any, profile: BootProfile,

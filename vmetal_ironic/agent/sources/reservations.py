@@ -66,10 +66,11 @@ class BootConfig:
     """The boot settings that apply to a host (identity-hashed).
 
     Already merged: node boot profile, then the reservation's own fields,
-    then the agent's configured defaults.
+    then the agent's configured defaults. ``dhcp`` False: the node boots
+    without DHCP (its profile's ``dhcp = 'off'``), the server stays silent.
     """
 
-    __slots__ = BOOT_FIELDS + ('pxe_bootfile', '__weakref__')
+    __slots__ = BOOT_FIELDS + ('pxe_bootfile', 'dhcp', '__weakref__')
 
     def __init__(self, bios_bootfile: str | None = None,
                  uefi_bootfile: str | None = None,
@@ -77,7 +78,8 @@ class BootConfig:
                  ipxe_script_url: str | None = None,
                  http_boot_url: str | None = None,
                  tftp_server: str | None = None,
-                 pxe_bootfile: str | None = None) -> None:
+                 pxe_bootfile: str | None = None,
+                 dhcp: bool = True) -> None:
         self.bios_bootfile = bios_bootfile
         self.uefi_bootfile = uefi_bootfile
         self.arm64_bootfile = arm64_bootfile
@@ -87,6 +89,7 @@ class BootConfig:
         # Ironic's "bootfile" (chosen from the node's boot mode) overrides
         # the per-architecture choice.
         self.pxe_bootfile = pxe_bootfile
+        self.dhcp = dhcp
 
     def key(self) -> tuple:
         """The value this object is interned by."""

@@ -246,3 +246,30 @@ def test_rate_limited_log():
         for _ in range(5):
             rl.warning('x %s', 1)
     assert log.warning.call_count == 2
+
+
+def test_dhcp_off_host_silence():
+    # A reserved node whose boot profile says dhcp=off (virtual media):
+    # silence, counted apart from unknown clients.
+    from vmetal_ironic.agent.sources import ipam_hosts
+    from vmetal_ironic.boot_profile import BootProfile
+    from vmetal_ironic.ipam import records
+    tbl = helpers.table([])
+    pool = records.Pool(name='prov', version=4, cidr='172.22.0.0/24',
+                        prefixlen=24, netmask='255.255.255.0',
+                        gateway='172.22.0.1')
+    res = records.Reservation(mac=helpers.MAC1, node_uuid='n-1', pool='prov',
+                              address=helpers.IP1)
+    host = ipam_hosts.make_host(res, pool, BootProfile(dhcp='off'), 600,
+                                helpers.BOOT_DEFAULTS, tbl.interner)
+    assert not host.boot.dhcp
+    tbl.replace('ipam', [host])
+    srv = helpers.make_server(tbl)
+    for msg in ('discover', 'request', 'inform'):
+        assert srv.handle(helpers.request(msg=msg)) is None
+    assert srv.stats['dhcp_off'] == 3 and srv.stats['unknown'] == 0
+    # the same reservation with DHCP on is answered
+    on = ipam_hosts.make_host(res, pool, BootProfile(), 600,
+                              helpers.BOOT_DEFAULTS, tbl.interner)
+    tbl.replace('ipam', [on])
+    assert srv.handle(helpers.request()).msg_type == codec.OFFER
