@@ -54,6 +54,8 @@ kver=$(ls "$root/lib/modules" | sort -V | tail -n1)
 install -m 0644 "$src/interfaces" "$root/etc/network/interfaces"
 install -m 0644 "$src/ironic-python-agent.service" "$root/etc/systemd/system/ironic-python-agent.service"
 install -d "$root/etc/ironic-python-agent.d"
+install -d "$root/etc/systemd/system/glean-early.service.d"
+install -m 0644 "$src/glean-early-settle.conf" "$root/etc/systemd/system/glean-early.service.d/settle.conf"
 install -m 0644 "$src/ironic-python-agent.conf" "$root/etc/ironic-python-agent.d/ramdisk.conf"
 setup_chroot_pip "$root"
 log "installing ironic-python-agent $ipa_version and glean $glean_version"
