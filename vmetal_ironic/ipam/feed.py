@@ -9,7 +9,7 @@ has a ``[vmetal_database]`` group and nothing else of the IPAM engine.
 SQLAlchemy Core engine for other drivers:
 :class:`~vmetal_ironic.db.lazy.LazyReader`), in one read transaction, with
 the statements below: the same answer as
-:func:`~vmetal_ironic.ipam.sql_reservations.changes_since` (a test checks
+:func:`~vmetal_ironic.ipam.sql_changes.changes_since` (a test checks
 both on every backend) without oslo.db, alembic, the ORM or SQLAlchemy.
 A *full* read does not build a list: its ``reservations`` is a
 :class:`Stream` that fetches rows in batches (a server-side cursor on
@@ -158,7 +158,7 @@ class Stream:
 
 def read_changes(reader: lazy.LazyReader, conn: Any,
                  generation: int) -> records.ChangeSet:
-    """What :func:`sql_reservations.changes_since` answers, in plain SQL.
+    """What :func:`sql_changes.changes_since` answers, in plain SQL.
 
     ``conn`` is in a read transaction of ``reader``; a full answer's
     reservations are a :class:`Stream` that takes it over, otherwise the
