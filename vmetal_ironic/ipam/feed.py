@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 from vmetal_ironic import boot_profile
 from vmetal_ironic.db import lazy
+from vmetal_ironic.db import lazy_database
 from vmetal_ironic.ipam import records
 
 #: How often opening a read is tried again after a lost connection.
@@ -215,8 +216,8 @@ class ReservationFeed:
         self._reader = lazy.LazyReader(
             conf, url, database.reader if database is not None else None,
             retries=READ_RETRIES, driver=driver)
-        self._lazy = lazy.LazyDatabase(conf, url, database,
-                                       conf_retries=READ_RETRIES)
+        self._lazy = lazy_database.LazyDatabase(conf, url, database,
+                                                conf_retries=READ_RETRIES)
 
     def _db(self) -> Any:
         return self._lazy.get()
