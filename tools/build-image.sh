@@ -10,6 +10,10 @@
 #
 # Also tags localhost/vmetal-ironic:latest. Prints sizes and build times
 # on stderr. Needs root, podman (and for a cold base, debootstrap).
+#
+# The cache keeps the VMETAL_IMAGE_KEEP (default 4) most recently used
+# keys of the image and of the base (tools/prune-image-cache.sh), so two
+# trees with different inputs do not rebuild each other's image.
 set -eu
 cd "$(dirname "$0")/.."
 log() { echo "build-image: $*" >&2; }
@@ -71,17 +75,9 @@ else
     log "cached: $image"
 fi
 podman tag "$image" localhost/vmetal-ironic:latest
-# Keep the cache to the current inputs: older images and base tars go.
-olds=$(podman images --format '{{.Repository}}:{{.Tag}}' \
-    --filter reference=localhost/vmetal-ironic \
-    --filter reference=localhost/vmetal-base)
-for old in $olds; do
-    case $old in
-        "$image"|"$base"|*:latest) ;;
-        *) podman rmi "$old" >/dev/null 2>&1 || true ;;
-    esac
-done
-find "$cache" -maxdepth 1 \
-    -name 'base-*.tar' ! -name "base-${base##*:}.tar" -delete 2>/dev/null || true
+# Keep the cache to the keys used most recently (VMETAL_IMAGE_KEEP, 4):
+# another tree's images are kept while it keeps using them.
+tools/prune-image-cache.sh localhost/vmetal-ironic "${image##*:}"
+tools/prune-image-cache.sh localhost/vmetal-base "${base##*:}"
 log "size: $(podman image inspect -f '{{.Size}}' "$image") bytes (base $(podman image inspect -f '{{.Size}}' "$base")); total $(( $(date +%s) - t0 ))s"
 echo "$image"

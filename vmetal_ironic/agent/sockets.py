@@ -1,10 +1,14 @@
-"""Socket set-up shared by the agent's servers (DHCP, TFTP, HTTP proxy)."""
+"""Socket set-up shared by the agent's servers.
+
+DHCPv4, DHCPv6, DNS, TFTP, the HTTP proxy and the callback listener.
+"""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
 import socket
+import struct
 import time
 
 from oslo_log import log
@@ -33,6 +37,30 @@ def bind_to_device(sock: socket.socket, interface: str, what: str,
             raise
         LOG.debug('%s: no permission to bind to device %s; the address '
                   'binding alone restricts it', what, interface)
+
+
+def receive_buffer(sock: socket.socket, size: int) -> None:
+    """Ask for a receive buffer of ``size`` bytes, if the kernel lets us.
+
+    The kernel caps it at ``net.core.rmem_max`` (without CAP_NET_ADMIN);
+    a refusal leaves the default, which only means fewer queued datagrams
+    in a burst.
+    """
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    except OSError:
+        pass
+
+
+def join_group6(sock: socket.socket, group: str, ifindex: int) -> None:
+    """Receive IPv6 multicast ``group`` on interface ``ifindex``.
+
+    Multicast (and link-local) sends leave through that interface too.
+    """
+    mreq = socket.inet_pton(socket.AF_INET6, group) + struct.pack(
+        '@I', ifindex)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
 
 
 #: Linux's IP_FREEBIND and IPV6_FREEBIND (not in every Python's socket).

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from vmetal_ironic.conf import database as db_conf
-from vmetal_ironic.db import lazy
+from vmetal_ironic.db import checks
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 
@@ -242,7 +242,7 @@ class Database:
 
     @staticmethod
     def _check_sqlite_directory(url: str) -> None:
-        lazy.check_sqlite_directory(sqlite_path(url))
+        checks.check_sqlite_directory(sqlite_path(url))
 
     @property
     def safe_url(self) -> str:

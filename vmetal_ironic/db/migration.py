@@ -2,7 +2,10 @@
 
 The version table is ``vmetal_alembic_version``, so the IPAM tables may
 live in a database shared with other services without clashing with their
-own ``alembic_version``.
+own ``alembic_version``. Whether a schema is current is
+:func:`vmetal_ironic.db.checks.check_schema` for every opener (:func:`check`
+here); :func:`head` is alembic's view of the same files (a test checks
+both agree).
 """
 
 import os
@@ -12,9 +15,9 @@ from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
 
-from vmetal_ironic import exception
+from vmetal_ironic.db import checks
 
-VERSION_TABLE = 'vmetal_alembic_version'
+VERSION_TABLE = checks.VERSION_TABLE
 _SCRIPT_LOCATION = os.path.join(os.path.dirname(__file__), 'migrations')
 
 
@@ -48,8 +51,4 @@ def upgrade(engine, revision='head'):
 
 def check(engine):
     """:raises: SchemaNotCurrent unless the schema is at the head."""
-    revision = current(engine)
-    expected = head()
-    if revision != expected:
-        raise exception.SchemaNotCurrent(current=revision or 'none',
-                                         expected=expected)
+    checks.check_engine(engine)

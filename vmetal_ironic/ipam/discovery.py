@@ -15,7 +15,7 @@ import datetime
 from typing import Any
 
 from vmetal_ironic.db import api as db_api
-from vmetal_ironic.db import lazy
+from vmetal_ironic.db import lazy_database
 from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_discovery
 from vmetal_ironic.ipam.sql_discovery import Range
@@ -39,9 +39,9 @@ class DiscoveryLeases:
 
     def __init__(self, conf: Any = None, url: str | None = None,
                  database: db_api.Database | None = None) -> None:
-        self._lazy = lazy.LazyDatabase(conf, url, database,
-                                       url_retries=RETRIES,
-                                       conf_retries=RETRIES)
+        self._lazy = lazy_database.LazyDatabase(conf, url, database,
+                                                url_retries=RETRIES,
+                                                conf_retries=RETRIES)
 
     def _db(self) -> db_api.Database:
         return self._lazy.get()

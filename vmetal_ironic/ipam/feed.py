@@ -9,7 +9,7 @@ has a ``[vmetal_database]`` group and nothing else of the IPAM engine.
 SQLAlchemy Core engine for other drivers:
 :class:`~vmetal_ironic.db.lazy.LazyReader`), in one read transaction, with
 the statements below: the same answer as
-:func:`~vmetal_ironic.ipam.sql_reservations.changes_since` (a test checks
+:func:`~vmetal_ironic.ipam.sql_changes.changes_since` (a test checks
 both on every backend) without oslo.db, alembic, the ORM or SQLAlchemy.
 A *full* read does not build a list: its ``reservations`` is a
 :class:`Stream` that fetches rows in batches (a server-side cursor on
@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 from vmetal_ironic import boot_profile
 from vmetal_ironic.db import lazy
+from vmetal_ironic.db import lazy_database
 from vmetal_ironic.ipam import records
 
 #: How often opening a read is tried again after a lost connection.
@@ -158,7 +159,7 @@ class Stream:
 
 def read_changes(reader: lazy.LazyReader, conn: Any,
                  generation: int) -> records.ChangeSet:
-    """What :func:`sql_reservations.changes_since` answers, in plain SQL.
+    """What :func:`sql_changes.changes_since` answers, in plain SQL.
 
     ``conn`` is in a read transaction of ``reader``; a full answer's
     reservations are a :class:`Stream` that takes it over, otherwise the
@@ -215,8 +216,8 @@ class ReservationFeed:
         self._reader = lazy.LazyReader(
             conf, url, database.reader if database is not None else None,
             retries=READ_RETRIES, driver=driver)
-        self._lazy = lazy.LazyDatabase(conf, url, database,
-                                       conf_retries=READ_RETRIES)
+        self._lazy = lazy_database.LazyDatabase(conf, url, database,
+                                                conf_retries=READ_RETRIES)
 
     def _db(self) -> Any:
         return self._lazy.get()

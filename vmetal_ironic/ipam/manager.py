@@ -40,6 +40,7 @@ from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import scope as scope_mod
 from vmetal_ironic.ipam import selection
 from vmetal_ironic.ipam import sql_allocations
+from vmetal_ironic.ipam import sql_changes
 from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_pools
 from vmetal_ironic.ipam import sql_reservations
@@ -338,7 +339,7 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
         """
         import datetime
         delta = datetime.timedelta(seconds=older_than)
-        return self._write(lambda s, now: sql_reservations.purge_tombstones(
+        return self._write(lambda s, now: sql_changes.purge_tombstones(
             s, now - delta))
 
     # -- reservations -----------------------------------------------------
@@ -377,7 +378,7 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
 
     def changes_since(self, generation: int) -> records.ChangeSet:
         """records.ChangeSet after ``generation`` (0: everything)."""
-        return self._read(lambda s: sql_reservations.changes_since(
+        return self._read(lambda s: sql_changes.changes_since(
             s, int(generation)))
 
 

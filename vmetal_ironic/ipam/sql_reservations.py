@@ -9,9 +9,12 @@ the purge mark gets a full snapshot instead.
 A MAC has one reservation per IP version (``ip_version``): a dual-stack
 node's port has an IPv4 row and an IPv6 row, each with its own generation
 and its own tombstone. A MAC belongs to one node whatever the version.
+
+This module writes; the reading of the changes and the purge of the
+tombstones are :mod:`.sql_changes`, the address and pool a reservation
+points at :mod:`.sql_targets`.
 """
 
-import collections
 import typing
 
 import netaddr
@@ -23,13 +26,14 @@ from vmetal_ironic.db import models
 from vmetal_ironic import exception
 from vmetal_ironic.i18n import _
 from vmetal_ironic.ipam import records
+from vmetal_ironic.ipam import sql_changes
 from vmetal_ironic.ipam import sql_common
 from vmetal_ironic.ipam import sql_profiles
+from vmetal_ironic.ipam import sql_targets
 
 LOG = log.getLogger(__name__)
 
 Res = models.ReservationRecord
-Alloc = models.AllocationRecord
 PoolRow = models.PoolRecord
 
 
@@ -47,42 +51,6 @@ def normalize_mac(mac):
         raise exception.InvalidInput(
             reason=_('"%s" is not a 48-bit MAC address') % mac)
     return str(eui.format(netaddr.mac_unix_expanded)).lower()
-
-
-def version_of(address):
-    """The IP version (4 or 6) of an address text (None: 4)."""
-    return 6 if address and ':' in address else 4
-
-
-# What changes_since reads: plain rows of these columns, not ORM objects
-# (at 100,000 reservations the ORM's per-object state was most of the
-# agent's start-up time and memory).
-_COLUMNS = (Res.mac, Res.node_uuid, Res.pool_id, Res.address, Res.hostname,
-            Res.client_id, Res.generation, Res.deleted, Res.ip_version)
-
-
-def _column_records(session, rows, full):
-    """Records of ``_COLUMNS`` rows.
-
-    A full read takes every profile in one query (no IN list of every
-    node).
-    """
-    rows = [tuple(r) for r in rows]
-    profiles = sql_profiles.for_nodes(
-        session, None if full else [r[1] for r in rows if not r[7]])
-    names = _pool_names(session)
-    make = records.Reservation
-    return [make(mac=mac, node_uuid=node, pool=names.get(pool_id),
-                 address=address, hostname=hostname, client_id=client_id,
-                 boot_profile=EMPTY if deleted else profiles.get(node, EMPTY),
-                 generation=gen, deleted=deleted, ip_version=version)
-            for (mac, node, pool_id, address, hostname, client_id, gen,
-                 deleted, version) in rows]
-
-
-def _pool_names(session):
-    return dict(sql_common.connection(session).execute(
-        sa.select(PoolRow.id, PoolRow.name)).all())
 
 
 _R = typing.cast(sa.Table, Res.__table__)
@@ -187,8 +155,8 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
     """
     mac = normalize_mac(mac)
     profile = sql_profiles.parse(boot_profile)
-    address, pool_id = _target(session, node_uuid, address, pool)
-    version = version_of(address)
+    address, pool_id = sql_targets.resolve(session, node_uuid, address, pool)
+    version = sql_targets.version_of(address)
     _put(session, mac, node_uuid, address, pool_id, now, hostname,
          client_id)
     if profile is not None:
@@ -225,8 +193,9 @@ def sync_node_all(session, node_uuid, targets, ports, hostname, now):
                     for mac, client_id in ports.items())
     keep = set()
     for pool, address in targets:
-        address, pool_id = _target(session, node_uuid, address, pool)
-        version = version_of(address)
+        address, pool_id = sql_targets.resolve(session, node_uuid, address,
+                                               pool)
+        version = sql_targets.version_of(address)
         for mac, client_id in wanted:
             _put(session, mac, node_uuid, address, pool_id, now, hostname,
                  client_id)
@@ -240,71 +209,6 @@ def sync_node_all(session, node_uuid, targets, ports, hostname, now):
         return []
     return _live(session, _LIVE_OF_NODE_MACS,
                  {'node': node_uuid, 'macs': macs})
-
-
-_A_T = Alloc.__table__
-_Target = collections.namedtuple('_Target', 'address pool_id')
-# The pool's id and the node's allocation in it: one statement.
-_POOL_AND_ALLOCATION = (
-    sa.select(_POOL_T.c.id, _A_T.c.address)
-    .select_from(_POOL_T.outerjoin(_A_T, sa.and_(
-        _A_T.c.pool_id == _POOL_T.c.id,
-        _A_T.c.node_uuid == sa.bindparam('node'),
-        _A_T.c.state == records.ACTIVE)))
-    .where(_POOL_T.c.name == sa.bindparam('pool')))
-_NODE_ALLOCATION = (
-    sa.select(_A_T.c.address, _A_T.c.pool_id)
-    .where(_A_T.c.node_uuid == sa.bindparam('node'),
-           _A_T.c.state == records.ACTIVE)
-    .order_by(_A_T.c.id).limit(1))
-_NODE_ALLOCATION_OF_VERSION = (
-    sa.select(_A_T.c.address, _A_T.c.pool_id)
-    .join(_POOL_T, _POOL_T.c.id == _A_T.c.pool_id)
-    .where(_A_T.c.node_uuid == sa.bindparam('node'),
-           _A_T.c.state == records.ACTIVE,
-           _POOL_T.c.version == sa.bindparam('version'))
-    .order_by(_A_T.c.id).limit(1))
-
-
-def _target(session, node_uuid, address, pool):
-    """(address, pool id) a reservation of the node points at.
-
-    Default: the node's active allocation (in ``pool`` if given; for an
-    explicit address without a pool, the allocation of its IP version).
-    """
-    conn = sql_common.connection(session)
-    pool_id = None
-    if pool:
-        found = conn.execute(_POOL_AND_ALLOCATION,
-                             {'node': node_uuid, 'pool': pool}).first()
-        if found is None:
-            raise exception.UnknownPool(pool=pool)
-        pool_id = found.id
-        allocation = None
-        if found.address is not None:
-            allocation = _Target(found.address, pool_id)
-    else:
-        if address is not None:
-            # A dual-stack node: the allocation of the address's family.
-            allocation = conn.execute(_NODE_ALLOCATION_OF_VERSION, {
-                'node': node_uuid,
-                'version': version_of(str(address))}).first()
-        else:
-            allocation = conn.execute(_NODE_ALLOCATION,
-                                      {'node': node_uuid}).first()
-    if address is None:
-        if allocation is None:
-            raise exception.AllocationNotFound(
-                node=node_uuid, where=(' in pool "%s"' % pool) if pool else '')
-        return allocation.address, allocation.pool_id
-    try:
-        address = str(netaddr.IPAddress(str(address).strip()))
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise exception.InvalidAddress(address=address,
-                                       reason=_('not an IP address'))
-    if allocation is not None:
-        pool_id = allocation.pool_id
-    return address, pool_id
 
 
 _BY_MAC = (sa.select(_R).where(_R.c.mac == sa.bindparam('mac'))
@@ -321,7 +225,7 @@ def _put(session, mac, node_uuid, address, pool_id, now, hostname=None,
     :raises: Conflict when the MAC (either version) is another node's.
     """
     conn = sql_common.connection(session)
-    version = version_of(address)
+    version = sql_targets.version_of(address)
     row = None
     for other in conn.execute(_BY_MAC, {'mac': mac}).all():
         if not other.deleted and other.node_uuid != node_uuid:
@@ -436,39 +340,6 @@ def listing(session, node_uuid=None):
     return _live(session)
 
 
-def changes_since(session, generation):
-    """A :class:`records.ChangeSet` of everything after ``generation``."""
-    counters = sql_common.counters(session)
-    current = counters.get('generation', 0)
-    purged = counters.get('purged_generation', 0)
-    full = generation <= 0 or generation < purged or generation > current
-    pool_query = sa.select(PoolRow).where(PoolRow.retired.is_(False))
-    res_query = sa.select(*_COLUMNS)
-    if full:
-        res_query = res_query.where(Res.deleted.is_(False))
-    else:
-        pool_query = pool_query.where(PoolRow.generation > generation)
-        res_query = res_query.where(Res.generation > generation)
-    pools = [sql_common.pool_record(r) for r in
-             session.execute(pool_query.order_by(PoolRow.id)).scalars()]
-    reservations = _column_records(session, session.execute(
-        res_query.order_by(Res.generation)), full)
-    seen = max([current] + [r.generation for r in reservations]
-               + [p.generation for p in pools])
-    return records.ChangeSet(generation=seen, full=full, pools=pools,
-                             reservations=reservations)
-
-
-def purge_tombstones(session, before):
-    """Delete tombstones last changed before ``before``."""
-    newest = session.execute(sa.select(sa.func.max(Res.generation)).where(
-        Res.deleted.is_(True), Res.updated_at < before)).scalar()
-    if newest is None:
-        return 0
-    result = session.execute(sa.delete(Res).where(
-        Res.deleted.is_(True), Res.generation <= newest))
-    counter = models.Counter
-    session.execute(sa.update(counter).where(
-        counter.name == 'purged_generation',
-        counter.value < newest).values(value=newest))
-    return result.rowcount
+# Kept here for the callers in sql_allocations (its pruning purges the
+# tombstones in the same transaction).
+purge_tombstones = sql_changes.purge_tombstones

@@ -30,9 +30,12 @@ def notice_since(session: Any, before: int) -> notice_mod.Notice | None:
     if now <= before:
         return None
     res: Any = models.ReservationRecord
+    # A dual-stack MAC has a row per IP version: named once, where it
+    # first changed (the cap counts MACs, not rows).
     macs = session.execute(
         sa.select(res.mac).where(res.generation > before)
-        .order_by(res.generation)
+        .group_by(res.mac)
+        .order_by(sa.func.min(res.generation))
         .limit(notice_mod.MAX_MACS + 1)).scalars().all()
     if len(macs) > notice_mod.MAX_MACS:
         macs = []

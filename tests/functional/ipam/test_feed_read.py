@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests.functional.ipam.test_store import SMALL
 from vmetal_ironic.db import api as db_api
-from vmetal_ironic.db import lazy
+from vmetal_ironic.db import checks
 from vmetal_ironic import exception
 from vmetal_ironic.ipam import feed as feed_mod
 
@@ -154,4 +154,4 @@ def test_agent_feed_imports_no_sqlalchemy_or_oslo_db(make_manager, db_url):
 
 def test_head_revision_is_alembics():
     from vmetal_ironic.db import migration
-    assert lazy.head_revision() == migration.head()
+    assert checks.head_revision() == migration.head()

@@ -1,10 +1,34 @@
 """Shared fixtures of the agent's unit tests."""
 
+import logging
+
 from oslo_config import cfg
 import pytest
 
 from vmetal_ironic.conf import database as database_conf
 from vmetal_ironic.conf import dhcp_agent as dhcp_conf
+
+
+@pytest.fixture
+def logging_restored():
+    """The root logger's handlers and level as they were, after the test.
+
+    For a test that runs a console script's ``main()``: its
+    ``oslo_log.log.setup`` adds a root handler on the ``sys.stderr`` of
+    that moment, the test's capture stream, which pytest closes after the
+    test; every later log line then printed a "--- Logging error ---"
+    traceback (ValueError: I/O operation on closed file).
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        # pytest's own (this phase's log capture) stay: pytest removes them
+        if handler not in handlers and not type(
+                handler).__module__.startswith('_pytest'):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 class FakeFeed:

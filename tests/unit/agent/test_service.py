@@ -166,7 +166,7 @@ def test_list_opts_names():
             'sync_interval'} <= names
 
 
-def test_cmd_bad_config_exits_2(tmp_path, capsys):
+def test_cmd_bad_config_exits_2(tmp_path, capsys, logging_restored):
     from vmetal_ironic.cmd import dhcp_agent as cmd
     p = tmp_path / 'agent.conf'
     p.write_text('[dhcp_agent]\ninterface = nosuchif0\n'

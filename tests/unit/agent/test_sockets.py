@@ -60,3 +60,20 @@ def test_the_wait_is_bounded():
     with pytest.raises(OSError):
         sockets.bind(sock, ('fd00:6::2', 69, 0, 0), 'TFTP', wait=0.3)
     assert 1 < sock.calls < 10
+
+
+def test_receive_buffer_is_asked_for_and_a_refusal_kept_quiet():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        before = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        sockets.receive_buffer(sock, before * 2)
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= before
+    sock.close()
+    sockets.receive_buffer(sock, 1 << 20)    # a closed socket: no error
+
+
+def test_join_group6_joins_on_the_interface_and_sends_there():
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        ifindex = socket.if_nametoindex('lo')
+        sockets.join_group6(sock, 'ff02::1:2', ifindex)
+        assert sock.getsockopt(socket.IPPROTO_IPV6,
+                               socket.IPV6_MULTICAST_IF) == ifindex

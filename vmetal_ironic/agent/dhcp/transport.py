@@ -101,11 +101,7 @@ class LinuxTransport(Transport):
             self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
             sockets.bind_to_device(self.udp, interface, 'DHCP')
-            try:
-                self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
-                                    rcvbuf)
-            except OSError:
-                pass
+            sockets.receive_buffer(self.udp, rcvbuf)
             self.udp.bind(('0.0.0.0', port))
             self.raw = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
         except BaseException:

@@ -18,7 +18,6 @@ or in the reserved prefix.
 from __future__ import annotations
 
 import socket
-import struct
 import threading
 from typing import Callable
 
@@ -53,19 +52,13 @@ class Transport:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sockets.bind_to_device(self.sock, interface, 'DHCPv6')
-            try:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
-                                     rcvbuf)
-            except OSError:
-                pass
-            self.sock.bind(('::', port))
-            mreq = socket.inet_pton(socket.AF_INET6, ALL_SERVERS) \
-                + struct.pack('@I', self.ifindex)
-            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
-                                 mreq)
+            sockets.receive_buffer(self.sock, rcvbuf)
+            # The wildcard: the clients send to ff02::1:2 (no address to
+            # free-bind; the device binding keeps other links out).
+            sockets.bind(self.sock, sockets.sockaddr('::', port, interface),
+                         'DHCPv6')
             # replies to link-local clients leave through this interface
-            self.sock.setsockopt(socket.IPPROTO_IPV6,
-                                 socket.IPV6_MULTICAST_IF, self.ifindex)
+            sockets.join_group6(self.sock, ALL_SERVERS, self.ifindex)
         except BaseException:
             self.sock.close()
             raise

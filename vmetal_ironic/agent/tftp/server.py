@@ -6,8 +6,8 @@ transfer runs on its own UDP socket (its own TID); one thread waits on all
 of them with epoll(7) and checks retransmission deadlines every few tens of
 milliseconds, so many transfers proceed at once without a thread each (a
 plain epoll loop costs less per packet than asyncio's, which matters for
-lock-step transfers). Write requests are refused; names that leave the root are
-refused (see :mod:`vmetal_ironic.agent.tftp.files`).
+lock-step transfers). Which requests are served (read-only, limits, names
+that stay in the root) is :mod:`vmetal_ironic.agent.tftp.admission`.
 
 Usage::
 
@@ -28,6 +28,7 @@ from vmetal_ironic.agent import clientkey
 from vmetal_ironic.agent import component
 from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent.ratelimit import RateLimitedLog
+from vmetal_ironic.agent.tftp import admission
 from vmetal_ironic.agent.tftp import files as tftp_files
 from vmetal_ironic.agent.tftp import packet as pkt
 from vmetal_ironic.agent.tftp import transfer as tftp_transfer
@@ -36,7 +37,6 @@ from vmetal_ironic import exception
 
 LOG = log.getLogger(__name__)
 
-_EXHAUSTED = tftp_transfer.EXHAUSTED
 BUSY = tftp_transfer.BUSY
 
 
@@ -242,13 +242,18 @@ class TftpServer(component.Component):
 
     # requests
 
-    def log_refusal(self, addr, reason, msg, *args):
-        """A WARNING a client can trigger: limited per address and reason.
+    def log_refusal(self, addr, reason, msg, *args, level='warning'):
+        """A line a client can trigger: limited per client and reason.
 
+        :param level: ``warning`` or ``info``.
         :returns: whether the line was logged.
         """
-        return self._log.warning(msg, *args,
-                                 key=(self.client_key(addr[0]), reason))
+        return getattr(self._log, level)(
+            msg, *args, key=(self.client_key(addr[0]), reason))
+
+    def in_progress(self, key):
+        """How many transfers client ``key`` has in progress."""
+        return self._per_ip.get(key, 0)
 
     @property
     def suppressed_logs(self):
@@ -259,7 +264,8 @@ class TftpServer(component.Component):
         """The request socket of ``addr``'s family (IPv6: 4-tuples)."""
         return self._listener6 if len(addr) == 4 else self._listener
 
-    def _refuse(self, addr, code, message):
+    def refuse(self, addr, code, message):
+        """Answer ``addr`` with a TFTP error from the request port."""
         metrics.TFTP_ERRORS.labels(code=str(code)).inc()
         try:
             self._listener_of(addr).sendto(pkt.build_error(code, message),
@@ -268,62 +274,9 @@ class TftpServer(component.Component):
             LOG.debug('TFTP: cannot send an error to %s: %s', addr, e)
 
     def _on_request(self, data, addr):
-        opcode = pkt.opcode_of(data)
-        if opcode == pkt.OP_WRQ:
-            self.log_refusal(addr, 'write', 'TFTP: refused a write request '
-                             'from %s: the server is read-only', addr)
-            self._refuse(addr, pkt.ERR_ACCESS,
-                         'Write requests are refused')
-            return
-        if opcode != pkt.OP_RRQ:
-            LOG.debug('TFTP: dropped opcode %d from %s on the request port',
-                      opcode, addr)
-            return
-        try:
-            request = pkt.parse_request(data)
-        except pkt.PacketError as e:
-            self.log_refusal(addr, 'malformed', 'TFTP: malformed request '
-                             'from %s: %s', addr, e)
-            self._refuse(addr, pkt.ERR_ILLEGAL_OP,
-                         'Malformed request')
-            return
-        if addr in self.transfers:
-            return  # a retransmitted request of a transfer in progress
-        if request.mode not in pkt.MODES:
-            self._refuse(addr, pkt.ERR_ILLEGAL_OP,
-                         'Mode %s not supported' % request.mode)
-            return
-        if len(self.transfers) >= self.max_transfers:
-            self.log_refusal(addr, 'busy', 'TFTP: %d transfers in progress; '
-                             'refused %r for %s', len(self.transfers),
-                             request.filename, addr)
-            self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
-            return
-        key = self.client_key(addr[0])
-        if self._per_ip.get(key, 0) >= self.max_per_client:
-            self.log_refusal(addr, 'per-client', 'TFTP: %s has %d transfers '
-                             'in progress; refused %r', key,
-                             self._per_ip[key], request.filename)
-            self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
-            return
-        try:
-            opened = tftp_files.open_file(self.root, request.filename)
-        except tftp_files.Refused as e:
-            if e.errno in _EXHAUSTED:
-                self.log_refusal(addr, 'busy', 'TFTP: cannot open %r for %s: '
-                                 '%s', request.filename, addr, e.reason)
-                self._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
-                return
-            if e.code == pkt.ERR_NOT_FOUND:
-                self._log.info('TFTP: %r requested by %s not found: %s',
-                               request.filename, addr, e.reason,
-                               key=(key, 'not-found'))
-            else:
-                self.log_refusal(addr, 'refused', 'TFTP: refused %r to %s: '
-                                 '%s', request.filename, addr, e.reason)
-            self._refuse(addr, e.code, e.message)
-            return
-        self._start_transfer(request, opened, addr, key)
+        admitted = admission.admit(self, data, addr)
+        if admitted is not None:
+            self._start_transfer(*admitted)
 
     def _start_transfer(self, request, opened, addr, key=None):
         prepared = tftp_transfer.prepare(self, request, opened, addr)

@@ -87,7 +87,7 @@ def prepare(server, request, opened, addr):
             os.close(fd)
             server.log_refusal(addr, 'read', 'TFTP: cannot read %r for '
                                '%s: %s', request.filename, addr, e)
-            server._refuse(addr, pkt.ERR_UNDEFINED, 'Read error')
+            server.refuse(addr, pkt.ERR_UNDEFINED, 'Read error')
             return None
         size = data.size
     local = server.address6 if len(addr) == 4 else server.address
@@ -99,7 +99,7 @@ def prepare(server, request, opened, addr):
         if e.errno in EXHAUSTED:
             server.log_refusal(addr, 'busy', 'TFTP: no socket for %s: %s',
                                addr, e)
-            server._refuse(addr, pkt.ERR_UNDEFINED, BUSY)
+            server.refuse(addr, pkt.ERR_UNDEFINED, BUSY)
         else:
             server.log_refusal(addr, 'socket', 'TFTP: cannot open a '
                                'socket for %s: %s', addr, e)

@@ -35,7 +35,8 @@ THREADS = int(os.environ.get('VMETAL_BURST_THREADS', 20))
 PER_THREAD = int(os.environ.get('VMETAL_BURST_PER_THREAD', 50))
 
 RELEASED = re.compile(r'Node (\S+) released (\S+) in pool burst')
-RES_DELETED = re.compile(r'Reservation (\S+) (?:\(IPv\d\) )?of node (\S+) deleted')
+RES_DELETED = re.compile(
+    r'Reservation (\S+) (?:\(IPv\d\) )?of node (\S+) deleted')
 
 
 def _session():
