@@ -431,7 +431,10 @@ def test_a_restart_between_heartbeat_and_command_is_invisible(cb):
 
 
 def _ipa_ramdisk(cb, port):
-    """IPA 13's HTTP stack (cheroot + werkzeug, TLS) on IP_A:``port``."""
+    """IPA 13's HTTP stack (cheroot + werkzeug, TLS) on IP_A:``port``.
+
+    Registered by a heartbeat of node A: (callback URL, agent CA file).
+    """
     cert = self_signed(IP_A, cb.lab.path('ipa-%d' % port))
     old = cb.ramdisks.pop((IP_A, port), None)
     if old is not None:
@@ -441,7 +444,10 @@ def _ipa_ramdisk(cb, port):
         str(port), '--name', 'ipa', '--cert', cert[1], '--key', cert[2],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(cb.server_a, IP_A, port)
-    return cert
+    doc = cb.register(cb.server_a, NODE_A, 'https://%s:%d' % (IP_A, port),
+                      verify_ca=cert[0])
+    return doc['callback_url'], cb.ca_file(doc['agent_verify_ca'],
+                                           'ipa-ca-%d.pem' % port)
 
 
 def _conduct(cb, url, ca, plan):
@@ -456,14 +462,11 @@ def test_ipa_answers_reach_the_conductor_as_json(cb):
     # ones (re-chunked by the listener), small, around a 4 KiB chunk and
     # large, one after another on the conductor's keep-alive session.
     port = 9301
-    cert = _ipa_ramdisk(cb, port)
-    doc = cb.register(cb.server_a, NODE_A, 'https://%s:%d' % (IP_A, port),
-                      verify_ca=cert[0])
-    ca = cb.ca_file(doc['agent_verify_ca'], 'ipa-ca.pem')
+    url, ca = _ipa_ramdisk(cb, port)
     plan = [{'size': size, 'chunked': chunked}
             for size in (0, 4000, 4096, 70000, 2 * 1024 * 1024)
             for chunked in (False, True)]
-    answers = _conduct(cb, doc['callback_url'], ca, plan)
+    answers = _conduct(cb, url, ca, plan)
     for params, answer in zip(plan, answers):
         assert answer['status'] == 200, (params, answer)
         result = answer['doc']['command_result']
@@ -478,16 +481,13 @@ def test_listener_refusals_are_json_the_conductor_can_read(cb):
     # (char 4)" and failed the deploy. The listener answers in IPA's own
     # error format, so the conductor reports the status and the reason.
     port = 9302
-    cert = _ipa_ramdisk(cb, port)
-    doc = cb.register(cb.server_a, NODE_A, 'https://%s:%d' % (IP_A, port),
-                      verify_ca=cert[0])
-    ca = cb.ca_file(doc['agent_verify_ca'], 'ipa-ca2.pem')
+    url, ca = _ipa_ramdisk(cb, port)
     netns.stop_process(cb.ramdisks.pop((IP_A, port)))
-    [down] = _conduct(cb, doc['callback_url'], ca, [{}])
+    [down] = _conduct(cb, url, ca, [{}])
     assert down['status'] == 502 and 'doc' in down, down
     assert down['doc']['faultcode'] == 'Server'
     assert 'cannot connect' in down['doc']['faultstring']
-    base = doc['callback_url'].rsplit('/', 1)[0]
+    base = url.rsplit('/', 1)[0]
     [unknown] = _conduct(cb, base + '/' + 'a' * 26, ca, [{}])
     assert unknown['status'] == 404 and 'doc' in unknown, unknown
     assert unknown['doc']['faultcode'] == 'Client'
