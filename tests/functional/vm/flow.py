@@ -51,6 +51,7 @@ class Timeline:
         self.t0 = time.time()
         self.marks = []
         self.say = say or (lambda text: None)
+        self.deadline = None    # time.monotonic() no wait goes past
 
     def mark(self, name, when=None):
         when = time.time() if when is None else when
@@ -83,14 +84,26 @@ def _first_after(times, after):
     return min(later) if later else None
 
 
+def _power_ons(bed, m, uuid):
+    """The instants (epoch) ``m`` was powered on.
+
+    libvirt's QEMU log ("starting up") and, as it did not always show the
+    later starts, Ironic's "Successfully set node <uuid> power state to
+    power on" (after a power-on or a reboot through the BMC).
+    """
+    return sorted(
+        _stamped(bed.libvirtd.qemu_log(m.name, None), 'starting up')
+        + _stamped(bed.ironic.log(), 'Successfully set node %s power '
+                   'state to power on' % uuid))
+
+
 def _boot_marks(bed, m, tl, label, since, ip, uuid):
     """Power-on, first DHCP, first heartbeat of a boot (marked in ``tl``).
 
     The boot is the first one begun after ``since`` (epoch); the instants
-    come from libvirt's and the agent's logs.
+    come from libvirt's, Ironic's and the agent's logs.
     """
-    on = _first_after(_stamped(bed.libvirtd.qemu_log(m.name, None),
-                               'starting up'), since)
+    on = _first_after(_power_ons(bed, m, uuid), since)
     log = bed.agent.log()
     dhcp = _first_after(_stamped(log, 'DISCOVER xid', 'from %s' % m.mac),
                         on or since)
@@ -123,8 +136,15 @@ def _inventory_ip(inventory, mac):
     return None
 
 
+def _bound(tl, seconds):
+    """``seconds``, cut to what is left before the flow's deadline."""
+    if tl.deadline is None:
+        return seconds
+    return max(1, min(seconds, tl.deadline - time.monotonic()))
+
+
 def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
-        automated_clean=True):
+        automated_clean=True, deadline=None):
     """Drive ``m`` through the whole flow; return the Timeline.
 
     enroll -> manage -> inspect -> provide (automated cleaning) -> deploy
@@ -132,11 +152,14 @@ def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
     disk on the node's IPAM address -> undeploy (cleaning) -> delete,
     asserting each step. ``inspect=False`` leaves out inspection,
     ``automated_clean=False`` sets the node's ``automated_clean`` off
-    (provide and undeploy then boot no ramdisk).
+    (provide and undeploy then boot no ramdisk). ``deadline``
+    (``time.monotonic()``): no wait goes past it, so a test that runs
+    flows in threads can stop them within its own time bound.
     """
     env = bed.ironic
     slow = rs.SLOW
     tl = Timeline(say)
+    tl.deadline = deadline
     fields = {} if automated_clean else {'automated_clean': False}
     node = bed.enroll(m, boot=boot, fast_track=fast_track, **fields)
     uuid = node['uuid']
@@ -145,7 +168,7 @@ def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
         ', fast track' if fast_track else '',
         '' if automated_clean else ', automated cleaning off'))
     env.set_state(uuid, 'manage')
-    node = env.wait_state(uuid, 'manageable', 120 * slow)
+    node = env.wait_state(uuid, 'manageable', _bound(tl, 120 * slow))
     assert node['power_state'] == 'power off', node['power_state']
     tl.mark('manageable (power state read over the BMC)')
     ip = None
@@ -157,7 +180,7 @@ def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
     start = tl.mark('provide (automated cleaning)' if automated_clean
                     else 'provide')
     env.set_state(uuid, 'provide')
-    node = env.wait_state(uuid, 'available', 900 * slow)
+    node = env.wait_state(uuid, 'available', _bound(tl, 900 * slow))
     tl.mark('available')
     if automated_clean:
         _, _, beat = _boot_marks(bed, m, tl, 'cleaning', start, ip, uuid)
@@ -170,7 +193,8 @@ def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
     env.set_state(uuid, 'active', configdrive={'meta_data': {
         'hostname': m.name, 'uuid': uuid,
         'public_keys': {'vmetal-test': bed.ssh_key()[1]}}})
-    node = env.wait_state(uuid, ('active', 'deploy failed'), 1200 * slow)
+    node = env.wait_state(uuid, ('active', 'deploy failed'),
+                          _bound(tl, 1200 * slow))
     assert node['provision_state'] == 'active', node['last_error']
     tl.mark('active (the boot device is the disk)')
     deployed = _allocated(env, uuid)
@@ -188,7 +212,8 @@ def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
     start = tl.mark('undeploy (cleaning)' if automated_clean
                     else 'undeploy')
     env.set_state(uuid, 'deleted')
-    node = env.wait_state(uuid, ('available', 'clean failed'), 900 * slow)
+    node = env.wait_state(uuid, ('available', 'clean failed'),
+                          _bound(tl, 900 * slow))
     assert node['provision_state'] == 'available', node['last_error']
     tl.mark('available again')
     if automated_clean:
@@ -210,7 +235,7 @@ def _inspect(bed, m, tl, uuid):
     env = bed.ironic
     start = tl.mark('inspect')
     env.set_state(uuid, 'inspect')
-    node = env.wait_state(uuid, 'manageable', 900 * rs.SLOW)
+    node = env.wait_state(uuid, 'manageable', _bound(tl, 900 * rs.SLOW))
     tl.mark('inspected')
     # The address the ramdisk had (its inventory, through the proxy) is
     # the node's reserved one: the same in inspection, cleaning, deploy.
@@ -233,12 +258,12 @@ def _os_up(bed, m, tl, ip):
     """The deployed OS answers on ``ip``; its config drive names ``ip``."""
     # Ironic powered the machine off and on again (boot device: disk)
     # before it set the node active: the last power-on of the deploy.
-    ons = [t for t in _stamped(bed.libvirtd.qemu_log(m.name, None),
-                               'starting up') if t >= tl.at('deploy') - 0.5]
+    ons = [t for t in _power_ons(bed, m, m.node['uuid'])
+           if t >= tl.at('deploy') - 0.5]
     if ons:
         tl.mark('reboot: power on from the disk', max(ons))
     rs.wait_for(lambda: seg.connect(bed.agent_ns, ip, 22, timeout=3) == '',
-                900 * rs.SLOW, interval=3,
+                _bound(tl, 900 * rs.SLOW), interval=3,
                 what='sshd of %s on %s' % (m.name, ip))
     tl.mark('OS up: sshd answers on %s (from the agent namespace)' % ip)
     assert bed.ping(ip, count=1, timeout=5), 'no ping answer from %s' % ip

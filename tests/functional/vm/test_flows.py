@@ -38,6 +38,7 @@ The per-phase timelines are printed (``pytest -s``).
 """
 
 import concurrent.futures
+import time
 import traceback
 
 import pytest
@@ -52,28 +53,35 @@ FLOWS = (
 )
 
 
-def _flow(bed, m, options):
+# The test's bound; the flows' waits end TEARDOWN seconds before it, so
+# that on a timeout the threads have stopped when the bed is torn down.
+TIMEOUT = 2700
+TEARDOWN = 300
+
+
+def _flow(bed, m, options, deadline):
     def say(text):
         print('%s %s' % (m.name, text), flush=True)
     try:
-        return flow.run(bed, m, say=say, **options)
+        return flow.run(bed, m, say=say, deadline=deadline, **options)
     except BaseException:
         print('=== %s failed\n%s\n%s' % (
             m.name, traceback.format_exc(), bed.diagnose(m)), flush=True)
         raise
 
 
-@pytest.mark.timeout(2700)
+@pytest.mark.timeout(TIMEOUT)
 def test_whole_chain_redfish_bios_and_ipmi_uefi(real_images_bed):
     bed = real_images_bed
     assert bed.ironic.ipam is not None      # made once, before the threads
+    deadline = time.monotonic() + TIMEOUT - TEARDOWN
     machines = []
     try:
         for name, mac, firmware, bmc_kind, options in FLOWS:
             machines.append((bed.add_machine(name, mac, firmware=firmware,
                                              bmc_kind=bmc_kind), options))
         with concurrent.futures.ThreadPoolExecutor(len(machines)) as pool:
-            runs = [(m, pool.submit(_flow, bed, m, options))
+            runs = [(m, pool.submit(_flow, bed, m, options, deadline))
                     for m, options in machines]
             errors = [(m, run.exception()) for m, run in runs]
     finally:
