@@ -20,7 +20,8 @@ from tests.fixtures import segments as seg
 from tests.functional import databases
 
 BINARIES = ('ip', 'setpriv', 'curl', 'ping', 'libvirtd', 'unshare',
-            'qemu-system-x86_64', 'qemu-img', 'sfdisk', 'ipmitool')
+            'qemu-system-x86_64', 'qemu-img', 'sfdisk', 'ipmitool',
+            'ssh', 'ssh-keygen')
 
 
 def require():

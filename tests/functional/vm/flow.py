@@ -11,6 +11,7 @@ into the per-phase durations the issue asks for.
 
 import argparse
 import datetime
+import json
 import os
 import pathlib
 import re
@@ -50,6 +51,7 @@ class Timeline:
         self.t0 = time.time()
         self.marks = []
         self.say = say or (lambda text: None)
+        self.deadline = None    # time.monotonic() no wait goes past
 
     def mark(self, name, when=None):
         when = time.time() if when is None else when
@@ -58,8 +60,9 @@ class Timeline:
         return when
 
     def at(self, name):
+        """When the first mark ``name`` was (``'X:'``: a mark 'X: ...')."""
         for n, when in self.marks:
-            if n == name:
+            if n == name or (name.endswith(':') and n.startswith(name)):
                 return when
         return None
 
@@ -81,24 +84,49 @@ def _first_after(times, after):
     return min(later) if later else None
 
 
+def _power_ons(bed, m, uuid):
+    """The instants (epoch) ``m`` was powered on.
+
+    libvirt's QEMU log ("starting up") and, as it did not always show the
+    later starts, Ironic's "Successfully set node <uuid> power state to
+    power on" (after a power-on or a reboot through the BMC).
+    """
+    return sorted(
+        _stamped(bed.libvirtd.qemu_log(m.name, None), 'starting up')
+        + _stamped(bed.ironic.log(), 'Successfully set node %s power '
+                   'state to power on' % uuid))
+
+
 def _boot_marks(bed, m, tl, label, since, ip, uuid):
     """Power-on, first DHCP, first heartbeat of a boot (marked in ``tl``).
 
     The boot is the first one begun after ``since`` (epoch); the instants
-    come from libvirt's and the agent's logs.
+    come from libvirt's, Ironic's and the agent's logs.
     """
-    on = _first_after(_stamped(bed.libvirtd.qemu_log(m.name, None),
-                               'starting up'), since)
+    on = _first_after(_power_ons(bed, m, uuid), since)
     log = bed.agent.log()
     dhcp = _first_after(_stamped(log, 'DISCOVER xid', 'from %s' % m.mac),
                         on or since)
-    beat = _first_after(_stamped(log, "HTTP %s: POST '/v1/heartbeat/%s'"
-                                 % (ip, uuid)), on or since)
+    beat = _first_after(_stamped(log, "HTTP %s" % (ip or ''),
+                                 ": POST '/v1/heartbeat/%s'" % uuid),
+                        on or since)
     for name, when in (('power on', on), ('first DHCP', dhcp),
                        ('first heartbeat', beat)):
         if when is not None:
             tl.mark('%s: %s' % (label, name), when)
     return on, dhcp, beat
+
+
+def _pxe_chain(bed, m, uuid, ip, since):
+    """The network boot went through the agent: DHCP, iPXE, the proxy."""
+    log = bed.agent.log(since)
+    paths = ['/boot.ipxe', '/pxelinux.cfg/%s' % m.mac.replace(':', '-'),
+             '/%s/deploy_kernel' % uuid, '/%s/deploy_ramdisk' % uuid]
+    missing = [p for p in paths
+               if "HTTP %s: GET '%s' -> boot 200" % (ip, p) not in log]
+    assert 'ACK %s' % ip in log and not missing, (ip, missing)
+    if m.firmware == 'uefi':        # OVMF's PXE, then iPXE by TFTP
+        assert 'snponly.efi' in log, 'no TFTP of snponly.efi'
 
 
 def _inventory_ip(inventory, mac):
@@ -108,128 +136,205 @@ def _inventory_ip(inventory, mac):
     return None
 
 
-def run(bed, m, boot='ipxe', say=print, workdir=None, fast_track=False,
-        until=None):
+def _bound(tl, seconds):
+    """``seconds``, cut to what is left before the flow's deadline."""
+    if tl.deadline is None:
+        return seconds
+    return max(1, min(seconds, tl.deadline - time.monotonic()))
+
+
+def run(bed, m, boot='ipxe', say=print, fast_track=False, inspect=True,
+        automated_clean=True, deadline=None):
     """Drive ``m`` through the whole flow; return the Timeline.
 
-    enroll -> manage -> inspect -> provide -> deploy -> OS up -> undeploy
-    -> delete, asserting each step. ``until='cleaning'`` deletes the node
-    once automated cleaning is done (how far the suite goes today: see
-    doc/real-server.md, "Where the flow stops").
+    enroll -> manage -> inspect -> provide (automated cleaning) -> deploy
+    the whole-disk image with a config drive -> the OS comes up from the
+    disk on the node's IPAM address -> undeploy (cleaning) -> delete,
+    asserting each step. ``inspect=False`` leaves out inspection,
+    ``automated_clean=False`` sets the node's ``automated_clean`` off
+    (provide and undeploy then boot no ramdisk). ``deadline``
+    (``time.monotonic()``): no wait goes past it, so a test that runs
+    flows in threads can stop them within its own time bound.
     """
     env = bed.ironic
     slow = rs.SLOW
     tl = Timeline(say)
-    node = bed.enroll(m, boot=boot, fast_track=fast_track)
+    tl.deadline = deadline
+    fields = {} if automated_clean else {'automated_clean': False}
+    node = bed.enroll(m, boot=boot, fast_track=fast_track, **fields)
     uuid = node['uuid']
-    tl.mark('enrolled %s (%s, %s, %s%s)' % (
+    tl.mark('enrolled: %s (%s, %s, %s%s%s)' % (
         m.name, node['driver'], boot, m.firmware,
-        ', fast track' if fast_track else ''))
+        ', fast track' if fast_track else '',
+        '' if automated_clean else ', automated cleaning off'))
     env.set_state(uuid, 'manage')
-    node = env.wait_state(uuid, 'manageable', 120)
+    node = env.wait_state(uuid, 'manageable', _bound(tl, 120 * slow))
     assert node['power_state'] == 'power off', node['power_state']
     tl.mark('manageable (power state read over the BMC)')
-    # -- inspection ------------------------------------------------------
-    start = tl.mark('inspect')
-    env.set_state(uuid, 'inspect')
-    node = env.wait_state(uuid, 'manageable', 900 * slow)
-    tl.mark('inspected')
-    # The address the ramdisk had (its inventory, through the proxy): the
-    # inspection-scoped allocation ends with inspection; cleaning and
-    # deploy must get the same address back (checked below).
-    inventory = env.api('GET', '/nodes/%s/inventory' % uuid, expect=200)
-    ip = _inventory_ip(inventory, m.mac)
-    assert ip and ip.startswith('172.22.0.'), inventory['inventory']
-    _boot_marks(bed, m, tl, 'inspection', start, ip, uuid)
-    assert node['properties'].get('cpu_arch') == 'x86_64', node['properties']
-    log = bed.agent.log()
-    assert "HTTP %s: POST '/v1/continue_inspection'" % ip in log
+    ip = None
+    since = bed.agent.mark()
+    if inspect:
+        ip = _inspect(bed, m, tl, uuid)
+        _pxe_chain(bed, m, uuid, ip, since)
     # -- cleaning --------------------------------------------------------
-    start = tl.mark('provide (automated cleaning)')
+    start = tl.mark('provide (automated cleaning)' if automated_clean
+                    else 'provide')
     env.set_state(uuid, 'provide')
-    node = env.wait_state(uuid, 'available', 900 * slow)
+    node = env.wait_state(uuid, 'available', _bound(tl, 900 * slow))
     tl.mark('available')
-    _, _, beat = _boot_marks(bed, m, tl, 'cleaning', start, ip, uuid)
-    # Cleaning's allocation is short-lived (released when cleaning ends);
-    # the ramdisk heartbeated from the inspection address meanwhile.
-    assert beat is not None, 'no heartbeat from %s in cleaning' % ip
-    assert env.ipam.list_reservations(node_uuid=uuid) == []
-    if until == 'cleaning':
-        _delete(env, uuid, ip, tl)
-        return tl
-    assert 'erase_devices_metadata' in env.log()
+    if automated_clean:
+        _, _, beat = _boot_marks(bed, m, tl, 'cleaning', start, ip, uuid)
+        assert beat is not None, 'no heartbeat from %s in cleaning' % ip
+        assert 'erase_devices_metadata' in env.log()
     # -- deploy ----------------------------------------------------------
     start = tl.mark('deploy')
     env.patch(uuid, [{'op': 'add', 'path': '/instance_info',
                       'value': bed.disk_instance_info()}])
-    env.set_state(uuid, 'active', configdrive={
-        'meta_data': {'hostname': m.name, 'uuid': uuid}})
-    node = env.wait_state(uuid, ('active', 'deploy failed'), 1200 * slow)
+    env.set_state(uuid, 'active', configdrive={'meta_data': {
+        'hostname': m.name, 'uuid': uuid,
+        'public_keys': {'vmetal-test': bed.ssh_key()[1]}}})
+    node = env.wait_state(uuid, ('active', 'deploy failed'),
+                          _bound(tl, 1200 * slow))
     assert node['provision_state'] == 'active', node['last_error']
     tl.mark('active (the boot device is the disk)')
-    _boot_marks(bed, m, tl, 'deploy', start, ip, uuid)
+    deployed = _allocated(env, uuid)
+    assert ip in (None, deployed), (ip, deployed)
+    ip = deployed
+    if not (fast_track and (inspect or automated_clean)):
+        _boot_marks(bed, m, tl, 'deploy', start, ip, uuid)
+    if not inspect:
+        _pxe_chain(bed, m, uuid, ip, since)
     log = bed.agent.log()
     assert "HTTP %s: GET '/agent_images/%s'" % (ip, uuid) in log
     assert 'Callback: node %s ramdisk' % uuid in log
-    [network] = node['network_data']['networks']
-    assert network['ip_address'] == ip
-    # -- the deployed OS ---------------------------------------------------
-    rs.wait_for(lambda: bed.ping(ip, count=1, timeout=5), 600 * slow,
-                interval=2, what='%s answering on %s' % (m.name, ip))
-    tl.mark('OS up: %s answers on %s (from the agent namespace)'
-            % (m.name, ip))
-    work = workdir or tempfile.mkdtemp(prefix='vmetal-cd-')
-    try:
-        data = rs.read_config_drive(m.disk, work)
-    finally:
-        if workdir is None:
-            shutil.rmtree(work, ignore_errors=True)
-    assert data and data['networks'][0]['ip_address'] == ip, data
-    tl.mark("config drive's network_data.json holds %s" % ip)
+    _os_up(bed, m, tl, ip)
     # -- tear down -------------------------------------------------------
-    tl.mark('undeploy (cleaning)')
+    start = tl.mark('undeploy (cleaning)' if automated_clean
+                    else 'undeploy')
     env.set_state(uuid, 'deleted')
-    node = env.wait_state(uuid, ('available', 'clean failed'), 900 * slow)
+    node = env.wait_state(uuid, ('available', 'clean failed'),
+                          _bound(tl, 900 * slow))
     assert node['provision_state'] == 'available', node['last_error']
     tl.mark('available again')
+    if automated_clean:
+        _boot_marks(bed, m, tl, 'undeploy', start, ip, uuid)
     _delete(env, uuid, ip, tl)
     return tl
 
 
+def _allocated(env, uuid):
+    """The node's active IPAM address (the deployment's allocation)."""
+    [ip] = [a.address for a in env.ipam.list_allocations()
+            if a.node_uuid == uuid and a.state == records.ACTIVE]
+    assert ip.startswith('172.22.0.'), ip
+    return ip
+
+
+def _inspect(bed, m, tl, uuid):
+    """Inspect; the address the ramdisk reported (the allocated one)."""
+    env = bed.ironic
+    start = tl.mark('inspect')
+    env.set_state(uuid, 'inspect')
+    node = env.wait_state(uuid, 'manageable', _bound(tl, 900 * rs.SLOW))
+    tl.mark('inspected')
+    # The address the ramdisk had (its inventory, through the proxy) is
+    # the node's reserved one: the same in inspection, cleaning, deploy.
+    inventory = env.api('GET', '/nodes/%s/inventory' % uuid, expect=200)
+    # (Inspection's allocation is its own, released when it ends; with
+    # allocation_scope = node the deploy gets the same address back.)
+    ip = _inventory_ip(inventory, m.mac)
+    assert ip and ip.startswith('172.22.0.'), inventory['inventory']
+    on, _, _ = _boot_marks(bed, m, tl, 'inspection', start, ip, uuid)
+    assert node['properties'].get('cpu_arch') == 'x86_64', node['properties']
+    posted = _first_after(_stamped(
+        bed.agent.log(), "HTTP %s: POST '/v1/continue_inspection'" % ip),
+        on or start)
+    assert posted is not None, 'no inventory from %s through the proxy' % ip
+    tl.mark('inspection: inventory posted through the proxy', posted)
+    return ip
+
+
+def _os_up(bed, m, tl, ip):
+    """The deployed OS answers on ``ip``; its config drive names ``ip``."""
+    # Ironic powered the machine off and on again (boot device: disk)
+    # before it set the node active: the last power-on of the deploy.
+    ons = [t for t in _power_ons(bed, m, m.node['uuid'])
+           if t >= tl.at('deploy') - 0.5]
+    if ons:
+        tl.mark('reboot: power on from the disk', max(ons))
+    rs.wait_for(lambda: seg.connect(bed.agent_ns, ip, 22, timeout=3) == '',
+                _bound(tl, 900 * rs.SLOW), interval=3,
+                what='sshd of %s on %s' % (m.name, ip))
+    tl.mark('OS up: sshd answers on %s (from the agent namespace)' % ip)
+    assert bed.ping(ip, count=1, timeout=5), 'no ping answer from %s' % ip
+    # What the OS itself says: its hostname (config drive meta_data), its
+    # address, and the network_data.json glean read.
+    r = bed.ssh(ip, 'hostname; ip -4 -o addr show; cat %s 2>/dev/null || '
+                '(mkdir -p /run/cd && mount -o ro "$(blkid -L config-2)" '
+                '/run/cd && cat /run/cd/%s)' % (
+                    '/mnt/config/' + NETWORK_DATA, NETWORK_DATA),
+                timeout=60)
+    assert r.returncode == 0, 'ssh to %s: %s %s' % (ip, r.stdout, r.stderr)
+    lines = r.stdout.splitlines()
+    assert lines[0] == m.name, r.stdout
+    assert ' inet %s/24 ' % ip in r.stdout, r.stdout
+    data = json.loads('\n'.join(lines[lines.index(next(
+        line for line in lines if line.startswith('{'))):]))
+    assert [n['ip_address'] for n in data['networks']] == [ip], data
+    assert data['links'][0]['ethernet_mac_address'].lower() == m.mac, data
+    tl.mark("ssh: %s has %s, its config drive's network_data.json too"
+            % (m.name, ip))
+
+
+NETWORK_DATA = 'openstack/latest/network_data.json'
+
+
 def _delete(env, uuid, ip, tl):
+    """Delete; the notification driver releases the address."""
     env.delete(uuid)
-    assert env.ipam.list_reservations(node_uuid=uuid) == []
-    assert [a for a in env.ipam.list_allocations()
-            if a.node_uuid == uuid and a.state == records.ACTIVE] == []
-    tl.mark('deleted: %s released, no reservation left' % ip)
+    tl.mark('deleted')
+
+    def released():
+        return (env.ipam.list_reservations(node_uuid=uuid) == []
+                and not [a for a in env.ipam.list_allocations()
+                         if a.node_uuid == uuid and a.state == records.ACTIVE])
+    rs.wait_for(released, 30, interval=0.5,
+                what='%s released and its reservation gone' % ip)
+    tl.mark('%s released, no reservation left' % ip)
 
 
 SPANS = (
+    ('manage (power state over the BMC)', 'enrolled:',
+     'manageable (power state read over the BMC)'),
     ('inspection: power-on -> first DHCP', 'inspection: power on',
      'inspection: first DHCP'),
+    ('inspection: power-on -> inventory', 'inspection: power on',
+     'inspection: inventory posted through the proxy'),
     ('inspection: power-on -> heartbeat', 'inspection: power on',
      'inspection: first heartbeat'),
     ('inspection (whole)', 'inspect', 'inspected'),
     ('cleaning: power-on -> heartbeat', 'cleaning: power on',
      'cleaning: first heartbeat'),
     ('cleaning (whole)', 'provide (automated cleaning)', 'available'),
+    ('deploy: power-on -> first DHCP', 'deploy: power on',
+     'deploy: first DHCP'),
     ('deploy: power-on -> heartbeat', 'deploy: power on',
      'deploy: first heartbeat'),
     ('deploy (whole)', 'deploy', 'active (the boot device is the disk)'),
+    ('reboot: power-on -> OS up (sshd)', 'reboot: power on from the disk',
+     'OS up:'),
+    ('undeploy: power-on -> heartbeat', 'undeploy: power on',
+     'undeploy: first heartbeat'),
+    ('undeploy (cleaning)', 'undeploy (cleaning)', 'available again'),
+    ('undeploy', 'undeploy', 'available again'),
 )
 
 
 def report(tl):
-    up = [n for n, _ in tl.marks if n.startswith('OS up')]
-    spans = list(SPANS)
-    if up:
-        spans.append(('reboot -> OS up', 'active (the boot device is the '
-                      'disk)', up[0]))
-    spans.append(('undeploy (cleaning)', 'undeploy (cleaning)',
-                  'available again'))
-    first = tl.marks[0][0]
-    last = tl.marks[-1][0]
-    spans.append(('whole chain', first, last))
+    """The phases of ``tl`` that happened, one a line."""
+    spans = [s for s in SPANS
+             if tl.at(s[1]) is not None and tl.at(s[2]) is not None]
+    spans.append(('whole chain', tl.marks[0][0], tl.marks[-1][0]))
     return tl.report(spans)
 
 
@@ -242,6 +347,11 @@ def main():
     parser.add_argument('--fast-track', action='store_true',
                         help='keep the inspection ramdisk up for cleaning '
                         'and deploy (one ramdisk boot fewer each)')
+    parser.add_argument('--no-inspect', action='store_true',
+                        help='leave out inspection')
+    parser.add_argument('--no-automated-clean', action='store_true',
+                        help="the node's automated_clean off (provide and "
+                        'undeploy boot no ramdisk)')
     args = parser.parse_args()
     from tests.functional import databases
     images = rs.find_images()
@@ -265,7 +375,9 @@ def main():
                 m = bed.add_machine('demo-' + args.firmware,
                                     '52:54:00:9a:01:01', args.firmware,
                                     args.bmc)
-                tl = run(bed, m, say=say, fast_track=args.fast_track)
+                tl = run(bed, m, say=say, fast_track=args.fast_track,
+                         inspect=not args.no_inspect,
+                         automated_clean=not args.no_automated_clean)
                 say('phases:\n' + report(tl))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

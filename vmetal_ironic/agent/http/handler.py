@@ -122,15 +122,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _refuse(self, status, reason):
         metrics.http_answered(getattr(self.server.proxy, 'name', ''),
                               'refused', status)
-        body = ('%d %s\n' % (status, reason)).encode()
+        content_type, body = self._refusal_body(status, reason)
         self.send_response(status)
-        self.send_header('Content-Type', 'text/plain')
+        self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(body)))
         if self.close_connection:
             self.send_header('Connection', 'close')
         self.end_headers()
         if self.command != 'HEAD':
             self.wfile.write(body)
+
+    def _refusal_body(self, status, reason):
+        """(Content-Type, body) of an answer the proxy gives itself."""
+        return 'text/plain', ('%d %s\n' % (status, reason)).encode()
 
     def _route(self):
         """(decision, upstream); upstream is None for a refusal."""

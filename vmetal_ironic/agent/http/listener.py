@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import ipaddress
+import json
 import re
 import socket
 import ssl
@@ -142,6 +143,18 @@ class CallbackHandler(http_handler.Handler):
 
     def _shown_path(self):
         return _TOKEN_RE.sub(r'\1***', self.path)
+
+    def _refusal_body(self, status, reason):
+        # In IPA's own error format: Ironic's AgentClient decodes every
+        # answer as JSON before it looks at the status, so a text body
+        # ("502 cannot connect: ...") failed the step with "Unable to
+        # decode response as JSON ... Extra data: line 1 column 5 (char
+        # 4)"; this way it reports the status and the reason.
+        return 'application/json', json.dumps({
+            'faultcode': 'Server' if status >= 500 else 'Client',
+            'faultstring': 'vmetal-dhcp-agent callback listener: %s'
+                           % reason,
+            'debuginfo': None}).encode()
 
     def _connect(self, upstream):
         # Headers and body leave in separate writes: without TCP_NODELAY

@@ -3,6 +3,8 @@
     python stand_ins.py api --address A --port P --log FILE
     python stand_ins.py ramdisk --address A --port P --name N
         [--cert FILE --key FILE]
+    python stand_ins.py ipa --address A --port P --cert FILE --key FILE
+    python stand_ins.py conductor --url URL --cert CA --plan JSON
 
 The API answers ``POST /v1/heartbeat/<node>`` with 202 and appends
 ``{"path": ..., "body": <the JSON received>}`` to ``--log``, one line per
@@ -10,6 +12,18 @@ heartbeat. The ramdisk answers every ``/v1/commands/`` request with a JSON
 echo (its name, method, path, query, Host header, body length) and
 ``GET /big/<n>`` with ``n`` bytes of a fixed pattern, as the Ironic Python
 Agent would answer the conductor; with ``--cert`` it serves HTTPS.
+
+``ipa`` is the Ironic Python Agent 13's own HTTP stack: cheroot's WSGI
+server with its TLS adapter and a werkzeug application answering
+``POST /v1/commands/`` as IPA's ``jsonify`` does (Content-Length set), or,
+for a command whose ``params`` ask ``"chunked": true``, a body of unknown
+length (cheroot then sends it chunked); ``params.size`` pads the result.
+
+``conductor`` calls ``URL/v1/commands/`` as Ironic's ``AgentClient``
+does: one ``requests`` session (keep-alive), ``?wait=true&agent_token=``,
+a JSON body, ``response.json()`` on every answer whatever its status; the
+plan is a list of command ``params``. It prints one JSON line: for each
+call the status and the decoded document, or the decoding error.
 """
 
 import argparse
@@ -73,16 +87,74 @@ class Ramdisk(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = _answer
 
 
+def ipa_app(name):
+    """A werkzeug application answering like IPA 13's API."""
+    import werkzeug
+
+    @werkzeug.Request.application
+    def app(request):
+        doc = request.get_json(silent=True) or {}
+        params = doc.get('params') or {}
+        result = json.dumps({
+            'id': name, 'command_name': doc.get('name'),
+            'command_status': 'SUCCEEDED', 'command_error': None,
+            'command_result': {'pad': 'x' * int(params.get('size', 0)),
+                               'query': request.query_string.decode()},
+        })
+        if params.get('chunked'):
+            def parts():
+                for i in range(0, len(result), 1000):
+                    yield result[i:i + 1000].encode()
+            return werkzeug.Response(parts(), mimetype='application/json')
+        return werkzeug.Response(result, mimetype='application/json')
+    return app
+
+
+def serve_ipa(a):
+    from cheroot.ssl import builtin
+    from cheroot import wsgi
+    server = wsgi.Server(bind_addr=(a.address, a.port),
+                         wsgi_app=ipa_app(a.name),
+                         server_name='ironic-python-agent')
+    server.ssl_adapter = builtin.BuiltinSSLAdapter(a.cert, a.key)
+    server.safe_start()
+
+
+def conductor(a):
+    import requests
+    session = requests.Session()
+    session.headers.update({'Content-Type': 'application/json'})
+    out = []
+    for params in json.loads(a.plan):
+        body = json.dumps({'name': 'deploy.get_deploy_steps',
+                           'params': params})
+        r = session.post(a.url + '/v1/commands/', data=body, verify=a.cert,
+                         params={'wait': 'true', 'agent_token': 'tok'},
+                         timeout=60)
+        try:
+            out.append({'status': r.status_code, 'doc': r.json()})
+        except ValueError as e:
+            out.append({'status': r.status_code, 'error': str(e),
+                        'text': r.text[:200]})
+    print(json.dumps(out))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('role', choices=('api', 'ramdisk'))
-    p.add_argument('--address', required=True)
-    p.add_argument('--port', type=int, required=True)
+    p.add_argument('role', choices=('api', 'ramdisk', 'ipa', 'conductor'))
+    p.add_argument('--address')
+    p.add_argument('--port', type=int)
+    p.add_argument('--url')
+    p.add_argument('--plan')
     p.add_argument('--log')
     p.add_argument('--name', default='ramdisk')
     p.add_argument('--cert')
     p.add_argument('--key')
     a = p.parse_args()
+    if a.role == 'ipa':
+        return serve_ipa(a)
+    if a.role == 'conductor':
+        return conductor(a)
     handler = Api if a.role == 'api' else Ramdisk
     cls = http.server.ThreadingHTTPServer
     if ':' in a.address:

@@ -428,3 +428,67 @@ def test_a_restart_between_heartbeat_and_command_is_invisible(cb):
     # Loaded entries are still checked against the reservations.
     assert _status_without_reservation(
         cb, MAC_A, ca, doc['callback_url'] + '/v1/commands/') == 403
+
+
+def _ipa_ramdisk(cb, port):
+    """IPA 13's HTTP stack (cheroot + werkzeug, TLS) on IP_A:``port``.
+
+    Registered by a heartbeat of node A: (callback URL, agent CA file).
+    """
+    cert = self_signed(IP_A, cb.lab.path('ipa-%d' % port))
+    old = cb.ramdisks.pop((IP_A, port), None)
+    if old is not None:
+        netns.stop_process(old)
+    cb.ramdisks[(IP_A, port)] = cb.server_a.popen(
+        netns.PYTHON, STAND_INS, 'ipa', '--address', IP_A, '--port',
+        str(port), '--name', 'ipa', '--cert', cert[1], '--key', cert[2],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(cb.server_a, IP_A, port)
+    doc = cb.register(cb.server_a, NODE_A, 'https://%s:%d' % (IP_A, port),
+                      verify_ca=cert[0])
+    return doc['callback_url'], cb.ca_file(doc['agent_verify_ca'],
+                                           'ipa-ca-%d.pem' % port)
+
+
+def _conduct(cb, url, ca, plan):
+    r = cb.cluster.run(netns.PYTHON, STAND_INS, 'conductor', '--url', url,
+                       '--cert', ca, '--plan', json.dumps(plan),
+                       timeout=120)
+    return json.loads(r.stdout)
+
+
+def test_ipa_answers_reach_the_conductor_as_json(cb):
+    # IPA 13's server (cheroot): bodies with Content-Length and chunked
+    # ones (re-chunked by the listener), small, around a 4 KiB chunk and
+    # large, one after another on the conductor's keep-alive session.
+    port = 9301
+    url, ca = _ipa_ramdisk(cb, port)
+    plan = [{'size': size, 'chunked': chunked}
+            for size in (0, 4000, 4096, 70000, 2 * 1024 * 1024)
+            for chunked in (False, True)]
+    answers = _conduct(cb, url, ca, plan)
+    for params, answer in zip(plan, answers):
+        assert answer['status'] == 200, (params, answer)
+        result = answer['doc']['command_result']
+        assert len(result['pad']) == params['size'], params
+        assert result['query'] == 'wait=true&agent_token=tok'
+
+
+def test_listener_refusals_are_json_the_conductor_can_read(cb):
+    # Ironic's AgentClient decodes every answer as JSON before it looks
+    # at the status: a text refusal ("502 cannot connect...") became
+    # "Unable to decode response as JSON ... Extra data: line 1 column 5
+    # (char 4)" and failed the deploy. The listener answers in IPA's own
+    # error format, so the conductor reports the status and the reason.
+    port = 9302
+    url, ca = _ipa_ramdisk(cb, port)
+    netns.stop_process(cb.ramdisks.pop((IP_A, port)))
+    [down] = _conduct(cb, url, ca, [{}])
+    assert down['status'] == 502 and 'doc' in down, down
+    assert down['doc']['faultcode'] == 'Server'
+    assert 'cannot connect' in down['doc']['faultstring']
+    base = url.rsplit('/', 1)[0]
+    [unknown] = _conduct(cb, base + '/' + 'a' * 26, ca, [{}])
+    assert unknown['status'] == 404 and 'doc' in unknown, unknown
+    assert unknown['doc']['faultcode'] == 'Client'
+    assert 'unknown ramdisk' in unknown['doc']['faultstring']
