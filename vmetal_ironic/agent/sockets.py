@@ -80,6 +80,20 @@ def freebind(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
 
 
+def abort(sock: socket.socket) -> None:
+    """Make the close of ``sock`` reset its connection (zero linger).
+
+    The peer sees the connection fail, as from a host that went away,
+    not an answer. ``sock`` stays open for its owner to close; errors are
+    ignored (the peer may be gone already).
+    """
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack('ii', 1, 0))
+    except OSError:
+        pass
+
+
 def family_of(address: str) -> socket.AddressFamily:
     """AF_INET6 for an IPv6 address literal, AF_INET otherwise."""
     return socket.AF_INET6 if ':' in address else socket.AF_INET

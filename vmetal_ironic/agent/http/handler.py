@@ -132,6 +132,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != 'HEAD':
             self.wfile.write(body)
 
+    def _upstream_failed(self, error):
+        """Tell the client that ``error`` (an UpstreamError) happened."""
+        self._refuse(error.status, str(error))
+
     def _refusal_body(self, status, reason):
         """(Content-Type, body) of an answer the proxy gives itself."""
         return 'text/plain', ('%d %s\n' % (status, reason)).encode()
@@ -225,7 +229,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                self.command, self._shown_path(),
                                upstream.netloc, e)
             self.close_connection = True
-            self._refuse(e.status, str(e))
+            self._upstream_failed(e)
             return
         status, size = sent
         metrics.http_answered(getattr(proxy, 'name', ''), decision.upstream,

@@ -31,6 +31,7 @@ from vmetal_ironic.agent.http import handler as http_handler
 from vmetal_ironic.agent.http import heartbeat as hb
 from vmetal_ironic.agent.http import routes
 from vmetal_ironic.agent.http import server as http_proxy
+from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent import sockets
 
 LOG = log.getLogger(__name__)
@@ -155,6 +156,19 @@ class CallbackHandler(http_handler.Handler):
             'faultstring': 'vmetal-dhcp-agent callback listener: %s'
                            % reason,
             'debuginfo': None}).encode()
+
+    def _upstream_failed(self, error):
+        # The ramdisk could not be reached, or stopped answering: the
+        # conductor sees what it would see talking to the ramdisk
+        # itself, a failed connection (reset, no answer), not an HTTP
+        # error. Ironic's AgentClient turns a connection failure into
+        # AgentConnectionFailed, which it retries ([agent]
+        # max_command_attempts) and with fast track takes as "the agent
+        # is not up yet, wait for its heartbeat"; a 502 would fail the
+        # step at once.
+        metrics.http_answered(getattr(self.server.proxy, 'name', ''),
+                              'refused', error.status)
+        sockets.abort(self.connection)
 
     def _connect(self, upstream):
         # Headers and body leave in separate writes: without TCP_NODELAY

@@ -23,7 +23,8 @@ length (cheroot then sends it chunked); ``params.size`` pads the result.
 does: one ``requests`` session (keep-alive), ``?wait=true&agent_token=``,
 a JSON body, ``response.json()`` on every answer whatever its status; the
 plan is a list of command ``params``. It prints one JSON line: for each
-call the status and the decoded document, or the decoding error.
+call the status and the decoded document, the decoding error, or the
+connection failure (the exceptions AgentClient takes for one).
 """
 
 import argparse
@@ -128,9 +129,17 @@ def conductor(a):
     for params in json.loads(a.plan):
         body = json.dumps({'name': 'deploy.get_deploy_steps',
                            'params': params})
-        r = session.post(a.url + '/v1/commands/', data=body, verify=a.cert,
-                         params={'wait': 'true', 'agent_token': 'tok'},
-                         timeout=60)
+        try:
+            r = session.post(a.url + '/v1/commands/', data=body,
+                             verify=a.cert, timeout=60,
+                             params={'wait': 'true', 'agent_token': 'tok'})
+        except (requests.ConnectionError, requests.Timeout,
+                ssl.SSLError) as e:
+            # What AgentClient._command takes for AgentConnectionFailed
+            # (retried, and "not up yet" with fast track).
+            out.append({'connection_failed': type(e).__name__,
+                        'error': str(e)[:200]})
+            continue
         try:
             out.append({'status': r.status_code, 'doc': r.json()})
         except ValueError as e:

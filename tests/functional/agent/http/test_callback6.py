@@ -155,8 +155,9 @@ def test_https_ramdisk_over_ipv6_is_pinned(cb6):
     assert (status, json.loads(body)['ramdisk']) == (200, 'a-https6')
     cb6.ramdisk(cb6.server_a, IP6_A, 9443, 'impostor6',
                 cert=v4.self_signed(IP6_A, cb6.lab.path('impostor6')))
-    status, body, _ = cb6.conductor('--cacert', ca, url)
-    assert status == 502 and 'impostor6' not in body
+    status, body, r = cb6.conductor('--cacert', ca, url, check=False)
+    assert status == 0 and r.returncode in (52, 56), r
+    assert 'impostor6' not in body
 
 
 def test_the_registry_keeps_the_ipv6_ramdisk_across_a_restart(cb6):
