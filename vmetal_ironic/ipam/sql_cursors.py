@@ -4,12 +4,15 @@ A pool's fresh addresses are handed out by :data:`~vmetal_ironic.ipam.
 allocator.STRIPES` cursor rows (``vmetal_pool_cursors``, see
 :mod:`vmetal_ironic.ipam.allocator`). An allocation locks the stripe with
 the lowest next index that no other transaction holds (``FOR UPDATE SKIP
-LOCKED``), claims the stripe's next free address with one ``INSERT ... ON
-CONFLICT DO NOTHING`` (PostgreSQL, SQLite; a check and an insert on
-MySQL/MariaDB), moves the stripe on and commits. Concurrent allocations in
-one pool thus lock different rows and commit side by side (PostgreSQL
-groups their WAL flushes) instead of queueing behind one cursor row until
-each other's commit.
+LOCKED``) and moves it on by one step in the same statement (``UPDATE ...
+WHERE stripe = (SELECT ... SKIP LOCKED) RETURNING`` on PostgreSQL and
+SQLite; a select and an update on MySQL/MariaDB), claims the stripe's
+next free address with one ``INSERT ... ON CONFLICT DO NOTHING`` (a check
+and an insert on MySQL/MariaDB) and commits: on PostgreSQL three
+statements with the read of the pool and the node's row. Concurrent
+allocations in one pool thus lock different rows and commit side by side
+(PostgreSQL groups their WAL flushes) instead of queueing behind one
+cursor row until each other's commit.
 
 Uniqueness still lives in the database: an address is claimed by its row
 under the (pool, address) key, whatever the stripes say.
@@ -39,6 +42,27 @@ _FREE_STRIPE = (sa.select(_C.c.stripe, _C.c.next_index)
                 .order_by(_C.c.next_index).limit(1))
 _FREE_STRIPE_SKIP = _FREE_STRIPE.with_for_update(skip_locked=True)
 _FREE_STRIPE_WAIT = _FREE_STRIPE.with_for_update()
+
+
+def _take_and_move(free_stripe):
+    """Move the stripe ``free_stripe`` finds on by one step.
+
+    One statement (``UPDATE ... RETURNING``); returns the stripe and its
+    new next index.
+    """
+    chosen = free_stripe.with_only_columns(_C.c.stripe).scalar_subquery()
+    return (sa.update(_C)
+            .where(_C.c.pool_id == sa.bindparam('pool'),
+                   _C.c.stripe == chosen)
+            .values(next_index=_C.c.next_index + allocator.STRIPES)
+            .returning(_C.c.stripe, _C.c.next_index))
+
+
+# Where UPDATE ... RETURNING takes a subquery of its own table
+# (PostgreSQL, SQLite; not MySQL/MariaDB).
+_TAKE_AND_MOVE_SKIP = _take_and_move(_FREE_STRIPE_SKIP)
+_TAKE_AND_MOVE_WAIT = _take_and_move(_FREE_STRIPE_WAIT)
+_ONE_STATEMENT = ('postgresql', 'sqlite')
 _MOVE = sa.update(_C).where(_C.c.pool_id == sa.bindparam('b_pool'),
                             _C.c.stripe == sa.bindparam('b_stripe'))
 _DROP = sa.delete(_C).where(_C.c.pool_id == sa.bindparam('pool'))
@@ -71,19 +95,28 @@ def reset(session, pool_id, cursor=0):
 
 
 def _take_stripe(conn, pool_id, size):
-    """Lock the free stripe with the lowest next index: (stripe, index).
+    """Lock the free stripe with the lowest next index.
 
-    None when every stripe has passed the end. A stripe another
-    transaction holds is skipped; when all that have indices left are
-    held, this waits for the first of them (it may pass the end meanwhile:
-    the database checks the row again when its lock is granted).
+    :returns: ``(stripe, index to try, moved)``: ``moved`` when the
+        stripe's row already points past that index; None when every
+        stripe has passed the end. A stripe another transaction holds is
+        skipped; when all that have indices left are held, this waits for
+        the first of them (it may pass the end meanwhile: the database
+        checks the row again when its lock is granted).
     """
     params = {'pool': pool_id, 'size': min(size, _MAX_INDEX)}
-    row = conn.execute(_FREE_STRIPE_SKIP, params).first()
+    one = conn.dialect.name in _ONE_STATEMENT
+    skip, wait = ((_TAKE_AND_MOVE_SKIP, _TAKE_AND_MOVE_WAIT) if one
+                  else (_FREE_STRIPE_SKIP, _FREE_STRIPE_WAIT))
+    row = conn.execute(skip, params).first()
     if row is None and conn.dialect.name != 'sqlite':
         # (SQLite has no row locks: BEGIN IMMEDIATE made this the writer.)
-        row = conn.execute(_FREE_STRIPE_WAIT, params).first()
-    return row
+        row = conn.execute(wait, params).first()
+    if row is None:
+        return None
+    if one:
+        return row.stripe, row.next_index - allocator.STRIPES, True
+    return row.stripe, row.next_index, False
 
 
 def _claim(conn, values):
@@ -111,9 +144,10 @@ def claim_fresh(session, spec, pool_id, values):
     space = spec.space
     version = spec.version
     while True:
-        row = _take_stripe(conn, pool_id, space.size)
-        if row is None:
+        taken_stripe = _take_stripe(conn, pool_id, space.size)
+        if taken_stripe is None:
             return None
+        stripe, start, moved = taken_stripe
         claimed = []
 
         def taken(address):
@@ -123,8 +157,9 @@ def claim_fresh(session, spec, pool_id, values):
                 return False
             return True
         address, cursor = allocator.next_fresh(
-            space, row.next_index, taken, step=allocator.STRIPES)
-        conn.execute(_MOVE, {'b_pool': pool_id, 'b_stripe': row.stripe,
-                             'next_index': min(cursor, _MAX_INDEX)})
+            space, start, taken, step=allocator.STRIPES)
+        if not moved or cursor != start + allocator.STRIPES:
+            conn.execute(_MOVE, {'b_pool': pool_id, 'b_stripe': stripe,
+                                 'next_index': min(cursor, _MAX_INDEX)})
         if address is not None:
             return claimed[0]
