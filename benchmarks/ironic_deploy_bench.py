@@ -47,6 +47,7 @@ import functools
 import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -251,6 +252,14 @@ class Side(object):
                                                      env['PYTHONPATH']])
                 return env
             self.env._environ = _environ
+
+            def _run(*argv):
+                # From that checkout: ``python -c`` puts the working
+                # directory first on sys.path (vmetal-dbsync's schema).
+                subprocess.run(argv, check=True, env=_environ(), cwd=tree,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT, timeout=120)
+            self.env._run = _run
         self.timing = os.path.join(self.env.state, 'hook-timings.txt')
         self.env.environ[TIMING_FILE_ENV] = self.timing
         if profile:
