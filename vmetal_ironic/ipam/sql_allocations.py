@@ -122,7 +122,7 @@ _RECYCLABLE_WAIT = _RECYCLABLE.with_for_update()
 
 
 def _pool_and_node(conn, spec, node_uuid):
-    """The pool's record and id, and the node's row in it (or None).
+    """The pool's record, id and generation, the node's row in it or None.
 
     :raises: UnknownPool.
     """
@@ -135,7 +135,7 @@ def _pool_and_node(conn, spec, node_uuid):
         mapping = row._mapping
         held = types.SimpleNamespace(**{
             name: mapping['a_' + name] for name in _A.c.keys()})
-    return sql_common.pool_record(row), row.id, held
+    return sql_common.pool_record(row), row.id, row.generation, held
 
 
 def allocate(session, spec, node_uuid, scope, quarantine, now):
@@ -156,7 +156,7 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
     :raises: PoolExhausted, UnknownPool.
     """
     conn = sql_common.connection(session)
-    pool, pool_id, row = _pool_and_node(conn, spec, node_uuid)
+    pool, pool_id, generation, row = _pool_and_node(conn, spec, node_uuid)
     try:
         if row is not None:
             if row.state == records.ACTIVE:
@@ -175,7 +175,7 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                 return _reused(conn, row, pool, node_uuid, scope, now)
             conn.execute(_DELETE, {'b_id': row.id})
 
-        text = sql_cursors.claim_fresh(conn, spec, pool_id, {
+        text = sql_cursors.claim_fresh(conn, spec, pool_id, generation, {
             'pool_id': pool_id, 'pinned': False, 'node_uuid': node_uuid,
             'state': records.ACTIVE, 'scope': str(scope),
             'allocated_at': now, 'released_at': None})
