@@ -503,11 +503,7 @@ def _parallel_once(args, tree):
     import pathlib
     import tempfile
 
-    import sqlalchemy as sa
-
     from tests.functional import databases
-    from vmetal_ironic.db import api as db_api
-    from vmetal_ironic.db import models
 
     count = args.conductors
     per = -(-args.parallel // count)
@@ -537,16 +533,7 @@ def _parallel_once(args, tree):
             load.append(os.getloadavg())
             time.sleep(0.5)
             result['loadavg'] = load
-            database = db_api.Database(url)
-            try:
-                with database.reader.connect() as connection:
-                    rows = connection.execute(sa.select(
-                        models.AllocationRecord.node_uuid,
-                        models.AllocationRecord.address).where(
-                            models.AllocationRecord.state == 'active')
-                    ).all()
-            finally:
-                database.dispose()
+            rows = databases.active_allocations(url)
             ipam, reruns, hooks = {}, 0, {}
             for side in sides:
                 lines, side_reruns = _ipam_lines(side)

@@ -158,15 +158,7 @@ def _race_small_pool(backend, tmp_path, prepare, nodes_of):
             answers = {}
             for job in jobs:
                 answers.update(job.get(timeout=300))
-        database = db_api.Database(url)
-        try:
-            with database.reader.connect() as connection:
-                rows = connection.execute(sa.select(
-                    models.AllocationRecord.node_uuid,
-                    models.AllocationRecord.address).where(
-                        models.AllocationRecord.state == 'active')).all()
-        finally:
-            database.dispose()
+        rows = databases.active_allocations(url)
     return answers, rows
 
 
