@@ -45,6 +45,10 @@ from vmetal_ironic.db import api as db_api  # noqa: E402
 from vmetal_ironic.db import migration  # noqa: E402
 from vmetal_ironic.db import models  # noqa: E402
 from vmetal_ironic.ipam import manager  # noqa: E402
+try:
+    from vmetal_ironic.ipam import sql_cursors as cursors  # noqa: E402
+except ImportError:     # a tree from before the striped cursor
+    cursors = None
 
 CONFIG = """
 [vmetal_ipam]
@@ -89,6 +93,8 @@ def fill(mgr, count, recycle_tail=0):
                                rows[start:start + 5000])
         connection.execute(sa.update(models.PoolRecord).values(
             next_index=total))
+        if cursors is not None:     # a tree with the striped cursor
+            cursors.reset(connection, 1, total)
 
 
 def percentile(values, q):

@@ -33,6 +33,10 @@ DIR`` adds a vmetal side running another checkout's ``vmetal_ironic``
 (e.g. ``git worktree add /tmp/base main``) to the same interleaved run,
 so that before and after are measured side by side.
 
+``--parallel N [--conductors 4] [--sequential 12]`` measures contention
+instead: N deploys asked for at the same instant over 4 Ironic processes
+(conductors) sharing one PostgreSQL IPAM store (see :func:`parallel`).
+
 Run it beside nothing heavy if possible; the load average is printed with
 the numbers.
 """
@@ -43,6 +47,7 @@ import functools
 import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -131,8 +136,43 @@ def timed_class(base, hooks):
 
 # The classes Ironic loads (inside the Ironic process) ----------------------
 
+IPAM_TIMING_SUFFIX = '.ipam'
+_IPAM_TIMED = []
+
+
+def _time_ipam():
+    """Record every ``ensure_network`` (the allocation's transaction).
+
+    One line per call in the timing file + ``.ipam``: node, wall, thread
+    CPU, and the process's IPAM transaction reruns so far
+    (``Database.retries``).
+    """
+    from vmetal_ironic.ipam import manager
+    with _LOCK:
+        if _IPAM_TIMED:
+            return
+        _IPAM_TIMED.append(True)
+    original = manager.IPAMManager.ensure_network
+
+    @functools.wraps(original)
+    def ensure_network(self, facts, *args, **kwargs):
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return original(self, facts, *args, **kwargs)
+        finally:
+            seconds = time.perf_counter() - start
+            cpu = time.thread_time() - cpu
+            path = os.environ.get(TIMING_FILE_ENV)
+            if path:
+                with _LOCK, open(path + IPAM_TIMING_SUFFIX, 'a') as fp:
+                    fp.write('%s %.9f %.9f %d\n' % (
+                        facts.uuid, seconds, cpu, self.database.retries))
+    manager.IPAMManager.ensure_network = ensure_network
+
+
 def _vmetal_network():
     from vmetal_ironic.network import interface
+    _time_ipam()
     return timed_class(interface.VmetalNetwork, _NETWORK_HOOKS)
 
 
@@ -212,6 +252,14 @@ class Side(object):
                                                      env['PYTHONPATH']])
                 return env
             self.env._environ = _environ
+
+            def _run(*argv):
+                # From that checkout: ``python -c`` puts the working
+                # directory first on sys.path (vmetal-dbsync's schema).
+                subprocess.run(argv, check=True, env=_environ(), cwd=tree,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT, timeout=120)
+            self.env._run = _run
         self.timing = os.path.join(self.env.state, 'hook-timings.txt')
         self.env.environ[TIMING_FILE_ENV] = self.timing
         if profile:
@@ -350,6 +398,200 @@ def _report(sides, result):
                       result[side.label][phase]['per_hook_ms'].items())))
 
 
+def _percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def _ipam_lines(side):
+    """node -> (wall s, CPU s) of its first ensure_network; max reruns."""
+    first, reruns = {}, 0
+    try:
+        with open(side.timing + IPAM_TIMING_SUFFIX) as fp:
+            for line in fp:
+                uuid, seconds, cpu, retries = line.split()
+                first.setdefault(uuid, (float(seconds), float(cpu)))
+                reruns = max(reruns, int(retries))
+    except FileNotFoundError:
+        pass
+    return first, reruns
+
+
+def _hook_lines(side, hook):
+    """node -> wall s of ``hook`` (its first call)."""
+    first = {}
+    with open(side.timing) as fp:
+        for line in fp:
+            uuid, name, seconds = line.split()[:3]
+            if name == hook:
+                first.setdefault(uuid, float(seconds))
+    return first
+
+
+def _fire_at_once(targets):
+    """Ask for every (side, node) deploy at the same instant."""
+    import concurrent.futures
+    barrier = threading.Barrier(len(targets))
+
+    def fire(target):
+        side, node = target
+        side.env.patch(node['uuid'], [{'op': 'add', 'path': '/instance_info',
+                                       'value': side.env.instance_info()}])
+        barrier.wait()
+        side.env.set_state(node['uuid'], 'active')
+    with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
+        list(pool.map(fire, targets))
+
+
+def _wait_all(targets, timeout=600):
+    pending = list(targets)
+    failed = []
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for side, node in list(pending):
+            got = side.env.node(node['uuid'])
+            if got['provision_state'] == 'active' and \
+                    got['target_provision_state'] is None:
+                pending.remove((side, node))
+            elif got['provision_state'].endswith('failed'):
+                failed.append((node['uuid'], got['last_error']))
+                pending.remove((side, node))
+        time.sleep(0.2)
+    return pending, failed
+
+
+def _stats(label, values):
+    values = [v * 1000.0 for v in values]
+    return {'label': label, 'n': len(values),
+            'p50_ms': statistics.median(values),
+            'p99_ms': _percentile(values, 0.99), 'max_ms': max(values)}
+
+
+def parallel(args):
+    """``--parallel``: each tree (``--compare``, then this) in turn."""
+    trees = [(os.path.basename(t.rstrip('/')), os.path.abspath(t))
+             for t in args.compare] + [('this', None)]
+    results, worst = [], 0
+    for round_ in range(args.rounds):
+        for name, tree in trees:
+            print('\n== %s, round %d' % (name, round_ + 1))
+            result, code = _parallel_once(args, tree)
+            result['tree'] = name
+            results.append(result)
+            worst = max(worst, code)
+    if args.json:
+        with open(args.json, 'w') as fp:
+            json.dump(results, fp, indent=2)
+    return worst
+
+
+_NOISE = ('Lookup is not allowed',)    # the fake IPA polls every node
+
+
+def _parallel_once(args, tree):
+    """``--parallel N``: N deploys at once over ``--conductors`` Ironics.
+
+    Every conductor (a single-process Ironic 39 with its own fake IPA) is
+    a separate process on one PostgreSQL IPAM database and one pool, as
+    the conductors of one deployment are. First ``--sequential`` deploys
+    one at a time (uncontended; after one warm-up deploy per conductor,
+    not counted), then N more asked for at the same instant. Reported:
+    deploys that failed, the addresses (all distinct), IPAM transaction
+    reruns, and the allocation's time (``ensure_network`` in
+    ``add_provisioning_network``) uncontended and under contention.
+    """
+    import pathlib
+    import tempfile
+
+    from tests.functional import databases
+
+    count = args.conductors
+    per = -(-args.parallel // count)
+    seq = -(-args.sequential // count)
+    result = {'conductors': count, 'parallel': args.parallel,
+              'sequential': seq * count}
+    with tempfile.TemporaryDirectory() as tmp, \
+            databases.temporary_database('postgresql',
+                                         pathlib.Path(tmp)) as url:
+        sides = [Side('conductor-%d' % i, 'vmetal-timed', 'vmetal-timed',
+                      ipam_url=url, tree=tree) for i in range(count)]
+        try:
+            for side in sides:
+                side.prepare(1 + seq + per)
+                side.deploy(side.nodes.pop(0))      # warm-up
+            load = [os.getloadavg()]
+            for i in range(seq):
+                for side in sides:
+                    side.deploy(side.nodes[i])
+            load.append(os.getloadavg())
+            targets = [(side, node) for side in sides
+                       for node in side.nodes[seq:]][:args.parallel]
+            start = time.perf_counter()
+            _fire_at_once(targets)
+            pending, failed = _wait_all(targets)
+            result['parallel_wall_s'] = time.perf_counter() - start
+            load.append(os.getloadavg())
+            time.sleep(0.5)
+            result['loadavg'] = load
+            rows = databases.active_allocations(url)
+            ipam, reruns, hooks = {}, 0, {}
+            for side in sides:
+                lines, side_reruns = _ipam_lines(side)
+                ipam.update(lines)
+                reruns += side_reruns
+                hooks.update(_hook_lines(side, 'add_provisioning_network'))
+            errors = []
+            for side in sides:
+                with open(side.env.log_file) as fp:
+                    errors.extend(
+                        line for line in fp if ' ERROR ' in line
+                        and not any(n in line for n in _NOISE))
+        finally:
+            for side in sides:
+                side.env.stop()
+    seq_nodes = [n['uuid'] for side in sides for n in side.nodes[:seq]]
+    par_nodes = [node['uuid'] for _, node in targets]
+    addresses = dict(rows)
+    result.update({
+        'not_active': len(pending), 'failed': failed,
+        'ironic_log_errors': errors, 'ipam_reruns': reruns,
+        'active_allocations': len(addresses),
+        'distinct_addresses': len(set(addresses.values())),
+        'all_allocated': all(n in addresses for n in seq_nodes + par_nodes),
+        'allocation': [
+            _stats('uncontended', [ipam[n][0] for n in seq_nodes]),
+            _stats('contended', [ipam[n][0] for n in par_nodes])],
+        'allocation_cpu': [
+            _stats('uncontended', [ipam[n][1] for n in seq_nodes]),
+            _stats('contended', [ipam[n][1] for n in par_nodes])],
+        'add_provisioning_network': [
+            _stats('uncontended', [hooks[n] for n in seq_nodes]),
+            _stats('contended', [hooks[n] for n in par_nodes])]})
+    print('%d conductors (Ironic processes) on one PostgreSQL IPAM store; '
+          '%d deploys one at a time, then %d at once (all %s in %.1f s)'
+          % (count, seq * count, len(par_nodes),
+             'active' if not pending and not failed else 'NOT active',
+             result['parallel_wall_s']))
+    print('load average: before %.2f, after the sequential %.2f, after '
+          'the parallel %.2f' % tuple(la[0] for la in result['loadavg']))
+    print('failed %d, not active %d, Ironic log ERROR lines %d, IPAM '
+          'transaction reruns %d; %d active allocations, %d distinct '
+          'addresses, every node allocated: %s' % (
+              len(failed), len(pending), len(errors), reruns,
+              len(addresses),
+              len(set(addresses.values())), result['all_allocated']))
+    for line in errors[:5]:
+        print('  ' + line.rstrip()[:300])
+    print('| what | deploys | p50 ms | p99 ms | max ms |')
+    print('| --- | --- | --- | --- | --- |')
+    for key in ('allocation', 'allocation_cpu', 'add_provisioning_network'):
+        for row in result[key]:
+            print('| %s, %s | %d | %.2f | %.2f | %.2f |' % (
+                key, row['label'], row['n'], row['p50_ms'], row['p99_ms'],
+                row['max_ms']))
+    return result, 0 if not pending and not failed else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--deploys', type=int, default=20)
@@ -359,12 +601,22 @@ def main(argv=None):
                         default=[], help='another checkout to run beside '
                         'this one (repeat)')
     parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--parallel', type=int, metavar='N',
+                        help='instead: N deploys at once over --conductors '
+                        'Ironic processes on one PostgreSQL IPAM store')
+    parser.add_argument('--conductors', type=int, default=4)
+    parser.add_argument('--sequential', type=int, default=12,
+                        help='with --parallel: uncontended deploys first')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='with --parallel: run every tree this often')
     parser.add_argument('--profile', metavar='DIR',
                         help='write a cProfile (CPU time) of each vmetal '
                         'side\'s hooks into DIR (inflates the times)')
     args = parser.parse_args(argv)
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, here)
+    if args.parallel:
+        return parallel(args)
     import pathlib
     import tempfile
 

@@ -99,3 +99,20 @@ def temporary_database(backend, directory):
             admin.close()
         return
     raise ValueError(backend)
+
+
+def active_allocations(url):
+    """(node, address) of every active IPAM allocation at ``url``."""
+    import sqlalchemy as sa
+
+    from vmetal_ironic.db import api as db_api
+    from vmetal_ironic.db import models
+    record = models.AllocationRecord
+    database = db_api.Database(url)
+    try:
+        with database.reader.connect() as connection:
+            return connection.execute(sa.select(
+                record.node_uuid, record.address).where(
+                    record.state == 'active')).all()
+    finally:
+        database.dispose()

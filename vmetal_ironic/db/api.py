@@ -23,6 +23,7 @@ committed.
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 import types
 from typing import Any, TypeVar
 
@@ -187,10 +188,11 @@ class Database:
             options['connection_parameters'] or None)
         self.url = url
         self.max_retries = max_retries
-        #: Transactions run again on a uniqueness conflict or a busy
-        #: SQLite since this Database was made (oslo.db retries deadlocks
-        #: and lost connections without asking, and logs them itself).
+        #: Transaction runs that were run again since this Database was
+        #: made, whatever the reason: a uniqueness conflict, a busy
+        #: SQLite, a deadlock, a lost connection, a :class:`Retry`.
         self.retries = 0
+        self._retries_lock = threading.Lock()
         self._check_sqlite_directory(url)
         sqlite = is_sqlite(url)
         self._ctx = enginefacade.transaction_context()
@@ -280,9 +282,7 @@ class Database:
         """_is_retryable, counted (oslo.db asks only for these errors)."""
         retry = _is_retryable(exc)
         if retry:
-            self.retries += 1
-            LOG.debug('IPAM transaction retried (%d so far): %s',
-                      self.retries, exc)
+            LOG.debug('IPAM transaction to be retried: %s', exc)
         return retry
 
     def _transaction(self, kind: str, core: bool) -> Any:
@@ -310,8 +310,14 @@ class Database:
         return _transaction
 
     def _run(self, fn: Callable[[Any], T], kind: str, core: bool) -> T:
+        runs = 0
+
+        def _counted(session: Any) -> T:
+            nonlocal runs
+            runs += 1
+            return fn(session)
         try:
-            return self._transaction(kind, core)(fn)
+            return self._transaction(kind, core)(_counted)
         except exception.VmetalError:
             raise
         except (db_exc.DBDuplicateEntry, db_exc.DBDeadlock,
@@ -322,3 +328,11 @@ class Database:
                 % {'kind': kind, 'n': self.max_retries, 'exc': exc})
         except (db_exc.DBError, sa.exc.SQLAlchemyError) as exc:
             raise exception.StoreError(reason=str(exc))
+        finally:
+            if runs > 1:
+                with self._retries_lock:
+                    self.retries += runs - 1
+                    total = self.retries
+                LOG.debug('IPAM %(kind)s transaction run %(n)d times '
+                          '(%(total)d reruns so far)',
+                          {'kind': kind, 'n': runs, 'total': total})

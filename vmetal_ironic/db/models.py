@@ -45,8 +45,11 @@ class PoolRecord(Base):
     discovery_range = sa.Column(sa.String(2 * ADDRESS_LEN + 1),
                                 nullable=True)
     size = sa.Column(sa.String(SIZE_LEN), nullable=False)
-    # Digest of the address space; the cursor restarts when it changes.
+    # Digest of the address space; the cursors restart when it changes.
     space_fingerprint = sa.Column(sa.String(64), nullable=False)
+    # The single cursor of schema 0001-0006: superseded by the pool's
+    # stripes (PoolCursorRecord, schema 0007), kept so that a conductor
+    # of an older version still finds the column during an upgrade.
     next_index = sa.Column(sa.BigInteger, nullable=False, default=0)
     # NTP servers (None: recorded before schema 0003, read as none).
     ntp_servers = sa.Column(db_types.JsonEncodedList, nullable=True)
@@ -54,6 +57,28 @@ class PoolRecord(Base):
     generation = sa.Column(sa.BigInteger, nullable=False, default=0)
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class PoolCursorRecord(Base):
+    """One stripe of a pool's allocation cursor.
+
+    A pool has :data:`vmetal_ironic.ipam.allocator.STRIPES` of them;
+    stripe ``s`` hands out the fresh indices ``s, s + STRIPES, ...`` of the
+    pool's address space and ``next_index`` is the next one it will try.
+    Concurrent allocators each lock a different stripe (``FOR UPDATE SKIP
+    LOCKED``), so they do not wait for each other's commit.
+    """
+
+    __tablename__ = 'vmetal_pool_cursors'
+    __table_args__ = (
+        sa.Index('vmetal_pool_cursors_next_idx', 'pool_id', 'next_index'),
+    )
+
+    pool_id = sa.Column(sa.Integer, sa.ForeignKey('vmetal_pools.id'),
+                        primary_key=True, autoincrement=False)
+    stripe = sa.Column(sa.SmallInteger, primary_key=True,
+                       autoincrement=False)
+    next_index = sa.Column(sa.BigInteger, nullable=False)
 
 
 class AllocationRecord(Base):

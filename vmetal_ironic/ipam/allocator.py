@@ -6,9 +6,14 @@ a few sorted blocks of consecutive addresses (an IPv6 /64 is one or two
 blocks), so that the *index* of an address in the space and the address at
 an index are found by bisection: allocation never enumerates the pool.
 
-Fresh addresses are handed out in index order by a cursor the store keeps
-per pool (``next_index``); once the cursor has passed the end, released
-addresses whose quarantine is over are reused, oldest release first.
+Fresh addresses are handed out by a cursor the store keeps per pool, cut
+into :data:`STRIPES` stripes: stripe ``s`` walks the indices ``s, s +
+STRIPES, s + 2 * STRIPES, ...``. An allocation takes the stripe with the
+lowest next index that no concurrent allocation holds, so one allocator
+alone hands out the space in index order, and several at once each take
+a stripe of their own instead of waiting for each other's commit. Once
+every stripe has passed the end, released addresses whose quarantine is
+over are reused, oldest release first.
 """
 
 from __future__ import annotations
@@ -78,8 +83,19 @@ class AddressSpace:
         return digest.hexdigest()[:32]
 
 
+#: Stripes of a pool's cursor: more than the allocators a deployment runs
+#: at once (conductors x workers that allocate in one pool at the same
+#: instant), few enough that one allocator alone fills the space in order.
+STRIPES = 8
+
+
+def stripe_start(cursor: int, stripe: int, stripes: int = STRIPES) -> int:
+    """The first index of ``stripe`` at or after ``cursor``."""
+    return cursor + (stripe - cursor) % stripes
+
+
 def next_fresh(space: AddressSpace, cursor: int,
-               is_taken) -> tuple[int | None, int]:
+               is_taken, step: int = 1) -> tuple[int | None, int]:
     """Find the next fresh address at or after ``cursor``.
 
     :param space: the pool's address space.
@@ -87,12 +103,14 @@ def next_fresh(space: AddressSpace, cursor: int,
     :param is_taken: callable(address int) -> bool; true when the address
         already has a record (an operator pin, or an allocation made under
         an older layout of the pool).
+    :param step: the distance between the indices of the cursor (a
+        stripe's: :data:`STRIPES`).
     :returns: ``(address or None, new cursor)``; the address is None when
         the space is used up.
     """
     while cursor < space.size:
         address = space.address_at(cursor)
-        cursor += 1
+        cursor += step
         if not is_taken(address):
             return address, cursor
     return None, cursor

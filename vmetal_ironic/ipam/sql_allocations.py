@@ -5,26 +5,29 @@ Every function runs inside one transaction given by the caller
 on a uniqueness conflict or a deadlock.
 
 Cost of one allocation: a few indexed statements, whatever the fill of the
-pool. Fresh addresses come from the pool's cursor (``next_index``, see
-:mod:`vmetal_ironic.ipam.allocator`), taken under a row lock on the pool;
-after the cursor has passed the end, the oldest released address out of
-quarantine is reused.
+pool (a fresh one on PostgreSQL: the pool with the node's row, the stripe,
+the claim, the stripe moved on). Fresh addresses come from a stripe of the
+pool's cursor (:mod:`vmetal_ironic.ipam.sql_cursors`) that no concurrent
+allocation holds; after every stripe has passed the end, the oldest
+released address out of quarantine is reused.
 """
 
 import dataclasses
 import datetime
+import types
 import typing
 
 import netaddr
 from oslo_log import log
 import sqlalchemy as sa
 
+from vmetal_ironic.db import api as db_api
 from vmetal_ironic.db import models
 from vmetal_ironic import exception
-from vmetal_ironic.ipam import allocator
 from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import scope as scope_mod
 from vmetal_ironic.ipam import sql_common
+from vmetal_ironic.ipam import sql_cursors
 from vmetal_ironic.ipam import sql_profiles
 from vmetal_ironic.ipam import sql_reservations
 
@@ -80,13 +83,12 @@ def _activate(row, node_uuid, scope, now):
 
 
 _P = typing.cast(sa.Table, PoolRow.__table__)
-_POOL_BY_NAME = sa.select(_P).where(_P.c.name == sa.bindparam('name'))
-_BY_NODE = sa.select(_A).where(_A.c.pool_id == sa.bindparam('pool'),
-                               _A.c.node_uuid == sa.bindparam('node'))
-_TAKEN = sa.select(_A.c.id).where(_A.c.pool_id == sa.bindparam('pool'),
-                                  _A.c.address == sa.bindparam('address'))
-_LOCK_CURSOR = (sa.select(_P.c.next_index)
-                .where(_P.c.id == sa.bindparam('pool')).with_for_update())
+# The pool's row and the node's allocation in it: one statement.
+_POOL_AND_NODE = (
+    sa.select(_P, *[c.label('a_' + c.name) for c in _A.c])
+    .select_from(_P.outerjoin(_A, sa.and_(
+        _A.c.pool_id == _P.c.id, _A.c.node_uuid == sa.bindparam('node'))))
+    .where(_P.c.name == sa.bindparam('name')))
 # The statements of the hot paths are built once: building one costs
 # several times what executing it does.
 _FOR_NODE = (sa.select(_A).where(_A.c.node_uuid == sa.bindparam('node'))
@@ -96,8 +98,11 @@ _FOR_NODE_LOCKED = _FOR_NODE.with_for_update()
 # SET columns: the parameters named like columns; the row by b_id.
 _UPDATE = sa.update(_A).where(_A.c.id == sa.bindparam('b_id'))
 _DELETE = sa.delete(_A).where(_A.c.id == sa.bindparam('b_id'))
-_INSERT = sa.insert(_A)
-_SET_CURSOR = sa.update(_P).where(_P.c.id == sa.bindparam('b_pool'))
+# A released row made active, only if it is still released and held by
+# the node read (IS NOT DISTINCT FROM: a forgotten row's node is NULL).
+_REUSE = sa.update(_A).where(
+    _A.c.id == sa.bindparam('b_id'), _A.c.state == records.RELEASED,
+    _A.c.node_uuid.is_not_distinct_from(sa.bindparam('b_node')))
 # The pools' generation (sql_common.pools_generation) beside the node's
 # active allocations: one statement, one row even for a node with none.
 _POOLS_GENERATION = sa.select(sa.func.coalesce(
@@ -112,23 +117,25 @@ _RECYCLABLE = (sa.select(_A).where(
     _A.c.pool_id == sa.bindparam('pool'), _A.c.state == records.RELEASED,
     _A.c.pinned.is_(False), _A.c.released_at <= sa.bindparam('threshold'))
     .order_by(_A.c.released_at, _A.c.id).limit(1))
+_RECYCLABLE_SKIP = _RECYCLABLE.with_for_update(skip_locked=True)
+_RECYCLABLE_WAIT = _RECYCLABLE.with_for_update()
 
 
-def _address_taken(session, pool_id, address):
-    found = sql_common.connection(session).execute(
-        _TAKEN, {'pool': pool_id, 'address': address}).first()
-    return found is not None
+def _pool_and_node(conn, spec, node_uuid):
+    """The pool's record, id and generation, the node's row in it or None.
 
-
-def _activated(conn, row, pool, node_uuid, scope, now):
-    """Make ``row`` the node's active allocation; returns its record."""
-    conn.execute(_UPDATE, {
-        'b_id': row.id, 'node_uuid': node_uuid, 'state': records.ACTIVE,
-        'scope': str(scope), 'allocated_at': now, 'released_at': None})
-    return records.Allocation(
-        pool=pool, node_uuid=node_uuid, address=row.address,
-        state=records.ACTIVE, scope=str(scope), pinned=row.pinned,
-        allocated_at=now, released_at=None)
+    :raises: UnknownPool.
+    """
+    row = conn.execute(_POOL_AND_NODE, {'name': spec.name,
+                                        'node': node_uuid}).first()
+    if row is None or row.retired:
+        raise exception.UnknownPool(pool=spec.name)
+    held = None
+    if row.a_id is not None:
+        mapping = row._mapping
+        held = types.SimpleNamespace(**{
+            name: mapping['a_' + name] for name in _A.c.keys()})
+    return sql_common.pool_record(row), row.id, row.generation, held
 
 
 def allocate(session, spec, node_uuid, scope, quarantine, now):
@@ -136,22 +143,20 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
 
     Idempotent: a node with an active allocation gets it back. Sticky: a
     node whose released address is still free gets it back, quarantine or
-    not. Otherwise a fresh address, or the oldest released one whose
-    quarantine is over.
+    not. Otherwise a fresh address (:func:`sql_cursors.claim_fresh`: a
+    stripe of the pool's cursor that no concurrent allocation holds), or
+    the oldest released one whose quarantine is over.
 
-    Core statements: the pool's row lock is held from the cursor read to
-    the commit, so every statement less in that window is throughput
-    when several conductors allocate in one pool.
+    No pool-wide lock: concurrent allocations lock different rows (a
+    cursor stripe, a released row: ``SKIP LOCKED``), the database's
+    unique keys decide every race, and a row another allocation changed
+    first is updated only if it is still as read (else the transaction
+    runs again: :class:`~vmetal_ironic.db.api.Retry`).
 
     :raises: PoolExhausted, UnknownPool.
     """
     conn = sql_common.connection(session)
-    pool_row = conn.execute(_POOL_BY_NAME, {'name': spec.name}).first()
-    if pool_row is None or pool_row.retired:
-        raise exception.UnknownPool(pool=spec.name)
-    pool = sql_common.pool_record(pool_row)
-    pool_id = pool_row.id
-    row = conn.execute(_BY_NODE, {'pool': pool_id, 'node': node_uuid}).first()
+    pool, pool_id, generation, row = _pool_and_node(conn, spec, node_uuid)
     try:
         if row is not None:
             if row.state == records.ACTIVE:
@@ -167,46 +172,62 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                          'pool %(pool)s', {'node': node_uuid,
                                            'addr': row.address,
                                            'pool': spec.name})
-                return _activated(conn, row, pool, node_uuid, scope, now)
+                return _reused(conn, row, pool, node_uuid, scope, now)
             conn.execute(_DELETE, {'b_id': row.id})
 
-        # Serialise the cursor: one allocator at a time per pool.
-        cursor = start = conn.execute(_LOCK_CURSOR,
-                                      {'pool': pool_id}).scalar_one()
-        version = spec.version
-        address, cursor = allocator.next_fresh(
-            spec.space, cursor,
-            lambda a: conn.execute(_TAKEN, {
-                'pool': pool_id,
-                'address': str(netaddr.IPAddress(a, version))}).first()
-            is not None)
-        if cursor != start:
-            conn.execute(_SET_CURSOR, {'b_pool': pool_id,
-                                       'next_index': cursor})
-        if address is not None:
-            text = str(netaddr.IPAddress(address, version))
-            conn.execute(_INSERT, {
-                'pool_id': pool_id, 'address': text, 'pinned': False,
-                'node_uuid': node_uuid, 'state': records.ACTIVE,
-                'scope': str(scope), 'allocated_at': now,
-                'released_at': None})
+        text = sql_cursors.claim_fresh(conn, spec, pool_id, generation, {
+            'pool_id': pool_id, 'pinned': False, 'node_uuid': node_uuid,
+            'state': records.ACTIVE, 'scope': str(scope),
+            'allocated_at': now, 'released_at': None})
+        if text is not None:
             return records.Allocation(
                 pool=pool, node_uuid=node_uuid, address=text,
                 state=records.ACTIVE, scope=str(scope), pinned=False,
                 allocated_at=now, released_at=None)
 
-        threshold = now - datetime.timedelta(seconds=quarantine)
+        params = {'pool': pool_id,
+                  'threshold': now - datetime.timedelta(seconds=quarantine)}
         while True:
-            row = conn.execute(_RECYCLABLE, {'pool': pool_id,
-                                             'threshold': threshold}).first()
+            row = _recyclable(conn, params)
             if row is None:
                 raise exception.PoolExhausted(pool=spec.name,
                                               size=spec.space.size)
             if int(netaddr.IPAddress(row.address)) in spec.space:
-                return _activated(conn, row, pool, node_uuid, scope, now)
+                return _reused(conn, row, pool, node_uuid, scope, now)
             conn.execute(_DELETE, {'b_id': row.id})
     finally:
         sql_common.core_changed(session)
+
+
+def _recyclable(conn, params):
+    """Lock the oldest released address out of quarantine, or None.
+
+    Rows another allocation holds are skipped; when it holds all that
+    are left, this waits for the first (rechecked when granted).
+    """
+    row = conn.execute(_RECYCLABLE_SKIP, params).first()
+    if row is None and conn.dialect.name != 'sqlite':
+        row = conn.execute(_RECYCLABLE_WAIT, params).first()
+    return row
+
+
+def _reused(conn, row, pool, node_uuid, scope, now):
+    """Give the released ``row`` to the node, if it is still as read.
+
+    A concurrent allocation may have taken it first (the sticky row of
+    one node, recycled for another): then the transaction runs again.
+    """
+    result = conn.execute(_REUSE, {
+        'b_id': row.id, 'b_node': row.node_uuid, 'node_uuid': node_uuid,
+        'state': records.ACTIVE, 'scope': str(scope), 'allocated_at': now,
+        'released_at': None})
+    if result.rowcount != 1:
+        raise db_api.Retry('released address %s was taken meanwhile'
+                           % row.address)
+    return records.Allocation(
+        pool=pool, node_uuid=node_uuid, address=row.address,
+        state=records.ACTIVE, scope=str(scope), pinned=row.pinned,
+        allocated_at=now, released_at=None)
 
 
 def pin(session, spec, node_uuid, address, scope, now):

@@ -21,6 +21,7 @@ from vmetal_ironic.ipam import recorded as recorded_mod
 from vmetal_ironic.ipam import records
 from vmetal_ironic.ipam import sql_allocations
 from vmetal_ironic.ipam import sql_common
+from vmetal_ironic.ipam import sql_cursors
 
 LOG = log.getLogger(__name__)
 
@@ -65,8 +66,8 @@ def sync(session: orm.Session, specs: Sequence[pools_mod.PoolSpec],
 
     A pool whose parameters changed gets a new generation (agents reload
     it). When its address space changed, the allocation cursor restarts
-    and released addresses outside the new space are dropped. Nothing is
-    written for a pool that is recorded as configured.
+    (every stripe of it) and released addresses outside the new space are
+    dropped. Nothing is written for a pool that is recorded as configured.
 
     :returns: the names of the pools that were written.
     """
@@ -78,10 +79,13 @@ def sync(session: orm.Session, specs: Sequence[pools_mod.PoolSpec],
         values = recorded_mod.values_of(spec)
         row = rows.get(name)
         if row is None:
-            session.add(PoolRow(
+            row = PoolRow(
                 name=name, next_index=0, retired=False,
                 generation=sql_common.bump_generation(session),
-                created_at=now, updated_at=now, **values))
+                created_at=now, updated_at=now, **values)
+            session.add(row)
+            session.flush()
+            sql_cursors.reset(session, row.id)
             LOG.info('IPAM pool %(pool)s recorded (%(cidr)s, %(size)s '
                      'addresses)', {'pool': name, 'cidr': values['cidr'],
                                     'size': values['size']})
@@ -93,6 +97,7 @@ def sync(session: orm.Session, specs: Sequence[pools_mod.PoolSpec],
             continue
         if 'space_fingerprint' in changed:
             row.next_index = 0
+            sql_cursors.reset(session, row.id)
             sql_allocations.drop_released_outside(session, row, spec.space)
         for key, value in changed.items():
             setattr(row, key, value)

@@ -107,3 +107,34 @@ def test_reservations_get_their_ip_version(backend, tmp_path):
                                                 'v': 4})
         finally:
             database.dispose()
+
+
+@pytest.mark.parametrize('backend', databases.BACKENDS)
+def test_pool_cursor_becomes_stripes(backend, tmp_path):
+    """0007: each stripe starts at its first index at or after the cursor.
+
+    No index below the old cursor is handed out again.
+    """
+    with databases.temporary_database(backend, tmp_path) as url:
+        database = db_api.Database(url)
+        try:
+            migration.upgrade(database.writer, '0006_reservation_families')
+            with database.writer.begin() as connection:
+                connection.execute(sa.text(
+                    "INSERT INTO vmetal_pools (name, version, cidr, "
+                    "prefixlen, netmask, dns_servers, routes, "
+                    "resource_classes, size, space_fingerprint, next_index, "
+                    "retired, generation, created_at, updated_at) VALUES "
+                    "('p', 4, '10.0.0.0/24', 24, '255.255.255.0', '[]', "
+                    "'[]', '[]', '253', 'x', 13, :f, 1, :t, :t)"),
+                    {'f': False, 't': '2026-01-01 00:00:00'})
+            migration.upgrade(database.writer)
+            with database.reader.connect() as connection:
+                rows = connection.execute(sa.text(
+                    'SELECT stripe, next_index FROM vmetal_pool_cursors '
+                    'ORDER BY stripe')).all()
+        finally:
+            database.dispose()
+    assert [tuple(r) for r in rows] == [
+        (0, 16), (1, 17), (2, 18), (3, 19), (4, 20), (5, 13), (6, 14),
+        (7, 15)]

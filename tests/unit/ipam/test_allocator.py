@@ -64,6 +64,48 @@ def test_next_fresh_skips_taken():
         (None, 5)
 
 
+def test_next_fresh_walks_a_stripe():
+    space = allocator.AddressSpace([(100, 119)])
+    taken = {103}
+    # Stripe 3 of 8: indices 3, 11, 19; 103 is taken.
+    address, cursor = allocator.next_fresh(space, 3, taken.__contains__,
+                                           step=8)
+    assert (address, cursor) == (111, 19)
+    assert allocator.next_fresh(space, cursor, taken.__contains__,
+                                step=8) == (119, 27)
+    assert allocator.next_fresh(space, 27, taken.__contains__,
+                                step=8) == (None, 27)
+
+
+@pytest.mark.parametrize('cursor', [0, 1, 7, 8, 13, 64, 1001])
+def test_stripes_start_at_or_after_the_cursor(cursor):
+    starts = [allocator.stripe_start(cursor, s)
+              for s in range(allocator.STRIPES)]
+    # Each stripe's first index is its own (mod STRIPES), none below the
+    # cursor, and together they are the next STRIPES indices.
+    assert all(i % allocator.STRIPES == s for s, i in enumerate(starts))
+    assert sorted(starts) == list(range(cursor, cursor + allocator.STRIPES))
+
+
+def test_stripes_together_walk_the_space_once():
+    space = allocator.AddressSpace([(10, 19), (30, 40)])
+    cursors = [allocator.stripe_start(0, s)
+               for s in range(allocator.STRIPES)]
+    handed = []
+    while True:
+        # The stripe with the lowest next index, as the store picks it.
+        stripe = min(range(len(cursors)), key=cursors.__getitem__)
+        address, cursors[stripe] = allocator.next_fresh(
+            space, cursors[stripe], lambda a: False, step=allocator.STRIPES)
+        if address is None:
+            if all(c >= space.size for c in cursors):
+                break
+            continue
+        handed.append(address)
+    # One allocator alone: the whole space, each address once, in order.
+    assert handed == [space.address_at(i) for i in range(space.size)]
+
+
 def merge_blocks(blocks):
     """Sort and merge overlapping or adjacent blocks (test input only)."""
     merged = []
