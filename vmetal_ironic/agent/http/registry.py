@@ -168,20 +168,40 @@ class Registry:
         if entry is None:
             return routes.Refusal(404, 'unknown ramdisk')
         t = entry.target
-        if ':' in t.ip:
-            host = self.table.by_mac6.get(t.mac)
-            same = host is not None and host.ip == clientkey.pack6(t.ip)
-        else:
-            host = self.table.by_mac.get(t.mac)
-            same = host is not None and socket.inet_ntoa(host.ip) == t.ip
-        if not same or host.node_uuid != t.node_uuid:
+        reason = self._held_elsewhere(t)
+        if reason is not None:
             with self._lock:
                 gone = self._entries.pop(rid, None) is not None
             if gone:
                 self.save()
-            return routes.Refusal(403, '%s is no longer a reservation of '
-                                       'node %s' % (t.ip, t.node_uuid))
+            return routes.Refusal(403, reason)
         return entry
+
+    def _held_elsewhere(self, t: hb.Target) -> str | None:
+        """Why ``t``'s address may no longer be its ramdisk's, or None.
+
+        The MAC reserved for another address or node, or the address
+        reserved for another MAC: the conductor's call could reach
+        another machine. A MAC with no reservation at all, its address
+        given to nobody else, is still the same ramdisk: Ironic drops and
+        re-creates a node's reservation between the phases of one fast
+        track (cleaning's network is removed, the deploy's added) while
+        the ramdisk runs on, and its commands arrive in that gap.
+        """
+        if ':' in t.ip:
+            hosts, packed = self.table.by_mac6, clientkey.pack6(t.ip)
+        else:
+            hosts, packed = self.table.by_mac, socket.inet_aton(t.ip)
+        host = hosts.get(t.mac)
+        if host is None:
+            if any(h.ip == packed for h in hosts.values()):
+                return ('%s is reserved for another machine now'
+                        % t.ip)
+            return None
+        if host.ip != packed or host.node_uuid != t.node_uuid:
+            return ('%s is no longer a reservation of node %s'
+                    % (t.ip, t.node_uuid))
+        return None
 
     def _reload_for(self, rid: str) -> Entry | None:
         """Active-active: ``rid`` as another replica registered it.

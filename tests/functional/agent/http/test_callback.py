@@ -360,22 +360,45 @@ def test_a_gone_reservation_closes_the_path(cb):
     assert _status_without_reservation(cb, MAC_B, ca, url) == 403
 
 
-def _status_without_reservation(cb, mac, ca, url):
+def test_a_reservation_between_two_phases_keeps_the_path(cb):
+    # Ironic removes the cleaning network and adds the deploy's while a
+    # fast-track ramdisk runs on: for that moment the node's MAC has no
+    # reservation, its address is nobody else's, and the conductor's
+    # commands must still reach it (they failed the deploy step with 403).
+    doc = cb.register(cb.server_b, NODE_B, 'http://%s:9999' % IP_B)
+    ca = cb.ca_file(doc['agent_verify_ca'])
+    url = doc['callback_url'] + '/v1/commands/'
+    assert _status_without_reservation(cb, MAC_B, ca, url,
+                                       moved=False) == 200
+
+
+OTHER_MAC = '52:54:00:00:0c:ff'
+OTHER_NODE = '0b0b0b0b-0000-4000-8000-00000000c0ff'
+
+
+def _status_without_reservation(cb, mac, ca, url, moved=True):
     """The listener's answer once ``mac``'s reservation is gone.
 
-    The reservations are restored afterwards.
+    With ``moved`` its address is reserved for another machine at the
+    same time; without, nobody holds it (Ironic between two phases of a
+    fast track). The reservations are restored afterwards.
     """
-    hosts = {'defaults': HOSTS['defaults'],
-             'hosts': [h for h in HOSTS['hosts'] if h['mac'] != mac]}
-    cb.agent.write_hosts(hosts)
+    gone = [h for h in HOSTS['hosts'] if h['mac'] == mac]
+    hosts = [h for h in HOSTS['hosts'] if h['mac'] != mac]
+    if moved:
+        hosts += [{'mac': OTHER_MAC, 'ip': h['ip'], 'node_uuid': OTHER_NODE}
+                  for h in gone]
+    reloads = cb.agent.log().count('Reloaded ')
+    cb.agent.write_hosts({'defaults': HOSTS['defaults'], 'hosts': hosts})
     cb.agent.hup()
     try:
-        for _ in range(50):
-            status = cb.conductor('--cacert', ca, url)[0]
-            if status != 200:
+        for _ in range(100):
+            if cb.agent.log().count('Reloaded ') > reloads:
                 break
             time.sleep(0.1)
-        return status
+        else:
+            raise AssertionError('the agent did not reload its hosts file')
+        return cb.conductor('--cacert', ca, url)[0]
     finally:
         cb.agent.write_hosts(HOSTS)
         cb.agent.hup()
