@@ -7,9 +7,7 @@ before any upstream work), route it on the normalized path
 (:mod:`~vmetal_ironic.agent.http.routes`), check the body, connect to
 the chosen upstream with a connect timeout, send the request with the
 filtered headers and X-Forwarded-For, and relay status, headers and body
-back. A body of known length moves with splice(2)
-(:mod:`~vmetal_ironic.agent.http.splice`); others through one fixed
-buffer, re-chunked for HTTP/1.1 clients. Log lines a client can trigger
+back (:mod:`~vmetal_ironic.agent.http.relay`). Log lines a client can trigger
 go through :data:`CLIENT_LOG` (limited per client and reason).
 """
 
@@ -23,8 +21,8 @@ from oslo_log import log
 
 from vmetal_ironic.agent.http import framing
 from vmetal_ironic.agent.http import parse
+from vmetal_ironic.agent.http import relay
 from vmetal_ironic.agent.http import routes
-from vmetal_ironic.agent.http import splice
 from vmetal_ironic.agent import metrics
 from vmetal_ironic.agent import ratelimit
 
@@ -33,7 +31,7 @@ LOG = log.getLogger(__name__)
 # every 10 s, the rest counted.
 CLIENT_LOG = ratelimit.SourceLog(LOG, burst=5, period=10.0)
 
-BUFFER_SIZE = 256 * 1024
+BUFFER_SIZE = relay.BUFFER_SIZE
 DEFAULT_HEADER_TIMEOUT = 10.0
 
 
@@ -45,10 +43,11 @@ class UpstreamError(Exception):
         self.status = status
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(relay.ResponseRelay, http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'vmetal-agent'
     sys_version = ''
+    client_log = CLIENT_LOG
     # Write responses straight to the socket (no buffering of bodies).
     wbufsize = 0
 
@@ -328,95 +327,3 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise ConnectionError('client closed during the body')
             conn.sock.sendall(view[:n])
             remaining -= n
-
-    def _relay(self, response, upstream):
-        """Send status, headers and body of ``response``; bytes sent."""
-        headers = routes.response_headers(response.getheaders())
-        no_body = (self.command == 'HEAD' or response.status in (204, 304)
-                   or 100 <= response.status < 200)
-        length = response.getheader('Content-Length')
-        framed = length is not None or no_body
-        chunk = not framed and self.request_version == 'HTTP/1.1'
-        if not framed and not chunk:
-            self.close_connection = True
-        self.send_response_only(response.status, response.reason)
-        for name, value in headers:
-            self.send_header(name, value)
-        if chunk:
-            self.send_header('Transfer-Encoding', 'chunked')
-        if self.close_connection:
-            self.send_header('Connection', 'close')
-        self.end_headers()
-        if no_body:
-            return 0
-        if length is not None and self._can_splice(upstream):
-            return self._splice_body(response, upstream, int(length))
-        return self._copy_body(response, chunk)
-
-    def _can_splice(self, upstream):
-        """Whether a body of known length may move with splice(2).
-
-        Only between two plain TCP sockets: TLS on either side needs the
-        bytes in user space (to decrypt or encrypt them), and a body
-        without Content-Length is re-framed (chunked) on the way.
-        """
-        return (getattr(self.server.proxy, 'zero_copy', True)
-                and splice.AVAILABLE
-                and not isinstance(upstream, ssl.SSLSocket)
-                and not isinstance(self.connection, ssl.SSLSocket))
-
-    def _splice_body(self, response, upstream, length):
-        """Move a body of known length with splice(2): no copy to Python.
-
-        What http.client already buffered is sent first; the rest goes
-        socket -> pipe -> socket in the kernel.
-        """
-        total = 0
-        try:
-            if length:
-                head = response.fp.read1(min(BUFFER_SIZE, length))
-                if not head:
-                    raise ConnectionError('upstream closed early')
-                self.connection.sendall(head)
-                total = len(head)
-            if total < length:
-                total += splice.splice(
-                    upstream.fileno(), self.connection.fileno(),
-                    length - total, self.server.proxy.read_timeout)
-        except (OSError, http.client.HTTPException) as e:
-            self._aborted(total, e)
-        return total
-
-    def _aborted(self, total, error):
-        # Status and headers are gone: all that is left is to drop the
-        # connection so the client sees a short body.
-        client = self.client_address[0]
-        CLIENT_LOG.warning(self.limit_key, 'transfer aborted',
-                           'HTTP %s: %s %r: transfer aborted after %d bytes: '
-                           '%s', client, self.command, self._shown_path(),
-                           total, error)
-        self.close_connection = True
-
-    def _copy_body(self, response, chunk):
-        sock = self.connection
-        buf = bytearray(BUFFER_SIZE)
-        view = memoryview(buf)
-        total = 0
-        try:
-            while True:
-                n = response.readinto(buf)
-                if not n:
-                    break
-                if chunk:
-                    sock.sendall(b'%x\r\n' % n)
-                    sock.sendall(view[:n])
-                    sock.sendall(b'\r\n')
-                else:
-                    sock.sendall(view[:n])
-                total += n
-        except (OSError, http.client.HTTPException) as e:
-            self._aborted(total, e)
-            return total
-        if chunk:
-            sock.sendall(b'0\r\n\r\n')
-        return total
