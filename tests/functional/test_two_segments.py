@@ -21,6 +21,7 @@ import tempfile
 
 import pytest
 
+from tests.fixtures import ironic as ironic_env
 from tests.fixtures import ironic_helpers as helpers
 from tests.fixtures import netns
 from tests.fixtures import segments as seg
@@ -154,7 +155,16 @@ def _deploy(bed, name, mac, tls):
     assert any(e['event'] == 'command' and e['name'] == 'get_clean_steps'
                for e in cleaning)
     mark = len(cleaning)
-    deployed = helpers.deploy(bed.ironic, node, timeout=120)
+    try:
+        deployed = helpers.deploy(bed.ironic, node, timeout=120)
+    except ironic_env.IronicError as exc:
+        # What a stuck deploy leaves to read (one CI run stayed in wait
+        # call-back with nothing else to go on).
+        raise AssertionError('%s\nserver events: %s\nagent log: %s\n'
+                             'ironic log: %s' % (
+                                 exc, server.events()[-20:],
+                                 bed.agent.log()[-4000:],
+                                 env.tail_log(60))) from exc
     assert deployed['provision_state'] == 'active', deployed['last_error']
     events = _deploy_boot(server.events(), mark)
     ip = _check_boot(server, node, events)
