@@ -110,7 +110,7 @@ def _make_task(objects, index):
         provision_state='available', network_data={},
         driver_internal_info={}, instance_info={}, properties={},
         driver_info={}, extra={}, resource_class='baremetal',
-        maintenance=False)
+        boot_interface='ipxe', maintenance=False)
     node.save = lambda: None            # Ironic's database: not measured
     port = objects.Port(id=index + 1, uuid=str(uuid.uuid4()),
                         address='52:54:00:%02x:%02x:01' % (
