@@ -96,8 +96,9 @@ class AllocationRecord(Base):
                             name='uniq_vmetal_allocations0pool_address'),
         sa.UniqueConstraint('pool_id', 'node_uuid',
                             name='uniq_vmetal_allocations0pool_node'),
-        sa.Index('vmetal_allocations_recycle_idx',
-                 'pool_id', 'state', 'pinned', 'released_at'),
+        # The recycling order (released_at, id) in full (schema 0008).
+        sa.Index('vmetal_allocations_recycle_order_idx',
+                 'pool_id', 'state', 'pinned', 'released_at', 'id'),
         sa.Index('vmetal_allocations_node_idx', 'node_uuid'),
     )
 
