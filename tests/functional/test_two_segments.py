@@ -21,7 +21,6 @@ import tempfile
 
 import pytest
 
-from tests.fixtures import ironic as ironic_env
 from tests.fixtures import ironic_helpers as helpers
 from tests.fixtures import netns
 from tests.fixtures import segments as seg
@@ -150,21 +149,14 @@ def _deploy(bed, name, mac, tls):
     server = bed.add_server(name, mac, tls=tls)
     node = env.create_node(mac=mac, deploy='direct')
     bed.nodes[name] = (server, node)
-    env.provide(node['uuid'], timeout=120)
+    with helpers.explained(env, server, bed.agent):
+        env.provide(node['uuid'], timeout=120)
     cleaning = server.events()
     assert any(e['event'] == 'command' and e['name'] == 'get_clean_steps'
                for e in cleaning)
     mark = len(cleaning)
-    try:
+    with helpers.explained(env, server, bed.agent):
         deployed = helpers.deploy(bed.ironic, node, timeout=120)
-    except ironic_env.IronicError as exc:
-        # What a stuck deploy leaves to read (one CI run stayed in wait
-        # call-back with nothing else to go on).
-        raise AssertionError('%s\nserver events: %s\nagent log: %s\n'
-                             'ironic log: %s' % (
-                                 exc, server.events()[-20:],
-                                 bed.agent.log()[-4000:],
-                                 env.tail_log(60))) from exc
     assert deployed['provision_state'] == 'active', deployed['last_error']
     events = _deploy_boot(server.events(), mark)
     ip = _check_boot(server, node, events)

@@ -148,8 +148,9 @@ def test_unenrolled_server_is_discovered_enrolled_and_deployed(
     env.api('PATCH', '/nodes/%s' % uuid, expect=200, json=patch)
     mark = len(server.events())
     server.power_on()
-    env.provide(uuid, timeout=150)
-    deployed = helpers.deploy(env, {'uuid': uuid}, timeout=150)
+    with helpers.explained(env, server, bed.agent):
+        env.provide(uuid, timeout=150)
+        deployed = helpers.deploy(env, {'uuid': uuid}, timeout=150)
     assert deployed['provision_state'] == 'active', deployed['last_error']
 
     # 4. its reserved address replaced the discovery lease
