@@ -285,6 +285,7 @@ class Handler(relay.ResponseRelay, http.server.BaseHTTPRequestHandler):
     def _forward(self, upstream, decision, body_length, body):
         """Send the request upstream and stream the answer back."""
         conn = self._connect(upstream)
+        sock = None
         try:
             headers = routes.request_headers(
                 list(self.headers.items()), self.client_address[0], upstream)
@@ -317,6 +318,10 @@ class Handler(relay.ResponseRelay, http.server.BaseHTTPRequestHandler):
                 response.close()
         finally:
             conn.close()
+            if sock is not None:
+                # What http.client dropped is closed now, not whenever the
+                # garbage collector frees a traceback that holds it.
+                sock.close()
 
     def _copy_request_body(self, conn, remaining):
         buf = bytearray(min(BUFFER_SIZE, remaining))

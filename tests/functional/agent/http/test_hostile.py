@@ -49,6 +49,17 @@ def _until(predicate, deadline=15.0):
     return predicate()
 
 
+def _settled(count, still=10, deadline=5.0):
+    """``count()`` once it held still for ``still`` polls in a row."""
+    end = time.monotonic() + deadline
+    last, same = count(), 0
+    while same < still and time.monotonic() < end:
+        time.sleep(0.05)
+        now = count()
+        last, same = now, (same + 1 if now == last else 0)
+    return last
+
+
 def test_trickling_clients_are_cut_while_a_real_request_succeeds(upstream):
     p = _proxy(upstream, header_timeout=1.0, max_connections=64,
                max_connections_per_client=4)
@@ -214,11 +225,15 @@ def test_stalled_client_hits_the_read_timeout(upstream):
     p = _proxy(upstream, read_timeout=1.0)
     try:
         hostile.request(p.port)
-        fds = p.fds()
+        # (the first request's sockets may still be closing)
+        fds = _settled(p.fds)
         s = hostile.connect(p.port)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.sendall(b'GET /size/%d HTTP/1.1\r\nHost: x\r\n\r\n' % (64 * MB))
-        # never read: the proxy gives up on its own and frees everything
+        # The proxy takes the transfer on (the client's socket, the
+        # upstream's, a pipe) ...
+        assert _until(lambda: p.fds() > fds)
+        # ... and, never read, gives up on its own and frees everything.
         assert _until(lambda: p.fds() <= fds)
         s.close()
         assert hostile.request(p.port)[0] == 200
