@@ -270,11 +270,11 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
                     ) -> tuple[records.Allocation,
                                list[records.Reservation]]:
         """allocate() and the node's reservations, in ``session``."""
-        allocation = sql_allocations.allocate(
+        allocation, pool_id = sql_allocations.placed(
             session, spec, node_uuid, scope, self._quarantine, now)
-        reservations = sql_reservations.sync_node(
-            session, node_uuid, spec.name, allocation.address, ports,
-            hostname, now)
+        reservations = sql_reservations.sync_node_all(
+            session, node_uuid, [(spec.name, allocation.address, pool_id)],
+            ports, hostname, now)
         return allocation, reservations
 
     def node_state(self, node_uuid: str

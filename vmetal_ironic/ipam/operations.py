@@ -204,12 +204,13 @@ class NodeOperations:
                 selection.select_all(self.pools, facts))
         targets = [(spec, a.scope if a is not None else wanted)
                    for spec, a in zip(specs, found or [None] * len(specs))]
-        allocations = [sql_allocations.allocate(
+        placed = [sql_allocations.placed(
             session, spec, facts.uuid, alloc_scope, self._quarantine, now)
             for spec, alloc_scope in targets]
+        allocations = [allocation for allocation, _ in placed]
         reservations = sql_reservations.sync_node_all(
             session, facts.uuid,
-            [(a.pool_name, a.address) for a in allocations],
+            [(a.pool_name, a.address, pool_id) for a, pool_id in placed],
             facts.port_map, facts.name, now)
         names = {a.pool_name for a in allocations}
         hints.saw_allocations(facts.uuid, [

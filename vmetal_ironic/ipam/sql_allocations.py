@@ -139,7 +139,15 @@ def _pool_and_node(conn, spec, node_uuid):
 
 
 def allocate(session, spec, node_uuid, scope, quarantine, now):
-    """The node's address in ``spec``'s pool, allocating one if needed.
+    """The node's address in ``spec``'s pool (:func:`placed`)."""
+    return placed(session, spec, node_uuid, scope, quarantine, now)[0]
+
+
+def placed(session, spec, node_uuid, scope, quarantine, now):
+    """(the node's address in ``spec``'s pool, the pool's id).
+
+    The id is what the node's reservations of the address point at: the
+    caller who reserves them next need not read it again.
 
     Idempotent: a node with an active allocation gets it back. Sticky: a
     node whose released address is still free gets it back, quarantine or
@@ -164,15 +172,16 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                     conn.execute(_UPDATE, {'b_id': row.id,
                                            'scope': str(scope)})
                     return dataclasses.replace(to_record(row, pool),
-                                               scope=str(scope))
-                return to_record(row, pool)
+                                               scope=str(scope)), pool_id
+                return to_record(row, pool), pool_id
             if row.pinned or int(netaddr.IPAddress(row.address)) in (
                     spec.space):
                 LOG.info('Node %(node)s got its address %(addr)s back in '
                          'pool %(pool)s', {'node': node_uuid,
                                            'addr': row.address,
                                            'pool': spec.name})
-                return _reused(conn, row, pool, node_uuid, scope, now)
+                return _reused(conn, row, pool, node_uuid, scope,
+                               now), pool_id
             conn.execute(_DELETE, {'b_id': row.id})
 
         text = sql_cursors.claim_fresh(conn, spec, pool_id, generation, {
@@ -183,7 +192,7 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
             return records.Allocation(
                 pool=pool, node_uuid=node_uuid, address=text,
                 state=records.ACTIVE, scope=str(scope), pinned=False,
-                allocated_at=now, released_at=None)
+                allocated_at=now, released_at=None), pool_id
 
         params = {'pool': pool_id,
                   'threshold': now - datetime.timedelta(seconds=quarantine)}
@@ -193,7 +202,8 @@ def allocate(session, spec, node_uuid, scope, quarantine, now):
                 raise exception.PoolExhausted(pool=spec.name,
                                               size=spec.space.size)
             if int(netaddr.IPAddress(row.address)) in spec.space:
-                return _reused(conn, row, pool, node_uuid, scope, now)
+                return _reused(conn, row, pool, node_uuid, scope,
+                               now), pool_id
             conn.execute(_DELETE, {'b_id': row.id})
     finally:
         sql_common.core_changed(session)

@@ -165,24 +165,13 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
                  {'mac': mac, 'version': version})[0]
 
 
-def sync_node(session, node_uuid, pool, address, ports, hostname, now):
-    """Make the node's live reservations exactly ``ports`` in one pool.
-
-    :param ports: MAC -> client id (or None) of the node's PXE ports; each
-        gets a reservation of ``address`` in ``pool``; the node's other
-        reservations (also those of the other IP version) are deleted.
-        Unchanged rows are not written.
-    :returns: the node's reservations.
-    """
-    return sync_node_all(session, node_uuid, [(pool, address)], ports,
-                         hostname, now)
-
-
 def sync_node_all(session, node_uuid, targets, ports, hostname, now):
     """Make the node's live reservations exactly ``ports`` x ``targets``.
 
     :param targets: (pool, address) of each of the node's addresses, at
-        most one per IP version (a dual-stack node has two).
+        most one per IP version (a dual-stack node has two); or (pool,
+        address, pool id) where the caller has just placed the address
+        (:func:`~.sql_allocations.placed`): then it is not read again.
     :param ports: MAC -> client id (or None) of the node's PXE ports; each
         gets one reservation per target; the node's other reservations
         (other MACs, or a version it has no address of now) are deleted.
@@ -192,9 +181,12 @@ def sync_node_all(session, node_uuid, targets, ports, hostname, now):
     wanted = sorted((normalize_mac(mac), client_id)
                     for mac, client_id in ports.items())
     keep = set()
-    for pool, address in targets:
-        address, pool_id = sql_targets.resolve(session, node_uuid, address,
-                                               pool)
+    for pool, address, *placed in targets:
+        if placed:
+            pool_id = placed[0]
+        else:
+            address, pool_id = sql_targets.resolve(session, node_uuid,
+                                                   address, pool)
         version = sql_targets.version_of(address)
         for mac, client_id in wanted:
             _put(session, mac, node_uuid, address, pool_id, now, hostname,

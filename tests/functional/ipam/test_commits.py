@@ -76,3 +76,28 @@ def test_no_hints_no_commit_when_in_place(make_manager):
     [released] = fresh.release(NODE, Scope.DEPLOYMENT)
     assert released.address == first.allocation.address
     assert commits == [1]
+
+
+def test_allocation_reads_its_pool_once(make_manager):
+    """The reservations of a new allocation point at the pool it read.
+
+    ``add_provisioning_network``'s write: the pool is read once, with the
+    node's row in it (``sql_allocations.placed``), and the reservations
+    that follow do not read the pool and the address again.
+    """
+    mgr = make_manager(ipam_fixtures.POOLS)
+    statements = []
+    engine = mgr.database.writer
+    event.listen(engine, 'before_cursor_execute',
+                 lambda conn, cursor, statement, *args:
+                 statements.append(' '.join(statement.split())))
+    network = mgr.ensure_network(FACTS)
+    pool_reads = [s for s in statements if s.startswith('SELECT')
+                  and 'WHERE vmetal_pools.name = ' in s]
+    assert len(pool_reads) == 1, pool_reads
+    assert [(r.mac, r.address, r.pool) for r in network.reservations] == [
+        (port.mac, network.allocation.address, network.allocation.pool_name)
+        for port in FACTS.ports]
+    allocations, live = mgr.node_state(NODE)
+    assert [(r.mac, r.address, r.pool) for r in live] == [
+        (r.mac, r.address, r.pool) for r in network.reservations]
