@@ -68,13 +68,9 @@ _LIVE = (sa.select(_R, _POOL_T.c.name.label('pool_name'),
 # several times what executing it does.
 _LIVE_ALL = _LIVE.order_by(_R.c.mac, _R.c.ip_version)
 _LIVE_OF_NODE = _LIVE_ALL.where(_R.c.node_uuid == sa.bindparam('node'))
-_LIVE_OF_NODE_MACS = _LIVE_OF_NODE.where(
-    _R.c.mac.in_(sa.bindparam('macs', expanding=True)))
 _LIVE_OF_MAC_VERSION = _LIVE_ALL.where(
     _R.c.mac == sa.bindparam('mac'),
     _R.c.ip_version == sa.bindparam('version'))
-_LIVE_KEYS_OF_NODE = sa.select(_R.c.mac, _R.c.ip_version).where(
-    _R.c.node_uuid == sa.bindparam('node'), _R.c.deleted.is_(False))
 # SET columns: the parameters named like columns; the row by b_id.
 _UPDATE = sa.update(_R).where(_R.c.id == sa.bindparam('b_id'))
 _INSERT = sa.insert(_R)
@@ -192,15 +188,14 @@ def sync_node_all(session, node_uuid, targets, ports, hostname, now):
             _put(session, mac, node_uuid, address, pool_id, now, hostname,
                  client_id)
             keep.add((mac, version))
-    stale = sql_common.connection(session).execute(
-        _LIVE_KEYS_OF_NODE, {'node': node_uuid}).all()
-    for mac, version in sorted({tuple(r) for r in stale} - keep):
+    # One read serves both: which of the node's rows go, and the answer
+    # (the rows that stay are as read: the deletes touch only the others).
+    rows = sql_common.connection(session).execute(
+        _LIVE_OF_NODE, {'node': node_uuid}).all()
+    for mac, version in sorted({(r.mac, r.ip_version) for r in rows}
+                               - keep):
         delete(session, now, mac=mac, ip_version=version)
-    macs = [mac for mac, _ in wanted]
-    if not macs or not keep:
-        return []
-    return _live(session, _LIVE_OF_NODE_MACS,
-                 {'node': node_uuid, 'macs': macs})
+    return _records([r for r in rows if (r.mac, r.ip_version) in keep])
 
 
 _BY_MAC = (sa.select(_R).where(_R.c.mac == sa.bindparam('mac'))
