@@ -273,7 +273,7 @@ class IPAMManager(ownership.PoolOwnership, operations.NodeOperations):
         allocation, pool_id = sql_allocations.placed(
             session, spec, node_uuid, scope, self._quarantine, now)
         reservations = sql_reservations.sync_node_all(
-            session, node_uuid, [(spec.name, allocation.address, pool_id)],
+            session, node_uuid, [(allocation.address, pool_id)],
             ports, hostname, now)
         return allocation, reservations
 

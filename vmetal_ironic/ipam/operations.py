@@ -210,7 +210,7 @@ class NodeOperations:
         allocations = [allocation for allocation, _ in placed]
         reservations = sql_reservations.sync_node_all(
             session, facts.uuid,
-            [(a.pool_name, a.address, pool_id) for a, pool_id in placed],
+            [(a.address, pool_id) for a, pool_id in placed],
             facts.port_map, facts.name, now)
         names = {a.pool_name for a in allocations}
         hints.saw_allocations(facts.uuid, [

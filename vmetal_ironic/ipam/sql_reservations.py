@@ -164,10 +164,9 @@ def upsert(session, mac, node_uuid, now, address=None, pool=None,
 def sync_node_all(session, node_uuid, targets, ports, hostname, now):
     """Make the node's live reservations exactly ``ports`` x ``targets``.
 
-    :param targets: (pool, address) of each of the node's addresses, at
-        most one per IP version (a dual-stack node has two); or (pool,
-        address, pool id) where the caller has just placed the address
-        (:func:`~.sql_allocations.placed`): then it is not read again.
+    :param targets: (address, pool id) of each of the node's addresses,
+        at most one per IP version (a dual-stack node has two), as the
+        caller has just placed them (:func:`~.sql_allocations.placed`).
     :param ports: MAC -> client id (or None) of the node's PXE ports; each
         gets one reservation per target; the node's other reservations
         (other MACs, or a version it has no address of now) are deleted.
@@ -177,12 +176,7 @@ def sync_node_all(session, node_uuid, targets, ports, hostname, now):
     wanted = sorted((normalize_mac(mac), client_id)
                     for mac, client_id in ports.items())
     keep = set()
-    for pool, address, *placed in targets:
-        if placed:
-            pool_id = placed[0]
-        else:
-            address, pool_id = sql_targets.resolve(session, node_uuid,
-                                                   address, pool)
+    for address, pool_id in targets:
         version = sql_targets.version_of(address)
         for mac, client_id in wanted:
             _put(session, mac, node_uuid, address, pool_id, now, hostname,
